@@ -1,0 +1,6 @@
+"""Datasets: parallel, resumable rendering of presets into HDF5, and reading them back."""
+
+__all__ = ["DatasetFile", "open_dataset", "render_dataset"]
+
+from synthgen.dataset.render import render_dataset
+from synthgen.dataset.storage import DatasetFile, open_dataset

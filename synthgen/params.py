@@ -1,0 +1,146 @@
+"""Parameter spaces: which synth parameters are learned, their kinds and ranges, and unit scaling."""
+
+__all__ = ["KINDS", "ParameterSpec", "ParameterSpace"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synthgen.errors import SynthgenError
+
+KINDS = ("continuous", "discrete", "categorical")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One learned parameter.
+
+    Arguments:
+        name: the synth's own parameter name.
+        kind: ``continuous`` (any value in ``[low, high]``), ``discrete`` (ordered steps) or
+            ``categorical`` (unordered choices, e.g. a waveform switch).
+        low, high: range in synth units (plugins: the 0..1 host value; Faust: the slider's units).
+        values: the allowed synth values of a discrete/categorical parameter, in order.
+    """
+
+    name: str
+    kind: str = "continuous"
+    low: float = 0.0
+    high: float = 1.0
+    values: tuple[float, ...] | None = None
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 for a continuous parameter)."""
+        return 0 if self.values is None else len(self.values)
+
+    def to_dict(self) -> dict:
+        """A plain dict that :meth:`ParameterSpace.from_dict` reads back."""
+        out: dict = {"name": self.name, "kind": self.kind, "range": [self.low, self.high]}
+        if self.values is not None:
+            out["values"] = list(self.values)
+        return out
+
+
+@dataclass(frozen=True)
+class ParameterSpace:
+    """The learned parameters of a synth plus the fixed values of the others.
+
+    Unit space is ``[0, 1]`` per parameter: continuous ``(x - low) / (high - low)``; class ``k`` of
+    ``K`` maps to ``k / (K - 1)``.
+    """
+
+    specs: tuple[ParameterSpec, ...]
+    fixed: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.specs]
+
+    @property
+    def size(self) -> int:
+        return len(self.specs)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [s.kind for s in self.specs]
+
+    @property
+    def n_classes(self) -> tuple[int, ...]:
+        return tuple(s.n_classes for s in self.specs)
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[1] != self.size:
+            raise SynthgenError(f"expected {self.size} parameter values per row, got {x.shape[1]}")
+        return x
+
+    def to_unit(self, raw: np.ndarray) -> np.ndarray:
+        """Synth values ``(N, P)`` to unit values ``(N, P)`` in ``[0, 1]``."""
+        raw = self._check(raw)
+        unit = np.empty_like(raw)
+        for j, s in enumerate(self.specs):
+            if s.values is None:
+                unit[:, j] = (raw[:, j] - s.low) / (s.high - s.low)
+            else:
+                k = np.abs(raw[:, j, None] - np.asarray(s.values)[None, :]).argmin(axis=1)
+                unit[:, j] = k / max(len(s.values) - 1, 1)
+        return np.clip(unit, 0.0, 1.0).astype(np.float32)
+
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Unit values ``(N, P)`` to synth values ``(N, P)``; classes snap to the nearest one."""
+        unit = np.clip(self._check(unit), 0.0, 1.0)
+        raw = np.empty_like(unit)
+        for j, s in enumerate(self.specs):
+            if s.values is None:
+                raw[:, j] = s.low + unit[:, j] * (s.high - s.low)
+            else:
+                k = np.rint(unit[:, j] * (len(s.values) - 1)).astype(int)
+                raw[:, j] = np.asarray(s.values)[k]
+        return raw.astype(np.float32)
+
+    def snap_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Unit values with discrete/categorical entries moved to their nearest class."""
+        return self.to_unit(self.from_unit(unit))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` uniform random presets in unit space ``(n, P)``; classes drawn uniformly."""
+        unit = rng.random((n, self.size))
+        return self.snap_unit(unit)
+
+    def sample_around(
+        self, centers_unit: np.ndarray, spread: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Gaussian perturbations of the given unit presets ``(N, P)``, clipped and snapped.
+
+        A discrete/categorical parameter changes class with probability ``spread``.
+        """
+        centers = self._check(centers_unit)
+        unit = np.clip(centers + rng.normal(0.0, spread, centers.shape), 0.0, 1.0)
+        for j, s in enumerate(self.specs):
+            if s.values is not None:
+                switch = rng.random(len(unit)) < spread
+                unit[switch, j] = rng.integers(0, len(s.values), switch.sum()) / max(len(s.values) - 1, 1)
+                unit[~switch, j] = centers[~switch, j]
+        return self.snap_unit(unit)
+
+    def settings(self, raw_row: Sequence[float]) -> dict[str, float]:
+        """Everything to set on the synth for one preset: fixed values, then the learned ones."""
+        out = {k: float(v) for k, v in self.fixed.items()}
+        out.update({s.name: float(v) for s, v in zip(self.specs, raw_row, strict=True)})
+        return out
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description, stored with datasets and models."""
+        return {"learned": [s.to_dict() for s in self.specs], "fixed": dict(self.fixed)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ParameterSpace":
+        """Inverse of :meth:`to_dict`."""
+        specs = []
+        for p in d["learned"]:
+            low, high = p.get("range", (0.0, 1.0))
+            values = tuple(float(v) for v in p["values"]) if p.get("values") is not None else None
+            specs.append(ParameterSpec(p["name"], p.get("kind", "continuous"), float(low), float(high), values))
+        return cls(tuple(specs), {k: float(v) for k, v in d.get("fixed", {}).items()})

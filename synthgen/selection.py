@@ -1,0 +1,88 @@
+"""Turn what a user types after ``--synth`` into a config: a shipped name, a YAML file or a plugin file."""
+
+__all__ = ["PLUGIN_SUFFIXES", "describe_synth", "resolve_config", "starter_config", "write_config_file"]
+
+from pathlib import Path
+
+import yaml
+
+from synthgen.config import SynthConfig, config_names, load_config, parse_config
+from synthgen.errors import SynthgenError
+from synthgen.synths.base import Synth
+
+PLUGIN_SUFFIXES = (".so", ".vst3", ".dll", ".vst")
+# VST3 builds list one pseudo-parameter per MIDI CC and channel; they are not synth parameters.
+_PSEUDO_PREFIXES = ("MIDI CC", "MIDI Ch")
+
+
+def starter_config(synth: Synth, name: str, plugin_path: Path) -> SynthConfig:
+    """A config that learns every real parameter of a plugin over its whole 0..1 range."""
+    learned = [p.name for p in synth.parameters() if not p.name.startswith(_PSEUDO_PREFIXES)]
+    if not learned:
+        raise SynthgenError(f"{plugin_path} exposes no parameters to learn")
+    data = {
+        "name": name,
+        "description": f"starter config written from the parameters of {plugin_path.name}",
+        "backend": "plugin",
+        "plugin": {"file": plugin_path.name, "search_paths": [str(plugin_path.parent)]},
+        "learned": [{"name": n, "kind": "continuous", "range": [0.0, 1.0]} for n in learned],
+    }
+    return parse_config(data, source=f"<parameters of {plugin_path.name}>")
+
+
+def resolve_config(synth: str, plugin: str | Path | None = None) -> tuple[SynthConfig, Path | None]:
+    """The config and plugin file for a ``--synth`` argument.
+
+    ``synth`` is a shipped config name (``builtin``, ``amsynth``, ``diva``), a ``.yaml`` file, or a
+    plugin file; a plugin file uses the shipped config made for it if there is one, else a starter
+    config over all of its parameters.
+
+    Returns:
+        The config, and the plugin file to load (``None``: let the config's search paths find it).
+    """
+    path = Path(synth).expanduser()
+    if path.suffix.lower() not in PLUGIN_SUFFIXES:
+        return load_config(synth), (Path(plugin) if plugin else None)
+    if not path.exists():
+        raise SynthgenError(f"plugin file not found: {path}")
+    for name in config_names():
+        config = load_config(name)
+        if config.plugin_file == path.name:
+            return config, path
+    from synthgen.synths.loading import load_plugin
+
+    return starter_config(load_plugin(path), path.stem, path), path
+
+
+def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, SynthConfig]:
+    """A table of the synth's parameters (value text, learned kind and range, or fixed value)."""
+    from synthgen.synths.loading import load_synth
+
+    config, plugin_path = resolve_config(synth, plugin)
+    instance = load_synth(config, plugin_path)
+    learned = {s.name: s for s in config.space.specs}
+    lines = [
+        f"synth {config.name} ({config.backend}): {config.description}".rstrip(": "),
+        f"config {config.source}; {config.space.size} learned, {len(config.space.fixed)} fixed",
+        f"{'parameter':<28} {'default':>8} {'text':>12}  role",
+    ]
+    for p in instance.parameters():
+        if p.name.startswith(_PSEUDO_PREFIXES):
+            continue
+        if p.name in learned:
+            spec = learned[p.name]
+            role = f"learned {spec.kind} [{spec.low:g}, {spec.high:g}]"
+            role += f" ({spec.n_classes} classes)" if spec.n_classes else ""
+        elif p.name in config.space.fixed:
+            role = f"fixed {config.space.fixed[p.name]:g}"
+        else:
+            role = "default"
+        lines.append(f"{p.name:<28} {p.default:>8.4g} {p.text[:12]:>12}  {role}")
+    return "\n".join(lines), config
+
+
+def write_config_file(config: SynthConfig, path: Path) -> None:
+    """Write a config as YAML that :func:`synthgen.config.load_config` reads back."""
+    if path.suffix not in (".yaml", ".yml"):
+        raise SynthgenError(f"--write-config {path}: the file name must end in .yaml")
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

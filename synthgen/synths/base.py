@@ -1,0 +1,62 @@
+"""The synth interface: named parameters in, mono audio out."""
+
+__all__ = ["Note", "ParameterInfo", "Synth"]
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note to render: pitch, velocity, how long the key is held, how long the render is."""
+
+    midi_pitch: int = 60
+    velocity: int = 127
+    note_duration_s: float = 3.0
+    render_duration_s: float = 4.0
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    """A parameter as the synth reports it (synth units)."""
+
+    name: str
+    default: float
+    low: float = 0.0
+    high: float = 1.0
+    text: str = ""
+
+
+class Synth(ABC):
+    """A synthesizer that renders notes from named parameter values."""
+
+    sample_rate: int
+
+    @abstractmethod
+    def parameters(self) -> list[ParameterInfo]:
+        """Every parameter the synth exposes, in its own order."""
+
+    @abstractmethod
+    def render(self, batch: Sequence[Mapping[str, float]], note: Note) -> np.ndarray:
+        """Render one note per preset.
+
+        Arguments:
+            batch: one mapping per sound, parameter name -> synth value; unlisted parameters keep
+                their defaults.
+            note: pitch, velocity and durations.
+
+        Returns:
+            Mono audio ``(B, n_samples)`` float32 with ``n_samples = render_duration_s * sample_rate``.
+        """
+
+    def parameter_names(self) -> list[str]:
+        """Names of every parameter, in the synth's order."""
+        return [p.name for p in self.parameters()]
+
+    @staticmethod
+    def n_samples(note: Note, sample_rate: int) -> int:
+        """Length of one render in samples."""
+        return round(note.render_duration_s * sample_rate)

@@ -1,0 +1,115 @@
+"""VST2 / VST3 plugins hosted by DawDreamer, addressed by parameter name."""
+
+__all__ = ["PluginSynth"]
+
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import dawdreamer as daw
+import numpy as np
+
+from synthgen.errors import SynthgenError
+from synthgen.synths.base import Note, ParameterInfo, Synth
+
+# Rendered between two sounds with the plugin's initial values (instant release, no effects), so a
+# reverb or release tail of one preset never leaks into the next.
+_FLUSH_S = 0.05
+_BLOCK_SIZE = 512
+
+
+@contextmanager
+def _quiet_host() -> Iterator[None]:
+    """Silence the host's and plugin's chatter on the process's stdout/stderr while loading a plugin."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+class PluginSynth(Synth):
+    """A VST2 (``.so``) or VST3 (``.vst3``) instrument.
+
+    Arguments:
+        path: the plugin file.
+        sample_rate: render rate in Hz.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int = 22050) -> None:
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise SynthgenError(f"plugin file not found: {path}")
+        self.path = path
+        self.sample_rate = int(sample_rate)
+        self._engine = daw.RenderEngine(self.sample_rate, _BLOCK_SIZE)
+        try:
+            with _quiet_host():
+                self._proc = self._engine.make_plugin_processor("synth", str(path))
+        except RuntimeError:
+            raise SynthgenError(f"{path} is not a VST2/VST3 plugin DawDreamer can load") from None
+        if self._proc.get_num_output_channels() == 0:
+            raise SynthgenError(f"{path} has no audio output: it is not a synthesizer")
+        self._engine.load_graph([(self._proc, [])])
+        n = self._proc.get_plugin_parameter_size()
+        self._index = {self._proc.get_parameter_name(i): i for i in range(n)}
+        self._initial = {i: self._proc.get_parameter(i) for i in range(n)}
+
+    def parameters(self) -> list[ParameterInfo]:
+        return [
+            ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i))
+            for name, i in self._index.items()
+        ]
+
+    def index_of(self, name: str) -> int:
+        """The plugin's index of a parameter name."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise SynthgenError(
+                f"{self.path.name} has no parameter '{name}' (see `synthgen info --synth {self.path}`)"
+            ) from None
+
+    def set_parameters(self, values: Mapping[str, float]) -> None:
+        """Set parameters by name (host values 0..1)."""
+        for name, value in values.items():
+            self._proc.set_parameter(self.index_of(name), float(value))
+
+    def parameter_text(self, name: str) -> str:
+        """The plugin's own display text of a parameter's current value."""
+        return self._proc.get_parameter_text(self.index_of(name))
+
+    def render(self, batch: Sequence[Mapping[str, float]], note: Note) -> np.ndarray:
+        out = np.zeros((len(batch), self.n_samples(note, self.sample_rate)), dtype=np.float32)
+        for b, values in enumerate(batch):
+            self._proc.clear_midi()
+            for i, v in self._initial.items():
+                self._proc.set_parameter(i, v)
+            self._engine.render(_FLUSH_S)
+            self.set_parameters(values)
+            self._proc.add_midi_note(note.midi_pitch, note.velocity, 0.0, note.note_duration_s)
+            self._engine.render(note.render_duration_s)
+            audio = self._engine.get_audio().mean(axis=0)
+            n = min(len(audio), out.shape[1])
+            out[b, :n] = audio[:n]
+        self._proc.clear_midi()
+        return out
+
+    def save_state(self, path: str | Path) -> None:
+        """Write the plugin's native state (its own preset format) to ``path``."""
+        self._proc.save_state(str(path))
+
+    def load_state(self, path: str | Path) -> None:
+        """Load a native state written by :meth:`save_state`."""
+        if not Path(path).is_file():
+            raise SynthgenError(f"plugin state file not found: {path}")
+        self._proc.load_state(str(path))

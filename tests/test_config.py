@@ -1,0 +1,87 @@
+"""Configs: shipped ones load; every bad input gets a one-line error naming file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from synthgen.config import config_names, load_config
+from synthgen.errors import SynthgenError
+from synthgen.synths.loading import load_synth
+
+from .conftest import requires_amsynth
+
+GOOD = """
+name: t
+backend: plugin
+plugin: {file: amsynth_vst.so, search_paths: [/usr/lib/vst]}
+learned:
+  - {name: filter_cutoff, range: [0.1, 1]}
+  - {name: osc1_waveform, kind: categorical, steps: 5}
+fixed: {master_vol: 0.6}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", config_names())
+def test_shipped_configs_validate(name: str) -> None:
+    config = load_config(name)
+    assert config.space.size > 0
+    assert config.name == name
+
+
+def test_good_config_parses_kinds(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.space.kinds == ["continuous", "categorical"]
+    assert config.space.n_classes == (0, 5)
+    assert config.space.fixed == {"master_vol": 0.6}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: t\nbackend: plugin\nlearned: [a\n", "invalid YAML"),
+        (GOOD.replace("range: [0.1, 1]", "range: [0.1, 4]"), "outside 0..1"),
+        (GOOD.replace("kind: categorical", "kind: fuzzy"), "kind 'fuzzy'"),
+        (GOOD.replace("steps: 5", "steps: 1"), "'steps' >= 2"),
+        (GOOD.replace("backend: plugin", "backend: lv2"), "backend 'lv2'"),
+        (GOOD + "render: {sample_rat: 44100}\n", "unknown key 'render.sample_rat'"),
+        (GOOD.replace("learned:", "learnt:"), "missing key 'learned'"),
+        (GOOD.replace("master_vol", "filter_cutoff"), "both learned and fixed"),
+    ],
+)
+def test_bad_config_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SynthgenError, match=message) as err:
+        load_config(path)
+    assert "\n" not in str(err.value)
+    assert str(path) in str(err.value) or "YAML" in str(err.value)
+
+
+def test_unknown_config_name() -> None:
+    with pytest.raises(SynthgenError, match="unknown synth config 'nope'"):
+        load_config("nope")
+
+
+@requires_amsynth
+def test_unknown_parameter_name_is_caught(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD.replace("filter_cutoff", "filter_cutof")))
+    with pytest.raises(SynthgenError, match="unknown parameter 'filter_cutof'"):
+        load_synth(config)
+
+
+def test_missing_plugin_is_named(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD.replace("amsynth_vst.so", "nosuch.so")))
+    with pytest.raises(SynthgenError, match="plugin 'nosuch.so' .* not found .*--plugin PATH"):
+        load_synth(config)
+
+
+def test_non_plugin_file_is_rejected(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.so"
+    fake.write_bytes(b"not a plugin")
+    with pytest.raises(SynthgenError, match="not a VST2/VST3 plugin"):
+        load_synth(load_config(write(tmp_path, GOOD)), plugin=fake)
