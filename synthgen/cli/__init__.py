@@ -28,9 +28,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synthgen.cli import data
+    from synthgen.cli import data, learning
 
-    for command in (data.render, data.info, data.dataset):
+    for command in (data.render, data.info, data.dataset, learning.train):
         main.add_command(command)
 
 

@@ -1,0 +1,38 @@
+"""A fixed train / valid / test split of a dataset's rows, by bank when rows come from several banks."""
+
+__all__ = ["SPLITS", "split_rows"]
+
+import numpy as np
+
+SPLITS = ("train", "valid", "test")
+
+
+def split_rows(
+    n_rows: int,
+    seed: int,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    groups: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Row indices of each split, sorted.
+
+    Arguments:
+        n_rows: number of rows.
+        seed: seeds the shuffle.
+        fractions: train, valid, test shares.
+        groups: one label per row (e.g. the preset bank); when given with at least three distinct
+            labels, whole groups go to one split so no bank is shared between splits.
+
+    Returns:
+        ``{"train": idx, "valid": idx, "test": idx}``.
+    """
+    rng = np.random.default_rng([seed, n_rows])
+    bounds = np.cumsum(fractions)[:2] / np.sum(fractions)
+    if groups is not None and len(set(groups)) >= 3:
+        labels, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        order = rng.permutation(len(labels))
+        cut = np.maximum(np.round(bounds * len(labels)).astype(int), [1, 2])
+        parts = np.split(order, cut)
+        return {name: np.flatnonzero(np.isin(inverse, part)) for name, part in zip(SPLITS, parts, strict=True)}
+    order = rng.permutation(n_rows)
+    cut = np.round(bounds * n_rows).astype(int)
+    return {name: np.sort(part) for name, part in zip(SPLITS, np.split(order, cut), strict=True)}

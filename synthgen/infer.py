@@ -1,0 +1,76 @@
+"""Load a trained model and run it: audio features -> latent -> parameters, and back."""
+
+__all__ = ["LoadedModel", "load_model"]
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synthgen.config import SynthConfig, parse_config
+from synthgen.nn import SynthModel, build_model
+from synthgen.train.checkpoint import load_checkpoint
+from synthgen.train.data import MelStats
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, with the synth config and feature settings it was trained on.
+
+    All methods take and return numpy arrays; log-mels are raw (the model's standardization is
+    applied here).
+    """
+
+    name: str
+    model: SynthModel
+    stats: MelStats
+    config: SynthConfig
+    path: Path
+
+    @property
+    def has_latent(self) -> bool:
+        return self.model.has_latent
+
+    @property
+    def is_invertible(self) -> bool:
+        return self.model.is_invertible
+
+    def _run(self, fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return fn(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy()
+
+    def encode(self, mel: np.ndarray) -> np.ndarray:
+        """Log-mels ``(B, n_mels, n_frames)`` -> latents ``(B, D)``."""
+        return self._run(lambda m: self.model.encode(self.stats.standardize(m)), mel)
+
+    def infer(self, mel: np.ndarray) -> np.ndarray:
+        """Log-mels ``(B, n_mels, n_frames)`` -> unit parameters ``(B, P)``."""
+        return self._run(lambda m: self.model.infer(self.stats.standardize(m)), mel)
+
+    def params_from_latent(self, z: np.ndarray) -> np.ndarray:
+        """Latents ``(B, D)`` -> unit parameters ``(B, P)``."""
+        return self._run(self.model.params_from_latent, z)
+
+    def latent_from_params(self, params_unit: np.ndarray) -> np.ndarray:
+        """Unit parameters ``(B, P)`` -> latents ``(B, D)`` (invertible models only)."""
+        return self._run(self.model.latent_from_params, params_unit)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Latents ``(B, D)`` -> raw log-mels ``(B, n_mels, n_frames)`` (autoencoders only)."""
+        return self._run(lambda v: self.model.decode(v) * self.stats.std + self.stats.mean, z)
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Load ``model.pt`` (or a run folder holding one) safely and put the model in eval mode."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    payload = load_checkpoint(path)
+    model = build_model(payload["model"], **payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    stats = MelStats(**payload["mel_stats"])
+    config = parse_config(payload["synth_config"], source=f"model {path}")
+    return LoadedModel(payload["model"], model, stats, config, path)

@@ -1,0 +1,129 @@
+"""The interface every synthgen model shares: settings, input checks, inference and latent maps."""
+
+__all__ = ["CONV_DEFAULTS", "SynthModel"]
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from torch import Tensor, nn
+
+from synthgen.errors import SynthgenError
+from synthgen.nn.encoders import ConvDecoder, ConvEncoder
+from synthgen.nn.heads import ParamLayout
+
+CONV_DEFAULTS: dict[str, int | float] = {
+    "channels": 32,
+    "conv_layers": 4,
+    "kernel_size": 5,
+    "dilation_growth": 1,
+    "hidden": 256,
+}
+
+# Settings that may be 0; every other setting must be positive.
+_ZERO_ALLOWED = frozenset({"dropout", "latent_dim", "iaf_steps", "mmd_weight", "param_margin"})
+
+
+class SynthModel(nn.Module, ABC):
+    """A model from standardized log-mels ``(B, n_mels, n_frames)`` to unit parameters ``(B, P)``.
+
+    Subclasses set ``NAME`` and ``DEFAULTS`` (every setting with its default; a value is cast to
+    the default's type). ``config`` (JSON-ready) rebuilds the model:
+    ``build_model(model.NAME, **model.config)``, then ``load_state_dict``.
+
+    Arguments:
+        n_classes: per learned parameter, 0 for continuous or ``K`` classes.
+        n_mels, n_frames: spectrogram size.
+        settings: overrides of ``DEFAULTS``.
+    """
+
+    NAME: ClassVar[str]
+    DEFAULTS: ClassVar[dict[str, int | float]]
+    has_latent: ClassVar[bool] = False
+    is_invertible: ClassVar[bool] = False
+
+    def __init__(self, n_classes: Sequence[int], n_mels: int, n_frames: int, **settings: int | float) -> None:
+        super().__init__()
+        unknown = sorted(set(settings) - set(self.DEFAULTS))
+        if unknown:
+            raise SynthgenError(f"model {self.NAME!r} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(self.DEFAULTS))}")
+        self.layout = ParamLayout(n_classes)
+        self.n_params = self.layout.size
+        self.n_mels, self.n_frames = int(n_mels), int(n_frames)
+        self.config: dict = {
+            "n_classes": list(self.layout.n_classes),
+            "n_mels": self.n_mels,
+            "n_frames": self.n_frames,
+        }
+        for key, default in self.DEFAULTS.items():
+            value = settings.get(key, default)
+            try:
+                cast = type(default)(value)
+            except (TypeError, ValueError):
+                cast = None
+            if cast is None or cast < 0 or (cast == 0 and key not in _ZERO_ALLOWED):
+                least = "0 or more" if key in _ZERO_ALLOWED else "positive"
+                raise SynthgenError(f"setting {key!r} of model {self.NAME!r} must be a {least} {type(default).__name__}, got {value!r}")
+            self.config[key] = cast
+
+    def _conv_settings(self) -> dict[str, int]:
+        c = self.config
+        return {
+            "channels": c["channels"],
+            "n_layers": c["conv_layers"],
+            "kernel_size": c["kernel_size"],
+            "dilation_growth": c["dilation_growth"],
+        }
+
+    def _conv_encoder(self) -> ConvEncoder:
+        return ConvEncoder(self.n_mels, self.n_frames, self.config["hidden"], **self._conv_settings())
+
+    def _conv_decoder(self, in_features: int) -> ConvDecoder:
+        return ConvDecoder(self.n_mels, self.n_frames, in_features, **self._conv_settings())
+
+    def check_mel(self, mel: Tensor) -> None:
+        """Raises unless ``mel`` is ``(B, n_mels, n_frames)``."""
+        if mel.ndim != 3 or tuple(mel.shape[1:]) != (self.n_mels, self.n_frames):
+            raise SynthgenError(f"model expects log-mels of shape (batch, {self.n_mels}, {self.n_frames}), got {tuple(mel.shape)}")
+
+    @abstractmethod
+    def forward(self, mel: Tensor) -> dict[str, Tensor]:
+        """All outputs for a batch; always ``param_values`` (B, P) and ``param_logits``."""
+
+    @abstractmethod
+    def loss(
+        self,
+        mel: Tensor,
+        params_unit: Tensor,
+        outputs: dict[str, Tensor],
+        beta: float = 1.0,
+        gamma: float = 1.0,
+    ) -> dict[str, Tensor]:
+        """Scalar losses: ``total`` to minimize, plus its parts (keys: see :func:`synthgen.nn.build_model`)."""
+
+    def unit_params(self, outputs: dict[str, Tensor]) -> Tensor:
+        """Outputs of :meth:`forward` -> unit parameters ``(B, P)`` with valid class values."""
+        return self.layout.unit(outputs["param_values"], outputs["param_logits"])
+
+    def infer(self, mel: Tensor) -> Tensor:
+        """Log-mels ``(B, n_mels, n_frames)`` -> unit parameters ``(B, P)``; call ``eval()`` first."""
+        return self.unit_params(self(mel))
+
+    def _unsupported(self, what: str, models: str) -> SynthgenError:
+        return SynthgenError(f"model {self.NAME!r} has no {what}; use {models}")
+
+    def encode(self, mel: Tensor) -> Tensor:
+        """Log-mels ``(B, n_mels, n_frames)`` -> mean latent ``(B, latent_dim)``."""
+        raise self._unsupported("latent space", "vae, wae, vae_flow or vae_flow_post")
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Latents ``(B, latent_dim)`` -> log-mels ``(B, n_mels, n_frames)``."""
+        raise self._unsupported("decoder", "vae, wae, vae_flow or vae_flow_post")
+
+    def params_from_latent(self, z: Tensor, snap: bool = True) -> Tensor:
+        """Latents ``(B, latent_dim)`` -> unit parameters ``(B, P)``."""
+        raise self._unsupported("latent space", "vae, wae, vae_flow or vae_flow_post")
+
+    def latent_from_params(self, params_unit: Tensor) -> Tensor:
+        """Unit parameters ``(B, P)`` -> latents ``(B, P)`` through an invertible map."""
+        raise self._unsupported("invertible parameter map", "vae_flow_post")

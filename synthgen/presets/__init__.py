@@ -1,0 +1,3 @@
+"""Human-made presets from synth-specific preset formats, mapped to the synths' host values."""
+
+__all__: list[str] = []

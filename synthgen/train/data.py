@@ -1,0 +1,65 @@
+"""Batches of standardized log-mels and unit parameters streamed from a dataset file."""
+
+__all__ = ["MelBatches", "MelStats", "mel_stats"]
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from synthgen.dataset.storage import DatasetFile
+
+
+@dataclass(frozen=True)
+class MelStats:
+    """One global mean and std of the training log-mels (scalars, as in the paper)."""
+
+    mean: float
+    std: float
+
+    def standardize(self, mel: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        return (mel - self.mean) / self.std
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std}
+
+
+def mel_stats(data: DatasetFile, rows: np.ndarray, max_rows: int = 2048, seed: int = 0) -> MelStats:
+    """Mean and std of the log-mels of (at most ``max_rows`` of) ``rows``."""
+    rng = np.random.default_rng(seed)
+    pick = rows if len(rows) <= max_rows else rng.choice(rows, max_rows, replace=False)
+    mel = data.read("mel", pick).astype(np.float64)
+    return MelStats(float(mel.mean()), float(mel.std() + 1e-8))
+
+
+class MelBatches:
+    """Iterates over ``rows`` in batches, reading each batch from disk: memory stays flat in N.
+
+    Arguments:
+        data: the open dataset.
+        rows: row indices to serve.
+        stats: standardization of the log-mels.
+        batch_size: rows per batch.
+        shuffle: shuffle each epoch (order from ``seed`` and the epoch number, so a resumed run sees
+            the same batches).
+    """
+
+    def __init__(
+        self, data: DatasetFile, rows: np.ndarray, stats: MelStats, batch_size: int, shuffle: bool, seed: int = 0
+    ) -> None:
+        self.data, self.rows, self.stats = data, np.asarray(rows), stats
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        rows = self.rows
+        if self.shuffle:
+            rows = np.random.default_rng([self.seed, self.epoch]).permutation(rows)
+        for start in range(0, len(rows), self.batch_size):
+            idx = rows[start : start + self.batch_size]
+            mel = self.stats.standardize(self.data.read("mel", idx))
+            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(self.data.read("params_unit", idx))

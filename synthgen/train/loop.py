@@ -1,0 +1,236 @@
+"""The training loop: warm-ups, validation, LR halving, early stopping, checkpoints and exact resume."""
+
+__all__ = ["TrainSettings", "resolve_device", "train_model"]
+
+import csv
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from synthgen.dataset.split import split_rows
+from synthgen.dataset.storage import DatasetFile, open_dataset
+from synthgen.errors import SynthgenError
+from synthgen.nn import MODEL_NAMES, SynthModel, build_model
+from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.train.data import MelBatches, MelStats, mel_stats
+
+LAST = "checkpoint-last.pt"
+BEST = "model.pt"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train.
+
+    KL/MMD weight ``beta`` rises linearly from 0 to 1 over ``beta_warmup_epochs``; the parameter
+    weight ``gamma`` stays 0 until ``gamma_start_epoch`` and then rises to 1 over
+    ``gamma_warmup_epochs`` (the paper's schedule, scaled to the run's length when left at -1).
+    """
+
+    model: str = "vae_flow_post"
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    beta_warmup_epochs: int = -1
+    gamma_start_epoch: int = -1
+    gamma_warmup_epochs: int = -1
+    patience: int = 20
+    seed: int = 0
+    device: str = "auto"
+    model_settings: dict[str, Any] = field(default_factory=dict)
+
+    def schedule(self, epoch: int) -> tuple[float, float]:
+        """``(beta, gamma)`` at ``epoch`` (0-based)."""
+        beta_warm = self.beta_warmup_epochs if self.beta_warmup_epochs >= 0 else max(1, self.epochs // 4)
+        start = self.gamma_start_epoch if self.gamma_start_epoch >= 0 else 0
+        gamma_warm = self.gamma_warmup_epochs if self.gamma_warmup_epochs >= 0 else max(1, self.epochs // 5)
+        beta = min(1.0, (epoch + 1) / max(beta_warm, 1))
+        gamma = 0.0 if epoch < start else min(1.0, (epoch - start + 1) / max(gamma_warm, 1))
+        return beta, gamma
+
+    def warm_epochs(self) -> int:
+        """Epochs before both weights reach 1: early stopping waits for them."""
+        return next((e for e in range(self.epochs) if self.schedule(e) == (1.0, 1.0)), self.epochs)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks a GPU when there is one, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise SynthgenError(f"--device {device!r} is not a torch device (try cpu, cuda, auto)") from None
+
+
+def _run_epoch(
+    model: SynthModel,
+    batches: MelBatches,
+    device: torch.device,
+    beta: float,
+    gamma: float,
+    optimizer: torch.optim.Optimizer | None,
+    desc: str,
+) -> dict[str, float]:
+    """One pass; trains when ``optimizer`` is given. Returns mean losses and the unit-parameter MSE."""
+    model.train(optimizer is not None)
+    sums: dict[str, float] = {}
+    n = 0
+    with torch.set_grad_enabled(optimizer is not None):
+        for mel, params in tqdm(batches, desc=desc, leave=False, disable=len(batches) < 20):
+            mel, params = mel.to(device), params.to(device)
+            outputs = model(mel)
+            losses = model.loss(mel, params, outputs, beta, gamma)
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+                losses["total"].backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+                optimizer.step()
+            values = {k: float(v.detach()) for k, v in losses.items() if v.ndim == 0}
+            if optimizer is None:
+                values["param_mse"] = float((model.infer(mel) - params).square().mean())
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v * len(mel)
+            n += len(mel)
+    return {k: v / n for k, v in sums.items()}
+
+
+def _write_metrics(out: Path, history: list[dict[str, float]], summary: dict[str, Any]) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with open(out / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+    (out / "metrics.json").write_text(json.dumps({**summary, "history": history}, indent=1))
+    from synthgen.plots import plot_loss_curves
+
+    plot_loss_curves(history, out / "loss_curve.png", title=f"{summary['model']} on {summary['synth']}")
+
+
+def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelStats, summary: dict) -> dict:
+    return {
+        "model": name,
+        "config": model.config,
+        "state_dict": model.state_dict(),
+        "mel_stats": stats.to_dict(),
+        "synth_config": data.metadata["config"],
+        "summary": summary,
+    }
+
+
+def train_model(
+    data_path: str | Path, out: str | Path, settings: TrainSettings, resume: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """Train a model on a dataset and write a run folder.
+
+    The run folder holds ``model.pt`` (best validation parameter error), ``checkpoint-last.pt`` (the
+    full state after every epoch, for ``resume``), ``split.npz``, ``run.json``, ``metrics.csv``,
+    ``metrics.json`` and ``loss_curve.png``.
+
+    Returns:
+        The run summary: best epoch, validation parameter MSE and the mean-preset baseline's.
+    """
+    if settings.model not in MODEL_NAMES:
+        raise SynthgenError(f"unknown model {settings.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if settings.epochs < 1 or settings.batch_size < 1:
+        raise SynthgenError("--epochs and --batch-size must be at least 1")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SynthgenError(f"--out {out} is a file; give a folder for the run")
+    if (out / LAST).exists() and not resume:
+        raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    if resume and not (out / LAST).exists():
+        raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(settings.device)
+    data = open_dataset(data_path)
+    if resume:
+        state = load_checkpoint(out / LAST, device)
+        saved = TrainSettings(**state["settings"])
+        if dataclasses.replace(saved, epochs=settings.epochs, device=settings.device) != settings:
+            raise SynthgenError(f"{out} was trained with other settings; resume it with the same options")
+        split = {k: v for k, v in np.load(out / "split.npz").items()}
+    else:
+        split = split_rows(len(data), settings.seed, groups=data.read("source_bank"))
+        np.savez(out / "split.npz", **split)
+    if min(len(split["train"]), len(split["valid"])) == 0:
+        raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
+    torch.manual_seed(settings.seed)
+    stats = mel_stats(data, split["train"], seed=settings.seed)
+    feats = data.metadata["features"]
+    model = build_model(
+        settings.model, n_classes=list(data.space.n_classes), n_mels=feats["n_mels"], n_frames=feats["n_frames"],
+        **settings.model_settings,
+    ).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, settings.patience // 2))
+    train_batches = MelBatches(data, split["train"], stats, settings.batch_size, shuffle=True, seed=settings.seed)
+    valid_batches = MelBatches(data, split["valid"], stats, 256, shuffle=False)
+    mean_preset = data.read("params_unit", split["train"]).mean(axis=0)
+    baseline = float(((data.read("params_unit", split["valid"]) - mean_preset) ** 2).mean())
+    history: list[dict[str, float]] = []
+    best, best_epoch, start = float("inf"), -1, 0
+    if resume:
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        history, best, best_epoch, start = state["history"], state["best"], state["best_epoch"], state["epoch"] + 1
+    summary = {
+        "model": settings.model,
+        "synth": data.metadata["synth"],
+        "data": str(data.path),
+        "n_train": len(split["train"]),
+        "n_valid": len(split["valid"]),
+        "n_test": len(split["test"]),
+        "mean_preset_valid_mse": baseline,
+        "device": str(device),
+    }
+    (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
+    epochs = tqdm(range(start, settings.epochs), desc=f"train {settings.model}", disable=not progress,
+                  initial=start, total=settings.epochs)
+    for epoch in epochs:
+        beta, gamma = settings.schedule(epoch)
+        train_batches.epoch = epoch
+        t0 = time.perf_counter()
+        train = _run_epoch(model, train_batches, device, beta, gamma, optimizer, "batches")
+        valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, "valid")
+        seconds = time.perf_counter() - t0
+        row = {"epoch": epoch, "beta": beta, "gamma": gamma, "lr": optimizer.param_groups[0]["lr"], "seconds": seconds}
+        row.update({f"train_{k}": v for k, v in train.items()})
+        row.update({f"valid_{k}": v for k, v in valid.items()})
+        history.append(row)
+        if epoch >= settings.warm_epochs() - 1:
+            scheduler.step(valid["param_mse"])
+        if valid["param_mse"] < best:
+            best, best_epoch = valid["param_mse"], epoch
+            summary.update(best_epoch=best_epoch, best_valid_param_mse=best)
+            save_checkpoint(_model_payload(model, settings.model, data, stats, summary), out / BEST)
+        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
+        save_checkpoint(
+            {
+                **_model_payload(model, settings.model, data, stats, summary),
+                "settings": dataclasses.asdict(settings),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "history": history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "epoch": epoch,
+            },
+            out / LAST,
+        )
+        _write_metrics(out, history, summary)
+        epochs.set_postfix(loss=f"{train['total']:.3g}", valid_param_mse=f"{valid['param_mse']:.4f}", best=f"{best:.4f}")
+        if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
+            break
+    data.close()
+    return summary
