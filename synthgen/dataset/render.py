@@ -18,6 +18,7 @@ from synthgen.dataset.sampling import PresetSource, UniformPresets
 from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset, shard_path, write_shard
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
+from synthgen.rendering import render_unit
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 
@@ -91,18 +92,6 @@ def _worker_synth(job: RenderJob) -> Synth:
     return _SYNTHS[key]
 
 
-def _render_rows(job: RenderJob, synth: Synth, unit: np.ndarray, note_idx: np.ndarray) -> np.ndarray:
-    raw = job.config.space.from_unit(unit)
-    n_samples = Synth.n_samples(job.config.render.note(), synth.sample_rate)
-    audio = np.zeros((len(unit), n_samples), dtype=np.float32)
-    for k, (pitch, velocity) in enumerate(job.notes):
-        rows = np.flatnonzero(note_idx == k)
-        if len(rows):
-            batch = [job.config.space.settings(raw[r]) for r in rows]
-            audio[rows] = synth.render(batch, job.config.render.note(pitch, velocity))
-    return audio
-
-
 def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
     """Render chunk ``chunk`` into its shard; returns (chunk, rows stored, silent, broken)."""
     synth = _worker_synth(job)
@@ -110,7 +99,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
     items, note_idx = rows // len(job.notes), rows % len(job.notes)
     unit, banks, names = job.source.items(items, 0)
     banks, names = np.array(banks, dtype=object), np.array(names, dtype=object)
-    audio = _render_rows(job, synth, unit, note_idx)
+    audio = render_unit(synth, job.config, unit, job.notes, note_idx)
     silent, broken = check_renders(audio)
     n_silent, n_broken = int(silent.sum()), int(broken.sum())
     bad = silent | broken
@@ -124,7 +113,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
             )
         idx = np.flatnonzero(bad)
         unit[idx], banks[idx], names[idx] = job.source.items(items[idx], attempt)
-        audio[idx] = _render_rows(job, synth, unit[idx], note_idx[idx])
+        audio[idx] = render_unit(synth, job.config, unit[idx], job.notes, note_idx[idx])
         silent_now, broken_now = check_renders(audio[idx])
         n_silent, n_broken = n_silent + int(silent_now.sum()), n_broken + int(broken_now.sum())
         bad[idx] = silent_now | broken_now

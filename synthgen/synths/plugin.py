@@ -104,12 +104,32 @@ class PluginSynth(Synth):
         self._proc.clear_midi()
         return out
 
-    def save_state(self, path: str | Path) -> None:
+    @property
+    def state_suffix(self) -> str:
+        """File suffix of the native state: a VST2 chunk preset (.fxp) or a VST3 state blob."""
+        return ".fxp" if self.path.suffix == ".so" else ".vst3state"
+
+    def save_state(self, path: str | Path) -> Path:
         """Write the plugin's native state (its own preset format) to ``path``."""
+        path = Path(path).with_suffix(self.state_suffix)
         self._proc.save_state(str(path))
+        return path
 
     def load_state(self, path: str | Path) -> None:
-        """Load a native state written by :meth:`save_state`."""
-        if not Path(path).is_file():
+        """Load a native state written by :meth:`save_state`; later renders start from it."""
+        path = Path(path)
+        if not path.is_file():
             raise SynthgenError(f"plugin state file not found: {path}")
-        self._proc.load_state(str(path))
+        try:
+            with _quiet_host():
+                # VST2: load_preset reads the chunk without opening the plugin's window (which
+                # fails on a machine without a display); VST3 states go through load_state.
+                if self.state_suffix == ".fxp":
+                    self._proc.load_preset(str(path))
+                else:
+                    self._proc.load_state(str(path))
+        except RuntimeError as e:
+            # DawDreamer applies the state, then tries to open the editor so the plugin notices.
+            if "editor" not in str(e):
+                raise SynthgenError(f"{path} is not a saved state of {self.path.name}") from None
+        self._initial = {i: self._proc.get_parameter(i) for i in self._initial}

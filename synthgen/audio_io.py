@@ -1,0 +1,77 @@
+"""Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs."""
+
+__all__ = ["LoadedAudio", "fit_length", "read_audio", "write_wav"]
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from synthgen.errors import SynthgenError
+
+#: a file quieter than this peak is treated as silent
+SILENT_PEAK = 1e-4
+
+
+@dataclass
+class LoadedAudio:
+    """Mono audio at the requested rate and length, and the changes made to get there."""
+
+    audio: np.ndarray
+    sample_rate: int
+    changes: list[str] = field(default_factory=list)
+
+
+def fit_length(audio: np.ndarray, n_samples: int, fade_s: float, sample_rate: int) -> np.ndarray:
+    """Trim (with a short fade-out) or zero-pad the last axis to ``n_samples``."""
+    if audio.shape[-1] >= n_samples:
+        out = audio[..., :n_samples].copy()
+        n_fade = min(int(fade_s * sample_rate), n_samples)
+        if n_fade:
+            out[..., -n_fade:] *= np.linspace(1.0, 0.0, n_fade, dtype=out.dtype)
+        return out
+    pad = [(0, 0)] * (audio.ndim - 1) + [(0, n_samples - audio.shape[-1])]
+    return np.pad(audio, pad)
+
+
+def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: float = 0.1) -> LoadedAudio:
+    """Read a WAV/FLAC/OGG file: mix to mono, resample, trim or pad to ``duration_s``.
+
+    Raises:
+        SynthgenError: missing file, not audio, empty or silent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SynthgenError(f"audio file not found: {path}")
+    try:
+        audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        raise SynthgenError(f"{path} is not an audio file soundfile can read (WAV, FLAC, OGG, AIFF)") from None
+    if len(audio) == 0:
+        raise SynthgenError(f"{path} holds no audio samples")
+    changes = []
+    if audio.shape[1] > 1:
+        changes.append(f"mixed {audio.shape[1]} channels to mono")
+    mono = audio.mean(axis=1)
+    if not np.isfinite(mono).all():
+        raise SynthgenError(f"{path} holds invalid (NaN or infinite) samples")
+    if np.abs(mono).max() < SILENT_PEAK:
+        raise SynthgenError(f"{path} is silent (peak below -80 dBFS); give a recording with sound in it")
+    if file_rate != sample_rate:
+        mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
+        changes.append(f"resampled {file_rate} Hz to {sample_rate} Hz")
+    n_samples = round(duration_s * sample_rate)
+    if len(mono) != n_samples:
+        verb = "trimmed" if len(mono) > n_samples else "padded"
+        changes.append(f"{verb} {len(mono) / sample_rate:.2f} s to {duration_s:.2f} s")
+    return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes)
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write mono float audio as a 16-bit WAV, scaled down only if it would clip."""
+    audio = np.asarray(audio, dtype=np.float32)
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    sf.write(path, audio / peak if peak > 1.0 else audio, sample_rate, subtype="PCM_16")
+    return Path(path)

@@ -1,0 +1,42 @@
+"""Render unit-space presets with a synth: the one path from parameter vectors to audio."""
+
+__all__ = ["render_unit"]
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from synthgen.config import SynthConfig
+from synthgen.synths.base import Synth
+
+
+def render_unit(
+    synth: Synth,
+    config: SynthConfig,
+    unit: np.ndarray,
+    notes: Sequence[tuple[int, int]] | None = None,
+    note_index: np.ndarray | None = None,
+) -> np.ndarray:
+    """Render presets given in unit space.
+
+    Arguments:
+        synth: the synth (built from ``config``).
+        config: parameter space, fixed values and render settings.
+        unit: presets ``(B, P)`` in ``[0, 1]``.
+        notes: ``(midi_pitch, velocity)`` pairs; default: the config's note.
+        note_index: which of ``notes`` each preset plays ``(B,)``; default: the first.
+
+    Returns:
+        Mono audio ``(B, n_samples)`` float32.
+    """
+    unit = np.atleast_2d(unit)
+    notes = list(notes or [(config.render.midi_pitch, config.render.velocity)])
+    note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
+    raw = config.space.from_unit(unit)
+    audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
+    for k, (pitch, velocity) in enumerate(notes):
+        rows = np.flatnonzero(note_index == k)
+        if len(rows):
+            batch = [config.space.settings(raw[r]) for r in rows]
+            audio[rows] = synth.render(batch, config.render.note(pitch, velocity))
+    return audio
