@@ -28,6 +28,7 @@ class LoadedModel:
     stats: MelStats
     config: SynthConfig
     path: Path
+    summary: dict
 
     @property
     def has_latent(self) -> bool:
@@ -73,4 +74,4 @@ def load_model(path: str | Path) -> LoadedModel:
     model.eval()
     stats = MelStats(**payload["mel_stats"])
     config = parse_config(payload["synth_config"], source=f"model {path}")
-    return LoadedModel(payload["model"], model, stats, config, path)
+    return LoadedModel(payload["model"], model, stats, config, path, payload.get("summary", {}))

@@ -1,10 +1,24 @@
 """Every figure synthgen draws, in one place (matplotlib, written to PNG)."""
 
-__all__ = ["plot_loss_curves"]
+__all__ = [
+    "plot_examples",
+    "plot_latent_walk",
+    "plot_loss_curves",
+    "plot_mel_comparison",
+    "plot_sketch",
+    "plot_walk_comparison",
+    "save_mel_thumbnail",
+    "show_mel",
+]
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import matplotlib
+import numpy as np
+
+from synthgen.config import SynthConfig
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -27,3 +41,171 @@ def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def show_mel(
+    ax: plt.Axes, mel: np.ndarray, config: SynthConfig, title: str = "", vmin: float | None = None, vmax: float | None = None
+) -> None:
+    """Draw one log-mel ``(n_mels, n_frames)`` with time in seconds and mel band numbers."""
+    feats, render = config.features, config.render
+    seconds = mel.shape[1] * feats.hop_length / render.sample_rate
+    ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, mel.shape[0]), vmin=vmin, vmax=vmax)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"mel band ({feats.fmin:g}-{feats.fmax:g} Hz)")
+
+
+def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path: Path, config: SynthConfig) -> Path:
+    """Log-mels side by side on one colour scale (e.g. input vs resynthesis)."""
+    vmin = min(float(m.min()) for m in mels)
+    vmax = max(float(m.max()) for m in mels)
+    fig, axes = plt.subplots(1, len(mels), figsize=(4.2 * len(mels), 3.4), squeeze=False)
+    for ax, mel, title in zip(axes[0], mels, titles, strict=True):
+        show_mel(ax, mel, config, title, vmin, vmax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_examples(columns: dict[str, np.ndarray], labels: Sequence[str], path: Path, config: SynthConfig) -> Path:
+    """A grid of log-mels: one row per example, one column per source (target, each method)."""
+    n_rows, n_cols = len(labels), len(columns)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.2 * n_rows), squeeze=False)
+    for r, label in enumerate(labels):
+        vmin, vmax = float(columns["target"][r].min()), float(columns["target"][r].max())
+        for c, (name, mels) in enumerate(columns.items()):
+            show_mel(axes[r, c], mels[r], config, name if r == 0 else "", vmin, vmax)
+            axes[r, c].set_xlabel("")
+            axes[r, c].set_ylabel(label[:18] if c == 0 else "", fontsize=7)
+            axes[r, c].tick_params(labelsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def _mel_row(axes: Sequence[plt.Axes], mels: np.ndarray, titles: Sequence[str], config: SynthConfig, vmin: float, vmax: float) -> None:
+    """Log-mels ``(S, n_mels, n_frames)`` in a row of small panels, axis labels on the first only."""
+    for k, (ax, mel, title) in enumerate(zip(axes, mels, titles, strict=True)):
+        show_mel(ax, mel, config, title, vmin, vmax)
+        ax.tick_params(labelsize=6)
+        if k:
+            ax.set_ylabel("")
+            ax.set_yticklabels([])
+        ax.set_xlabel("time (s)" if k == 0 else "", fontsize=7)
+        ax.yaxis.label.set_size(7)
+
+
+def plot_latent_walk(
+    mels: np.ndarray,
+    values: np.ndarray,
+    unit: np.ndarray,
+    names: Sequence[str],
+    descriptors: dict[str, np.ndarray],
+    path: Path,
+    config: SynthConfig,
+    title: str,
+) -> Path:
+    """The traversal figure of one latent knob: spectrograms along the walk, every parameter, audio descriptors.
+
+    Arguments:
+        mels: log-mels of the steps ``(S, n_mels, n_frames)``.
+        values: the knob's value at each step ``(S,)``.
+        unit: the presets of the steps ``(S, P)`` in unit space.
+        names: the ``P`` parameter names.
+        descriptors: descriptor name -> values ``(S,)``; drawn rescaled to 0..1, their ranges in the legend.
+        path: the PNG to write.
+        config: feature and render settings (for the axes).
+        title: the figure title.
+    """
+    n_steps, n_params = unit.shape
+    fig = plt.figure(figsize=(max(12.0, 1.5 * n_steps), 3.0 + max(3.5, 0.17 * n_params)), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.6, max(3.5, 0.17 * n_params)])
+    _mel_row(top.subplots(1, n_steps), mels, [f"at {v:+.2f}" for v in values], config, float(mels.min()), float(mels.max()))
+    top.suptitle(title, fontsize=10)
+    ax_params, ax_desc = bottom.subplots(1, 2, width_ratios=[3, 2])
+    half = (values[-1] - values[0]) / (2 * (n_steps - 1))
+    image = ax_params.imshow(
+        unit.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+        extent=(values[0] - half, values[-1] + half, n_params - 0.5, -0.5),
+    )  # fmt: skip
+    ax_params.set_yticks(range(n_params), names, fontsize=max(4, min(8, 500 // n_params)))
+    ax_params.set_xlabel("latent value")
+    ax_params.set_title("parameters along the walk (unit value)", fontsize=9)
+    bottom.colorbar(image, ax=ax_params, fraction=0.04)
+    for name, series in descriptors.items():
+        low, high = float(series.min()), float(series.max())
+        scaled = (series - low) / (high - low) if high > low else np.zeros_like(series)
+        ax_desc.plot(values, scaled, marker="o", markersize=3, label=f"{name} {low:.3g}..{high:.3g}")
+    ax_desc.set_xlabel("latent value")
+    ax_desc.set_ylabel("rescaled to its range along the walk")
+    ax_desc.set_title("audio descriptors", fontsize=9)
+    ax_desc.legend(fontsize=7)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_walk_comparison(
+    walks: dict[str, np.ndarray], distances: dict[str, np.ndarray], path: Path, config: SynthConfig, title: str
+) -> Path:
+    """Several walks between the same endpoints: one row of spectrograms each, and their step sizes.
+
+    Arguments:
+        walks: walk name -> log-mels ``(S, n_mels, n_frames)`` (same ``S`` for all).
+        distances: walk name -> log-mel distance of each step ``(S - 1,)``.
+        path: the PNG to write.
+        config: feature and render settings.
+        title: the figure title.
+    """
+    n_steps = len(next(iter(walks.values())))
+    vmin = min(float(m.min()) for m in walks.values())
+    vmax = max(float(m.max()) for m in walks.values())
+    fig = plt.figure(figsize=(max(12.0, 1.5 * n_steps), 2.3 * len(walks) + 2.8), layout="constrained")
+    rows = fig.subfigures(len(walks) + 1, 1, height_ratios=[2.3] * len(walks) + [2.8])
+    for row, (name, mels) in zip(rows, walks.items(), strict=False):
+        _mel_row(row.subplots(1, n_steps), mels, [f"{name} {k}" for k in range(n_steps)], config, vmin, vmax)
+    ax = rows[-1].subplots()
+    for name, steps in distances.items():
+        ax.plot(np.arange(1, n_steps), steps, marker="o", label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("log-mel distance to previous step")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_sketch(
+    input_mel: np.ndarray, output_mel: np.ndarray, pitch_band: np.ndarray, titles: Sequence[str], path: Path, config: SynthConfig
+) -> Path:
+    """A vocal sketch and its rendering, with the tracked pitch drawn over the sketch.
+
+    Arguments:
+        input_mel: the sketch's log-mel ``(n_mels, n_frames)``.
+        output_mel: the rendering's log-mel ``(n_mels, n_frames)``.
+        pitch_band: the tracked pitch per log-mel frame ``(n_frames,)`` as a fractional mel band; NaN where unvoiced.
+        titles: the two panel titles.
+        path: the PNG to write.
+        config: feature and render settings.
+    """
+    vmin = min(float(input_mel.min()), float(output_mel.min()))
+    vmax = max(float(input_mel.max()), float(output_mel.max()))
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    show_mel(ax_in, input_mel, config, titles[0], vmin, vmax)
+    show_mel(ax_out, output_mel, config, titles[1], vmin, vmax)
+    frame_s = config.features.hop_length / config.render.sample_rate
+    ax_in.plot((np.arange(len(pitch_band)) + 0.5) * frame_s, pitch_band + 0.5, color="cyan", linewidth=1.5, label="tracked pitch")
+    ax_in.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_mel_thumbnail(mel: np.ndarray, file: BinaryIO, vmin: float, vmax: float) -> None:
+    """Write a log-mel ``(n_mels, n_frames)`` as a bare PNG image, one pixel per bin (low bands at the bottom)."""
+    plt.imsave(file, mel, origin="lower", cmap="magma", vmin=vmin, vmax=vmax, format="png")

@@ -4,6 +4,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tiny models gain nothing from threads, and oversubscribed threads make them many times slower.
+torch.set_num_threads(1)
 
 AMSYNTH = Path("/usr/lib/vst/amsynth_vst.so")
 

@@ -168,6 +168,7 @@ def test_paper_like_conv_settings_on_other_sizes(n_mels: int, n_frames: int) -> 
         ("vae", {"conv_layers": -1}),
         ("cnn", {"dropout": "lots"}),
         ("vae_flow_post", {"latent_dim": 8}),
+        ("cnn", {"kernel_size": 2, "conv_layers": 5}),
     ],
 )
 def test_bad_settings_raise(name: str, settings: dict) -> None:

@@ -28,9 +28,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synthgen.cli import data, learning
+    from synthgen.cli import data, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train):
+    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets):
         main.add_command(command)
 
 

@@ -11,7 +11,23 @@ from synthgen.cli.options import synth_options
 
 @click.command()
 @synth_options
-@click.option("--n", "n", type=int, default=None, help="Number of random presets to render.")
+@click.option("--n", "n", type=int, default=None, help="Number of random presets to render (not with --presets).")
+@click.option(
+    "--presets",
+    "preset_paths",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Render human presets instead of random ones: preset files (amsynth .bank, synthgen .json) or folders "
+    "of them (repeatable). Only the config's learned parameters come from the presets (clipped into its ranges); "
+    "its fixed parameters keep the config's values.",
+)
+@click.option("--around-presets", type=int, default=None, help="With --presets: render K random presets near each one instead.")
+@click.option(
+    "--spread",
+    type=float,
+    default=None,
+    help="With --around-presets: std of the random offsets in unit space (default 0.1); classes change with this probability.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Dataset folder (created; resumed if it exists).")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
@@ -23,6 +39,9 @@ def render(
     synth: str,
     plugin: str | None,
     n: int | None,
+    preset_paths: tuple[Path, ...],
+    around_presets: int | None,
+    spread: float | None,
     out: Path,
     jobs: int,
     seed: int,
@@ -31,17 +50,37 @@ def render(
     audio: bool,
     chunk_size: int,
 ) -> None:
-    """Render random presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
+    """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
     Interrupt it at any time and run the same command again: it resumes where it stopped.
+    With --presets, only the config's learned parameters come from the presets; the parameters
+    it keeps fixed take the config's values, whatever the presets say.
 
-    Example: synthgen render --synth builtin --n 10000 --out data/builtin --jobs 2
+    \b
+    Examples:
+      synthgen render --synth builtin --n 10000 --out data/builtin --jobs 2
+      synthgen render --synth amsynth --presets /usr/share/amsynth/banks --out data/am_human
     """
     from synthgen.dataset import render_dataset
     from synthgen.dataset.summary import describe_dataset
+    from synthgen.errors import SynthgenError
+    from synthgen.presets.human import load_human_presets
     from synthgen.selection import resolve_config
 
+    if preset_paths and n is not None:
+        raise SynthgenError("give either --n (random presets) or --presets (preset files), not both")
+    if not preset_paths and (around_presets is not None or spread is not None):
+        raise SynthgenError("--around-presets and --spread need --presets (the presets to sample around)")
+    if spread is not None and around_presets is None:
+        raise SynthgenError("--spread needs --around-presets K (random presets per human one)")
+    if not preset_paths and n is None:
+        raise SynthgenError("give --n (number of random presets) or --presets (preset files or folders)")
     config, plugin_path = resolve_config(synth, plugin)
+    source = None
+    if preset_paths:
+        loaded = load_human_presets(preset_paths, config)
+        source = loaded.source(seed, around_presets, 0.1 if spread is None else spread)
+        click.echo(loaded.summary())
     pitches = notes or (config.render.midi_pitch,)
     vels = velocities or (config.render.velocity,)
     path = render_dataset(
@@ -50,6 +89,7 @@ def render(
         n=n,
         seed=seed,
         jobs=jobs,
+        source=source,
         notes=[(p, v) for p in pitches for v in vels],
         chunk_size=chunk_size,
         with_audio=audio,

@@ -96,10 +96,7 @@ class AroundPresets(HumanPresets):
     def items(self, ids: np.ndarray, attempt: int) -> Items:
         centers = np.asarray(ids) // self.per_preset
         unit = np.concatenate(
-            [
-                self.space.sample_around(self.unit[c : c + 1], self.spread, self._rng(i, attempt))
-                for i, c in zip(ids, centers, strict=True)
-            ]
+            [self.space.sample_around(self.unit[c : c + 1], self.spread, self._rng(i, attempt)) for i, c in zip(ids, centers, strict=True)]
         )
         names = [f"{self.names[c]}~{i % self.per_preset}" for i, c in zip(ids, centers, strict=True)]
         return unit, [self.banks[c] for c in centers], names

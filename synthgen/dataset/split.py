@@ -30,7 +30,9 @@ def split_rows(
     if groups is not None and len(set(groups)) >= 3:
         labels, inverse = np.unique(np.asarray(groups), return_inverse=True)
         order = rng.permutation(len(labels))
-        cut = np.maximum(np.round(bounds * len(labels)).astype(int), [1, 2])
+        n = len(labels)
+        first = int(np.clip(np.round(bounds[0] * n), 1, n - 2))
+        cut = [first, int(np.clip(np.round(bounds[1] * n), first + 1, n - 1))]
         parts = np.split(order, cut)
         return {name: np.flatnonzero(np.isin(inverse, part)) for name, part in zip(SPLITS, parts, strict=True)}
     order = rng.permutation(n_rows)

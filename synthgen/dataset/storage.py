@@ -88,9 +88,7 @@ class DatasetFile:
         file = path / DATASET_FILE if path.is_dir() else path
         if not file.exists():
             if (path / MANIFEST_FILE).exists():
-                raise SynthgenError(
-                    f"{path}: the dataset is incomplete; run the same `synthgen render` command again to finish it"
-                )
+                raise SynthgenError(f"{path}: the dataset is incomplete; run the same `synthgen render` command again to finish it")
             raise SynthgenError(f"no dataset at {path}: make one with `synthgen render --out {path}`")
         try:
             self._file = h5py.File(file, "r")

@@ -3,7 +3,8 @@
 __all__ = ["ConvDecoder", "ConvEncoder", "mlp", "stage_sizes"]
 
 from torch import Tensor, nn
-from torch.nn import functional as F
+
+from synthgen.errors import SynthgenError
 
 
 def mlp(in_features: int, hidden: int, n_layers: int, dropout: float = 0.0) -> nn.Sequential:
@@ -29,6 +30,11 @@ def stage_sizes(n_mels: int, n_frames: int, n_layers: int, kernel_size: int, dil
         dilation = dilation_growth**layer
         reach = dilation * (kernel_size - 1) - 2 * _padding(kernel_size, dilation)
         sizes.append(tuple((size - reach - 1) // 2 + 1 for size in sizes[-1]))
+        if min(sizes[-1]) < 1:
+            raise SynthgenError(
+                f"{n_layers} conv layers of kernel {kernel_size} shrink a {n_mels}x{n_frames} log-mel to nothing; "
+                "use fewer conv_layers or an odd kernel_size"
+            )
     return sizes
 
 
@@ -74,12 +80,18 @@ class ConvEncoder(nn.Module):
         return self.project(self.convs(mel.unsqueeze(1)).flatten(1))
 
 
+def _transposed_padding(in_size: int, out_size: int, kernel_size: int) -> tuple[int, int]:
+    """``(padding, output_padding)`` of a stride-2 transposed conv from ``in_size`` to ``out_size``."""
+    excess = 2 * in_size - 2 + kernel_size - out_size
+    return (excess + excess % 2) // 2, excess % 2
+
+
 class ConvDecoder(nn.Module):
     """Features ``(B, in_features)`` -> log-mel ``(B, n_mels, n_frames)``, mirroring the encoder.
 
-    A linear layer fills the smallest feature map; each stage upsamples (nearest) to the matching
-    encoder size and applies a stride-1 conv; the last conv outputs one channel, unbounded
-    (inputs are standardized log-mels).
+    A linear layer fills the smallest feature map; each stage is a stride-2 transposed conv back
+    to the matching encoder size (with batch norm and ELU); the last one outputs one channel,
+    unbounded (inputs are standardized log-mels).
     """
 
     def __init__(
@@ -93,18 +105,28 @@ class ConvDecoder(nn.Module):
         dilation_growth: int = 1,
     ) -> None:
         super().__init__()
-        self.sizes = stage_sizes(n_mels, n_frames, n_layers, kernel_size, dilation_growth)
-        height, width = self.sizes[-1]
-        self.channels = channels
-        self.expand = nn.Sequential(nn.Linear(in_features, channels * height * width), nn.ELU())
-        self.convs = nn.ModuleList()
+        sizes = stage_sizes(n_mels, n_frames, n_layers, kernel_size, dilation_growth)
+        self.start_shape = (channels, *sizes[-1])
+        self.expand = nn.Sequential(nn.Linear(in_features, channels * sizes[-1][0] * sizes[-1][1]), nn.ELU())
+        layers: list[nn.Module] = []
         for stage in range(n_layers, 0, -1):
+            (pad_h, extra_h), (pad_w, extra_w) = (
+                _transposed_padding(small, large, kernel_size) for small, large in zip(sizes[stage], sizes[stage - 1], strict=True)
+            )
             last = stage == 1
-            conv = nn.Conv2d(channels, 1 if last else channels, kernel_size, padding="same")
-            self.convs.append(conv if last else nn.Sequential(conv, nn.BatchNorm2d(channels), nn.ELU()))
+            layers.append(
+                nn.ConvTranspose2d(
+                    channels,
+                    1 if last else channels,
+                    kernel_size,
+                    stride=2,
+                    padding=(pad_h, pad_w),
+                    output_padding=(extra_h, extra_w),
+                )
+            )
+            if not last:
+                layers += [nn.BatchNorm2d(channels), nn.ELU()]
+        self.convs = nn.Sequential(*layers)
 
     def forward(self, features: Tensor) -> Tensor:
-        x = self.expand(features).view(-1, self.channels, *self.sizes[-1])
-        for conv, size in zip(self.convs, reversed(self.sizes[:-1]), strict=True):
-            x = conv(F.interpolate(x, size=size, mode="nearest"))
-        return x.squeeze(1)
+        return self.convs(self.expand(features).view(-1, *self.start_shape)).squeeze(1)

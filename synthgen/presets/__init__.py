@@ -1,3 +1,3 @@
-"""Human-made presets from synth-specific preset formats, mapped to the synths' host values."""
+"""Presets: human banks (amsynth), a generic JSON format, and native plugin states."""
 
 __all__: list[str] = []

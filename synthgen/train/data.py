@@ -45,9 +45,7 @@ class MelBatches:
             the same batches).
     """
 
-    def __init__(
-        self, data: DatasetFile, rows: np.ndarray, stats: MelStats, batch_size: int, shuffle: bool, seed: int = 0
-    ) -> None:
+    def __init__(self, data: DatasetFile, rows: np.ndarray, stats: MelStats, batch_size: int, shuffle: bool, seed: int = 0) -> None:
         self.data, self.rows, self.stats = data, np.asarray(rows), stats
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.epoch = 0
@@ -61,5 +59,7 @@ class MelBatches:
             rows = np.random.default_rng([self.seed, self.epoch]).permutation(rows)
         for start in range(0, len(rows), self.batch_size):
             idx = rows[start : start + self.batch_size]
+            if self.shuffle and len(idx) < 2:
+                break  # batch norm cannot train on a single row
             mel = self.stats.standardize(self.data.read("mel", idx))
             yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(self.data.read("params_unit", idx))

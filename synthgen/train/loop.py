@@ -21,6 +21,11 @@ from synthgen.nn import MODEL_NAMES, SynthModel, build_model
 from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.train.data import MelBatches, MelStats, mel_stats
 
+# The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
+# autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
+# original work did; vae_flow_post's Gaussian likelihood (std 0.05) is already on that scale.
+PARAM_WEIGHTS = {"vae": 200.0, "wae": 200.0, "vae_flow": 200.0}
+
 LAST = "checkpoint-last.pt"
 BEST = "model.pt"
 
@@ -31,7 +36,8 @@ class TrainSettings:
 
     KL/MMD weight ``beta`` rises linearly from 0 to 1 over ``beta_warmup_epochs``; the parameter
     weight ``gamma`` stays 0 until ``gamma_start_epoch`` and then rises to 1 over
-    ``gamma_warmup_epochs`` (the paper's schedule, scaled to the run's length when left at -1).
+    ``gamma_warmup_epochs`` (the paper's schedule, scaled to the run's length when left at -1), and
+    is then multiplied by ``param_weight`` (-1: the model's default in :data:`PARAM_WEIGHTS`).
     """
 
     model: str = "vae_flow_post"
@@ -42,6 +48,7 @@ class TrainSettings:
     gamma_start_epoch: int = -1
     gamma_warmup_epochs: int = -1
     patience: int = 20
+    param_weight: float = -1.0
     seed: int = 0
     device: str = "auto"
     model_settings: dict[str, Any] = field(default_factory=dict)
@@ -53,11 +60,16 @@ class TrainSettings:
         gamma_warm = self.gamma_warmup_epochs if self.gamma_warmup_epochs >= 0 else max(1, self.epochs // 5)
         beta = min(1.0, (epoch + 1) / max(beta_warm, 1))
         gamma = 0.0 if epoch < start else min(1.0, (epoch - start + 1) / max(gamma_warm, 1))
-        return beta, gamma
+        return beta, gamma * self.param_scale()
+
+    def param_scale(self) -> float:
+        """The final weight of the parameter term."""
+        return self.param_weight if self.param_weight >= 0 else PARAM_WEIGHTS.get(self.model, 1.0)
 
     def warm_epochs(self) -> int:
-        """Epochs before both weights reach 1: early stopping waits for them."""
-        return next((e for e in range(self.epochs) if self.schedule(e) == (1.0, 1.0)), self.epochs)
+        """Epochs before both weights reach their final values: early stopping waits for them."""
+        final = (1.0, self.param_scale())
+        return next((e for e in range(self.epochs) if self.schedule(e) == final), self.epochs)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -78,13 +90,14 @@ def _run_epoch(
     gamma: float,
     optimizer: torch.optim.Optimizer | None,
     desc: str,
+    progress: bool,
 ) -> dict[str, float]:
     """One pass; trains when ``optimizer`` is given. Returns mean losses and the unit-parameter MSE."""
     model.train(optimizer is not None)
     sums: dict[str, float] = {}
     n = 0
     with torch.set_grad_enabled(optimizer is not None):
-        for mel, params in tqdm(batches, desc=desc, leave=False, disable=len(batches) < 20):
+        for mel, params in tqdm(batches, desc=desc, leave=False, disable=not progress or len(batches) < 20):
             mel, params = mel.to(device), params.to(device)
             outputs = model(mel)
             losses = model.loss(mel, params, outputs, beta, gamma)
@@ -166,7 +179,10 @@ def train_model(
     stats = mel_stats(data, split["train"], seed=settings.seed)
     feats = data.metadata["features"]
     model = build_model(
-        settings.model, n_classes=list(data.space.n_classes), n_mels=feats["n_mels"], n_frames=feats["n_frames"],
+        settings.model,
+        n_classes=list(data.space.n_classes),
+        n_mels=feats["n_mels"],
+        n_frames=feats["n_frames"],
         **settings.model_settings,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -194,14 +210,13 @@ def train_model(
         "device": str(device),
     }
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
-    epochs = tqdm(range(start, settings.epochs), desc=f"train {settings.model}", disable=not progress,
-                  initial=start, total=settings.epochs)
+    epochs = tqdm(range(start, settings.epochs), desc=f"train {settings.model}", disable=not progress, initial=start, total=settings.epochs)
     for epoch in epochs:
         beta, gamma = settings.schedule(epoch)
         train_batches.epoch = epoch
         t0 = time.perf_counter()
-        train = _run_epoch(model, train_batches, device, beta, gamma, optimizer, "batches")
-        valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, "valid")
+        train = _run_epoch(model, train_batches, device, beta, gamma, optimizer, "batches", progress)
+        valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, "valid", progress)
         seconds = time.perf_counter() - t0
         row = {"epoch": epoch, "beta": beta, "gamma": gamma, "lr": optimizer.param_groups[0]["lr"], "seconds": seconds}
         row.update({f"train_{k}": v for k, v in train.items()})

@@ -1,0 +1,47 @@
+"""Commands on preset files: ``presets list`` and ``presets export``."""
+
+__all__ = ["presets"]
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def presets() -> None:
+    """List and convert preset files (amsynth .bank, synthgen .json)."""
+
+
+@presets.command("list")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def list_presets(paths: tuple[Path, ...]) -> None:
+    """Print the presets in preset files or folders: bank, index, name.
+
+    Example: synthgen presets list /usr/share/amsynth/banks
+    """
+    from synthgen.presets.human import read_preset_files
+
+    found = read_preset_files(paths)
+    width = max(len(p.bank) for p in found) if found else 0
+    for preset in found:
+        click.echo(f"{preset.bank:<{width}}  {preset.index:>3}  {preset.name}")
+    n_banks = len({p.bank for p in found})
+    click.echo(f"{len(found)} preset{'s' * (len(found) != 1)} in {n_banks} bank{'s' * (n_banks != 1)}", err=True)
+
+
+@presets.command("export")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The amsynth bank to write (.bank, at most 128 presets).")
+def export(inputs: tuple[Path, ...], out: Path) -> None:
+    """Write synthgen JSON presets of amsynth as one bank file that amsynth opens.
+
+    The JSON presets may come from resynth or any other synthgen command. A JSON preset is named
+    after its file; parameters it does not set take amsynth's defaults. Banks are accepted too, so
+    banks and JSON presets can be merged into one bank.
+
+    Example: synthgen presets export out/*.json --out mine.bank
+    """
+    from synthgen.presets.human import export_amsynth_bank
+
+    written = export_amsynth_bank(inputs, out)
+    click.echo(f"wrote {out}: {len(written)} presets")

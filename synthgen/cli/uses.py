@@ -1,0 +1,114 @@
+"""Commands that use trained models: ``resynth`` and ``evaluate``."""
+
+__all__ = ["evaluate", "resynth"]
+
+from pathlib import Path
+
+import click
+
+from synthgen.models_dir import DEFAULT_MODEL
+
+
+@click.command()
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default="the shipped builtin model",
+    help="A model.pt (or run folder) from `synthgen train`.",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
+@click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
+@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None) -> None:
+    """Find the synth preset that sounds like AUDIO and render it.
+
+    Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
+    trimmed or padded as the model expects), infers the parameters, re-renders them with the synth,
+    and writes the audio, the preset (JSON, plus the plugin's own format where it has one) and a
+    figure comparing the input and output spectrograms.
+
+    Example: synthgen resynth my_sound.wav --out resynth/
+    """
+    from synthgen.infer import load_model
+    from synthgen.resynth import check_synth_matches, resynthesize
+    from synthgen.selection import resolve_config
+
+    loaded = load_model(model)
+    if synth is not None:
+        check_synth_matches(loaded, resolve_config(synth, plugin)[0])
+    result = resynthesize(loaded, audio, out, plugin=plugin)
+    for change in result.changes:
+        click.echo(f"input: {change}")
+    click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
+    for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
+        click.echo(f"  {name:<24} {value:.4g}")
+    for kind, path in result.files.items():
+        click.echo(f"wrote {kind:<12} {path}")
+
+
+@click.command()
+@click.option(
+    "--model",
+    "models",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    required=True,
+    help="A model.pt or run folder (repeat to compare models).",
+)
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="A rendered test dataset (never seen in training).")
+@click.option("--audio-dir", type=click.Path(path_type=Path), default=None, help="A folder of recordings (audio metrics only).")
+@click.option(
+    "--train-data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Training dataset for the nearest-neighbour and mean-preset baselines (default: the one the model recorded).",
+)
+@click.option("--max-rows", type=int, default=200, show_default=True, help="Test sounds used from --data.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("evaluation"),
+    show_default=True,
+    help="Folder for results.md, results.json, examples.png.",
+)
+@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
+def evaluate(
+    models: tuple[Path, ...],
+    data: Path | None,
+    audio_dir: Path | None,
+    train_data: Path | None,
+    max_rows: int,
+    out: Path,
+    plugin: Path | None,
+    seed: int,
+) -> None:
+    """Score models by re-rendering what they infer, next to baselines (like the paper's Table 1).
+
+    Metrics: parameter MSE (unit space, rendered test sets only), spectral convergence, log-spectral
+    distance (dB), log-mel MSE and MFCC distance, each as mean ± std. Baselines: nearest neighbour of
+    the training set (by log-mel distance), the mean preset, and random presets.
+
+    Example: synthgen evaluate --model runs/a --model runs/b --data data/test
+    """
+    from synthgen.evaluate import evaluate as run_evaluation
+    from synthgen.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
+    from synthgen.infer import load_model
+    from synthgen.synths.loading import load_synth
+
+    if (data is None) == (audio_dir is None):
+        raise click.UsageError("give exactly one of --data and --audio-dir")
+    loaded = [load_model(m) for m in models]
+    config = loaded[0].config
+    synth = load_synth(config, plugin)
+    if data is not None:
+        targets = targets_from_dataset(data, config, synth, max_rows, seed)
+    else:
+        targets = targets_from_audio_dir(audio_dir, config)
+    result = run_evaluation(loaded, targets, synth, train_data, seed)
+    files = write_report(result, targets, synth, config, out)
+    click.echo(result.markdown())
+    for kind, path in files.items():
+        click.echo(f"wrote {kind:<9} {path}")

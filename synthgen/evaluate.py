@@ -1,0 +1,176 @@
+"""Evaluate models by re-rendering what they infer, next to nearest-neighbour, mean and random baselines."""
+
+__all__ = ["Evaluation", "Targets", "evaluate", "targets_from_audio_dir", "targets_from_dataset", "write_report"]
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from synthgen.audio_io import read_audio
+from synthgen.config import SynthConfig
+from synthgen.dataset.storage import open_dataset
+from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
+from synthgen.infer import LoadedModel
+from synthgen.metrics import AUDIO_METRICS, audio_metrics, param_mse
+from synthgen.rendering import render_unit
+from synthgen.synths.base import Synth
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+
+
+@dataclass
+class Targets:
+    """The sounds to match: log-mels, audio, and (for rendered sets) their true unit parameters."""
+
+    name: str
+    mel: np.ndarray
+    audio: np.ndarray
+    unit: np.ndarray | None
+    labels: list[str]
+
+
+@dataclass
+class Evaluation:
+    """Per-method, per-row metrics and their summary."""
+
+    targets: str
+    rows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    estimates: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{method: {metric: {"mean", "std"}}}``."""
+        return {
+            method: {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metrics.items()}
+            for method, metrics in self.rows.items()
+        }
+
+    def markdown(self) -> str:
+        """The results as a markdown table (mean ± std over the targets)."""
+        metrics = [m for m in ("param_mse", *AUDIO_METRICS) if any(m in r for r in self.rows.values())]
+        lines = [
+            f"Evaluation on {self.targets} (mean ± std over {len(next(iter(self.rows.values()))[metrics[-1]])} sounds; lower is better)",
+            "",
+            "| method | " + " | ".join(metrics) + " |",
+            "|---" * (len(metrics) + 1) + "|",
+        ]
+        for method, values in self.summary().items():
+            cells = [f"{values[m]['mean']:.4g} ± {values[m]['std']:.3g}" if m in values else "n/a" for m in metrics]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])
+
+
+def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, max_rows: int, seed: int = 0) -> Targets:
+    """Up to ``max_rows`` rows of a rendered dataset; audio is read if stored, else re-rendered."""
+    with open_dataset(path) as data:
+        if data.space.names != config.space.names or data.metadata["synth"] != config.name:
+            raise SynthgenError(f"{data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'")
+        rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:max_rows])
+        unit = data.read("params_unit", rows)
+        mel = data.read("mel", rows)
+        audio = data.read("audio", rows) if "audio" in data else render_unit(synth, config, unit)
+        names = list(data.read("source_preset", rows))
+        label = str(data.path)
+    return Targets(label, mel, audio, unit, [str(n) for n in names])
+
+
+def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
+    """Every audio file in a folder (no true parameters: audio metrics only)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SynthgenError(f"--audio-dir {folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise SynthgenError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    audio = np.stack([read_audio(p, config.render.sample_rate, config.render.render_duration_s).audio for p in files])
+    mel = log_mel(audio, config.render.sample_rate, config.features)
+    return Targets(str(folder), mel, audio, None, [p.name for p in files])
+
+
+def _nearest_neighbour_presets(train_path: Path, targets: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Unit presets of the training rows whose log-mels are nearest (L2) to each target."""
+    with open_dataset(train_path) as data:
+        flat = targets.reshape(len(targets), -1).astype(np.float32)
+        best = np.full(len(targets), np.inf)
+        best_row = np.zeros(len(targets), dtype=np.int64)
+        for start in range(0, len(data), chunk):
+            mel = data.read("mel", slice(start, start + chunk)).reshape(-1, flat.shape[1])
+            dist = (flat**2).sum(1)[:, None] - 2 * flat @ mel.T + (mel**2).sum(1)[None, :]
+            arg = dist.argmin(axis=1)
+            better = dist[np.arange(len(flat)), arg] < best
+            best[better] = dist[np.arange(len(flat)), arg][better]
+            best_row[better] = start + arg[better]
+        return data.read("params_unit", best_row)
+
+
+def _training_rows(model: LoadedModel, train_data: Path | None) -> Path | None:
+    if train_data is not None:
+        return train_data
+    recorded = Path(str(model.summary.get("data", "")))
+    return recorded if recorded.exists() else None
+
+
+def evaluate(
+    models: list[LoadedModel],
+    targets: Targets,
+    synth: Synth,
+    train_data: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> Evaluation:
+    """Infer, re-render and score every model and the baselines on the same targets.
+
+    Arguments:
+        models: models trained for the same synth.
+        targets: the sounds to match.
+        synth: that synth.
+        train_data: the training dataset for the nearest-neighbour and mean-preset baselines (default:
+            the one the first model recorded, when it is on this machine).
+        seed: seeds the random-preset baseline.
+    """
+    if not models:
+        raise SynthgenError("give at least one --model")
+    config = models[0].config
+    for m in models[1:]:
+        if m.config.space.names != config.space.names or m.config.name != config.name:
+            raise SynthgenError(f"models {models[0].path} and {m.path} were trained for different synths or parameters")
+    result = Evaluation(targets.name)
+    for m in models:
+        label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
+        result.estimates[label] = m.infer(targets.mel)
+    train_path = _training_rows(models[0], Path(train_data) if train_data else None)
+    if train_path is not None:
+        result.estimates["nearest neighbour"] = _nearest_neighbour_presets(train_path, targets.mel)
+        with open_dataset(train_path) as data:
+            mean = data.read("params_unit").mean(axis=0, keepdims=True)
+        result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
+    else:
+        result.notes.append("no training dataset on this machine: nearest-neighbour and mean-preset baselines skipped (--train-data)")
+    result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
+    for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
+        audio = render_unit(synth, config, unit)
+        mel = log_mel(audio, config.render.sample_rate, config.features)
+        metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
+        if targets.unit is not None:
+            metrics = {"param_mse": param_mse(targets.unit, unit), **metrics}
+        result.rows[method] = metrics
+    return result
+
+
+def write_report(result: Evaluation, targets: Targets, synth: Synth, config: SynthConfig, out: Path, n_examples: int = 4) -> dict:
+    """Write ``results.md``, ``results.json`` and ``examples.png`` (targets next to each method's re-render)."""
+    from synthgen.plots import plot_examples
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(result.markdown())
+    (out / "results.json").write_text(json.dumps({"targets": result.targets, "summary": result.summary(), "notes": result.notes}, indent=1))
+    picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)
+    columns = {"target": targets.mel[picks]}
+    for method, unit in result.estimates.items():
+        columns[method] = log_mel(render_unit(synth, config, unit[picks]), config.render.sample_rate, config.features)
+    plot_examples(columns, [targets.labels[i] for i in picks], out / "examples.png", config)
+    return {"markdown": out / "results.md", "json": out / "results.json", "figure": out / "examples.png"}

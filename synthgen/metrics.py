@@ -1,0 +1,65 @@
+"""Distances between a target and an estimate: parameters, spectra, log-mels, MFCCs (pure numpy).
+
+References:
+    Esling et al., "Universal audio synthesizer control with normalizing flows", DAFx 2019
+    (arXiv:1907.00971): parameter MSE, spectral convergence, log-spectral distance.
+"""
+
+__all__ = ["AUDIO_METRICS", "audio_metrics", "magnitude_spectrogram", "mfcc", "param_mse"]
+
+import librosa
+import numpy as np
+import scipy.fft
+
+from synthgen.config import FeatureSettings
+
+AUDIO_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
+_EPS = 1e-7
+
+
+def param_mse(true_unit: np.ndarray, pred_unit: np.ndarray) -> np.ndarray:
+    """Mean squared error per row of unit-space parameters ``(N, P)`` -> ``(N,)``."""
+    return ((np.asarray(true_unit) - np.asarray(pred_unit)) ** 2).mean(axis=1)
+
+
+def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)``."""
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    frames = librosa.util.frame(np.pad(audio, ((0, 0), (n_fft // 2, n_fft // 2))), frame_length=n_fft, hop_length=hop_length)
+    window = librosa.filters.get_window("hann", n_fft).astype(np.float32)
+    return np.abs(scipy.fft.rfft(frames * window[None, :, None], axis=1))
+
+
+def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
+    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
+    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
+
+
+def audio_metrics(
+    target: np.ndarray, estimate: np.ndarray, target_mel: np.ndarray, estimate_mel: np.ndarray, settings: FeatureSettings
+) -> dict[str, np.ndarray]:
+    """Per-row audio distances between two batches of sounds; 0 for identical sounds.
+
+    Arguments:
+        target, estimate: mono audio ``(B, n_samples)``.
+        target_mel, estimate_mel: their log-mels ``(B, n_mels, n_frames)``.
+        settings: the feature settings the log-mels were made with.
+
+    Returns:
+        ``spectral_convergence``: ``||S - S_hat||_F / ||S||_F`` on STFT magnitudes;
+        ``log_spectral_distance_db``: RMS over frequency of the dB power difference, averaged over frames;
+        ``log_mel_mse``: MSE of the log-mels; ``mfcc_distance``: mean Euclidean distance of 13 MFCCs per frame.
+        Each ``(B,)``.
+    """
+    s, s_hat = magnitude_spectrogram(target), magnitude_spectrogram(estimate)
+    convergence = np.linalg.norm(s - s_hat, axis=(1, 2)) / (np.linalg.norm(s, axis=(1, 2)) + _EPS)
+    db = 10 * (np.log10(s**2 + _EPS) - np.log10(s_hat**2 + _EPS))
+    lsd = np.sqrt((db**2).mean(axis=1)).mean(axis=1)
+    mel_mse = ((target_mel - estimate_mel) ** 2).mean(axis=(1, 2))
+    mfcc_dist = np.linalg.norm(mfcc(target_mel) - mfcc(estimate_mel), axis=1).mean(axis=1)
+    return {
+        "spectral_convergence": convergence,
+        "log_spectral_distance_db": lsd,
+        "log_mel_mse": mel_mse,
+        "mfcc_distance": mfcc_dist,
+    }

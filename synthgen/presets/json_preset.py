@@ -1,0 +1,235 @@
+"""synthgen's own preset format for any synth (JSON), and a synth's native preset files next to it."""
+
+__all__ = [
+    "PRESET_FORMAT",
+    "JsonPreset",
+    "fits_config",
+    "is_amsynth",
+    "read_document",
+    "read_preset",
+    "write_native_preset",
+    "write_preset",
+]
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthgen.config import SynthConfig
+from synthgen.errors import SynthgenError
+from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, unit_to_bank, write_bank
+from synthgen.synths.base import Note, Synth
+
+PRESET_FORMAT = "synthgen-preset-1"
+
+
+@dataclass(frozen=True)
+class JsonPreset:
+    """A synthgen JSON preset as stored.
+
+    Arguments:
+        synth: the config name the preset was made with (``amsynth``, ``builtin``, ...).
+        backend: ``plugin`` or ``faust``.
+        plugin_file: the plugin's file name (plugins only).
+        parameters: learned parameters, name -> synth value (plugins: host value 0..1; Faust: the
+            slider's own units).
+        fixed: the config's fixed values when the preset was written.
+        display: the plugin's own display text of each value set (plugins, when written from one).
+        note: the note the preset is meant to be heard at.
+        extra: free-form information from the writer (e.g. the audio a preset was inferred from).
+    """
+
+    synth: str
+    backend: str
+    parameters: dict[str, float]
+    fixed: dict[str, float] = field(default_factory=dict)
+    plugin_file: str | None = None
+    display: dict[str, str] = field(default_factory=dict)
+    note: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Every value the preset sets: its fixed values, then its learned ones."""
+        return {**self.fixed, **self.parameters}
+
+
+def is_amsynth(backend: str, names: Iterable[str]) -> bool:
+    """Whether parameters of this backend and these names are amsynth's (any config of the amsynth plugin)."""
+    names = set(names)
+    return backend == "plugin" and bool(names) and names <= set(AMSYNTH_PARAMETERS)
+
+
+def fits_config(synth: str, backend: str, names: Iterable[str], config: SynthConfig) -> bool:
+    """Whether presets made for ``synth`` (with these parameter names) can be set on the config's synth.
+
+    True for the same config name, or when both are amsynth (bank files, or another amsynth config).
+    """
+    config_names = [*config.space.names, *config.space.fixed]
+    return synth == config.name or (is_amsynth(backend, names) and is_amsynth(config.backend, config_names))
+
+
+def _shortest(value: float) -> float:
+    """A float32 value as the shortest decimal that reads back to the same float32."""
+    return float(str(np.float32(value)))
+
+
+def _set_on_plugin(synth: Synth, settings: Mapping[str, float]) -> bool:
+    """Put a plugin in the state a render of ``settings`` plays: its initial values, then the settings.
+
+    Returns:
+        False (and sets nothing) when ``synth`` is not a plugin.
+    """
+    from synthgen.synths.plugin import PluginSynth
+
+    if not isinstance(synth, PluginSynth):
+        return False
+    synth.set_parameters({p.name: p.default for p in synth.parameters()})
+    synth.set_parameters(settings)
+    return True
+
+
+def write_preset(
+    path: str | Path,
+    config: SynthConfig,
+    unit_row: np.ndarray,
+    extra: Mapping[str, Any] | None = None,
+    synth: Synth | None = None,
+    note: Note | None = None,
+) -> Path:
+    """Write one preset as synthgen JSON: real parameter names and synth values, readable by people and tools.
+
+    Arguments:
+        path: the ``.json`` file to write.
+        config: the config whose unit space ``unit_row`` is in.
+        unit_row: one preset ``(P,)`` in unit space; classes snap to the nearest one.
+        extra: free-form JSON-ready information stored under ``extra``.
+        synth: the config's synth; a plugin adds its own display text of every value set (its
+            parameters are left at the preset's values).
+        note: the note the preset is meant for (default: the config's).
+
+    Returns:
+        The path written.
+    """
+    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
+    parameters = {name: _shortest(v) for name, v in zip(config.space.names, raw, strict=True)}
+    fixed = {name: _shortest(v) for name, v in config.space.fixed.items()}
+    display = {}
+    if synth is not None and _set_on_plugin(synth, {**fixed, **parameters}):
+        display = {name: synth.parameter_text(name) for name in {**fixed, **parameters}}
+    document = {
+        "format": PRESET_FORMAT,
+        "synth": config.name,
+        "backend": config.backend,
+        "plugin_file": config.plugin_file,
+        "note": dataclasses.asdict(note or config.render.note()),
+        "parameters": parameters,
+        "fixed": fixed,
+    }
+    if display:
+        document["display"] = display
+    if extra:
+        document["extra"] = dict(extra)
+    path = Path(path)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _numbers(path: Path, key: str, values: Any) -> dict[str, float]:
+    if not isinstance(values, dict):
+        raise SynthgenError(f"{path}: '{key}' must map parameter names to numbers")
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SynthgenError(f"{path}: {key}.{name} must be a finite number, got {value!r}")
+        out[str(name)] = float(value)
+    return out
+
+
+def read_document(path: str | Path) -> JsonPreset:
+    """Read and check a synthgen JSON preset file, whatever synth it is for."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SynthgenError(f"cannot read preset {path}: {e.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise SynthgenError(f"{path} is not a synthgen preset: it is not JSON") from None
+    if not isinstance(data, dict) or data.get("format") != PRESET_FORMAT:
+        raise SynthgenError(f"{path} is not a synthgen preset: it needs \"format\": \"{PRESET_FORMAT}\"")
+    for key in ("synth", "backend"):
+        if not isinstance(data.get(key), str):
+            raise SynthgenError(f"{path}: '{key}' must be a string")
+    return JsonPreset(
+        synth=data["synth"],
+        backend=data["backend"],
+        parameters=_numbers(path, "parameters", data.get("parameters")),
+        fixed=_numbers(path, "fixed", data.get("fixed", {})),
+        plugin_file=data.get("plugin_file"),
+        display=dict(data.get("display", {})),
+        note=dict(data.get("note", {})),
+        extra=dict(data.get("extra", {})),
+    )
+
+
+def read_preset(path: str | Path, config: SynthConfig) -> np.ndarray:
+    """Read a synthgen JSON preset into a config's unit space.
+
+    Values outside the config's learned ranges are clipped to them. Parameters the config keeps
+    fixed are ignored: the config's fixed values win.
+
+    Returns:
+        The preset ``(P,)`` in unit space, float32.
+    """
+    preset = read_document(path)
+    if not fits_config(preset.synth, preset.backend, preset.values, config):
+        raise SynthgenError(
+            f"{path} is a preset for synth '{preset.synth}', not for '{config.name}': use --synth {preset.synth}"
+        )
+    known = {*config.space.names, *config.space.fixed}
+    unknown = sorted(set(preset.parameters) - known)
+    if unknown:
+        raise SynthgenError(
+            f"{path}: unknown parameter '{unknown[0]}' for synth config '{config.name}' "
+            f"(it learns {', '.join(config.space.names)})"
+        )
+    missing = [name for name in config.space.names if name not in preset.values]
+    if missing:
+        raise SynthgenError(f"{path}: no value for learned parameter '{missing[0]}' of synth config '{config.name}'")
+    raw = np.array([[preset.values[name] for name in config.space.names]])
+    return config.space.to_unit(raw)[0]
+
+
+def write_native_preset(synth: Synth, config: SynthConfig, unit_row: np.ndarray, path_stem: str | Path) -> list[Path]:
+    """Write a preset as synthgen JSON and in the synth's own formats, all named ``path_stem`` plus a suffix.
+
+    A plugin also gets its native state (``.fxp`` for VST2, ``.vst3state`` for VST3) holding every
+    parameter as a render of the preset sets it; amsynth also gets a one-preset ``.bank`` that
+    amsynth opens. The built-in Faust synth has no native format: JSON only.
+
+    Arguments:
+        synth: the config's synth (its state is changed).
+        config: the config whose unit space ``unit_row`` is in.
+        unit_row: one preset ``(P,)`` in unit space.
+        path_stem: path without suffix; its name is the preset's name.
+
+    Returns:
+        The paths written: the JSON file first.
+    """
+    path_stem = Path(path_stem)
+    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, synth=synth)]
+    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
+    settings = config.space.settings(raw)
+    if not _set_on_plugin(synth, settings):
+        return paths
+    paths.append(synth.save_state(path_stem.with_name(path_stem.name + synth.state_suffix)))
+    if is_amsynth(config.backend, settings):
+        preset = AmsynthPreset(bank="", index=0, name=path_stem.name, values=unit_to_bank(settings))
+        paths.append(write_bank([preset], path_stem.with_name(path_stem.name + ".bank")))
+    return paths

@@ -1,0 +1,102 @@
+"""Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
+
+__all__ = ["Resynthesis", "check_synth_matches", "resynthesize"]
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthgen.audio_io import read_audio, write_wav
+from synthgen.config import SynthConfig
+from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
+from synthgen.infer import LoadedModel
+from synthgen.rendering import render_unit
+from synthgen.synths.base import Synth
+from synthgen.synths.loading import load_synth
+
+
+@dataclass
+class Resynthesis:
+    """What one resynthesis produced."""
+
+    source: Path
+    unit: np.ndarray
+    settings: dict[str, float]
+    input_audio: np.ndarray
+    output_audio: np.ndarray
+    input_mel: np.ndarray
+    output_mel: np.ndarray
+    sample_rate: int
+    changes: list[str]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def check_synth_matches(model: LoadedModel, config: SynthConfig | None) -> None:
+    """Refuse to drive a synth with a model trained on another one."""
+    if config is not None and (config.name != model.config.name or config.space.names != model.config.space.names):
+        raise SynthgenError(
+            f"model {model.path} was trained for synth '{model.config.name}', not '{config.name}': "
+            "train a model on a dataset of this synth, or drop --synth"
+        )
+
+
+def resynthesize(
+    model: LoadedModel,
+    audio_path: str | Path,
+    out: str | Path | None = None,
+    synth: Synth | None = None,
+    plugin: str | Path | None = None,
+) -> Resynthesis:
+    """Infer the preset of a sound and render it with the model's synth.
+
+    Arguments:
+        model: a loaded model.
+        audio_path: any WAV/FLAC/OGG; mixed to mono, resampled, trimmed or padded as the model expects.
+        out: folder for ``<name>_resynth.wav``, ``<name>_preset.json`` (plus the synth's native preset
+            where it has one) and ``<name>_compare.png``; nothing is written when ``None``.
+        synth: an already loaded synth (e.g. kept alive between calls); built from the model's
+            config otherwise.
+        plugin: plugin file overriding the config's search paths.
+    """
+    config = model.config
+    loaded = read_audio(audio_path, config.render.sample_rate, config.render.render_duration_s)
+    mel_in = log_mel(loaded.audio, loaded.sample_rate, config.features)
+    unit = model.infer(mel_in)[0]
+    synth = synth or load_synth(config, plugin)
+    audio_out = render_unit(synth, config, unit[None])[0]
+    result = Resynthesis(
+        source=Path(audio_path),
+        unit=unit,
+        settings=config.space.settings(config.space.from_unit(unit[None])[0]),
+        input_audio=loaded.audio,
+        output_audio=audio_out,
+        input_mel=mel_in[0],
+        output_mel=log_mel(audio_out, loaded.sample_rate, config.features)[0],
+        sample_rate=loaded.sample_rate,
+        changes=loaded.changes,
+    )
+    if out is not None:
+        result.files = _write_outputs(result, model, synth, Path(out))
+    return result
+
+
+def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path) -> dict[str, Path]:
+    from synthgen.plots import plot_mel_comparison
+    from synthgen.presets.json_preset import write_native_preset
+
+    if out.exists() and not out.is_dir():
+        raise SynthgenError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = result.source.stem
+    files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
+    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset"):
+        files[f"preset{preset.suffix}"] = preset
+    files["figure"] = plot_mel_comparison(
+        [result.input_mel, result.output_mel],
+        [f"input: {result.source.name}", f"resynthesized by {model.config.name} ({model.name})"],
+        out / f"{stem}_compare.png",
+        model.config,
+    )
+    return files
