@@ -1,0 +1,133 @@
+"""Resynthesis and evaluation end to end, and every bad input with its one-line error."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from synthgen.audio_io import read_audio, write_wav
+from synthgen.cli import main
+from synthgen.config import load_config
+from synthgen.errors import SynthgenError
+from synthgen.evaluate import evaluate, targets_from_audio_dir, targets_from_dataset
+from synthgen.infer import load_model
+from synthgen.metrics import audio_metrics
+from synthgen.models_dir import DEFAULT_MODEL
+from synthgen.rendering import render_unit
+from synthgen.resynth import check_synth_matches, resynthesize
+from synthgen.synths.loading import load_synth
+
+needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    config = load_config("builtin")
+    return config, load_synth(config)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from synthgen.train import TrainSettings, train_model
+
+    run = tmp_path_factory.mktemp("run")
+    settings = TrainSettings(model="vae_flow_post", epochs=1, batch_size=16, model_settings={"channels": 8, "conv_layers": 3, "hidden": 32})
+    train_model(builtin_dataset, run, settings, progress=False)
+    return run
+
+
+@needs_shipped_model
+def test_shipped_model_recovers_its_own_synth_sounds(builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    model = load_model(DEFAULT_MODEL)
+    unit = config.space.sample(12, np.random.default_rng(123))
+    targets = render_unit(synth, config, unit)
+    resynth, random = [], []
+    for k, audio in enumerate(targets):
+        write_wav(tmp_path / f"t{k}.wav", audio, config.render.sample_rate)
+        result = resynthesize(model, tmp_path / f"t{k}.wav", synth=synth)
+        resynth.append(result.output_audio)
+    random = render_unit(synth, config, config.space.sample(12, np.random.default_rng(7)))
+    from synthgen.features import log_mel
+
+    mel_t = log_mel(targets, config.render.sample_rate, config.features)
+
+    def scores(estimate: np.ndarray) -> dict[str, np.ndarray]:
+        return audio_metrics(targets, estimate, mel_t, log_mel(estimate, config.render.sample_rate, config.features), config.features)
+
+    ours, chance = scores(np.stack(resynth)), scores(random)
+    assert np.median(ours["spectral_convergence"]) < 0.7 * np.median(chance["spectral_convergence"])
+    assert np.median(ours["log_mel_mse"]) < 0.5 * np.median(chance["log_mel_mse"])
+
+
+def test_resynth_writes_audio_preset_and_figure(tiny_model: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    audio = render_unit(synth, config, config.space.sample(1, np.random.default_rng(0)))[0]
+    stereo_44k = np.stack([audio, audio], axis=1).repeat(2, axis=0)[: 44100 * 2]
+    sf.write(tmp_path / "in.wav", stereo_44k, 44100)
+    result = resynthesize(load_model(tiny_model), tmp_path / "in.wav", tmp_path / "out", synth=synth)
+    assert any("mixed 2 channels" in c for c in result.changes)
+    assert any("resampled 44100" in c for c in result.changes)
+    assert any("padded 2.00 s to 4.00 s" in c for c in result.changes)
+    out, rate = sf.read(result.files["audio"])
+    assert rate == 22050 and len(out) == 4 * 22050 and np.abs(out).max() > 1e-3
+    assert result.files["preset.json"].exists() and result.files["figure"].stat().st_size > 10_000
+
+
+def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    model = load_model(tiny_model)
+    targets = targets_from_dataset(builtin_dataset, config, synth, max_rows=8)
+    result = evaluate([model], targets, synth, train_data=builtin_dataset, progress=False)
+    assert set(result.rows) == {"vae_flow_post", "nearest neighbour", "mean preset", "random preset"}
+    # the targets are in the training set, so the nearest neighbour is the target itself
+    np.testing.assert_allclose(result.rows["nearest neighbour"]["log_mel_mse"], 0.0, atol=1e-6)
+    assert result.summary()["random preset"]["param_mse"]["mean"] > 0.05
+    assert "| vae_flow_post |" in result.markdown()
+    write_wav(tmp_path / "a.wav", targets.audio[0], 22050)
+    real = targets_from_audio_dir(tmp_path, config)
+    assert real.unit is None and len(real.mel) == 1
+
+
+def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    write_wav(tmp_path / "x.wav", render_unit(synth, config, config.space.sample(1, np.random.default_rng(1)))[0], 22050)
+    runner = CliRunner()
+    res = runner.invoke(main, ["resynth", str(tmp_path / "x.wav"), "--model", str(tiny_model), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "wrote preset.json" in res.output and "cutoff" in res.output
+    args = ["evaluate", "--model", str(tiny_model), "--data", str(builtin_dataset), "--max-rows", "6", "--out", str(tmp_path / "e")]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "e" / "results.md").exists() and (tmp_path / "e" / "examples.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("not audio"), "not an audio file"),
+        (lambda p: sf.write(p, np.zeros((0,), dtype=np.float32), 22050), "holds no audio"),
+        (lambda p: sf.write(p, np.zeros(22050, dtype=np.float32), 22050), "is silent"),
+        (lambda p: None, "not found"),
+    ],
+)
+def test_bad_audio_inputs(tmp_path: Path, make, message: str) -> None:
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(SynthgenError, match=message):
+        read_audio(path, 22050, 4.0)
+
+
+def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path: Path) -> None:
+    with pytest.raises(SynthgenError, match="trained for synth 'builtin', not 'amsynth'"):
+        check_synth_matches(load_model(tiny_model), load_config("amsynth"))
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(SynthgenError, match="not a synthgen model"):
+        load_model(tmp_path / "junk.pt")
+    runner = CliRunner()
+    res = runner.invoke(main, ["resynth", str(tmp_path / "none.wav"), "--model", str(tiny_model)])
+    assert res.exit_code != 0 and "audio file not found" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["resynth", str(tmp_path / "none.wav"), "--model", str(tiny_model), "--synth", "amsynth"])
+    assert res.exit_code != 0 and "not 'amsynth'" in res.output
