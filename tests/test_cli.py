@@ -1,0 +1,77 @@
+"""The command line end to end: help, a real render, and one-line errors for user mistakes."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import main
+from synthgen.config import load_config
+
+from .conftest import requires_amsynth
+
+KARS = Path("/usr/lib/vst/Kars-vst.so")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_help_lists_every_command() -> None:
+    code, out = run("--help")
+    assert code == 0
+    for command in ("render", "info", "dataset", "train", "resynth", "evaluate", "presets"):
+        assert command in out
+
+
+def test_render_then_dataset_info(tmp_path: Path) -> None:
+    code, out = run("render", "--synth", "builtin", "--n", "20", "--chunk-size", "8", "--out", str(tmp_path / "d"))
+    assert code == 0, out
+    assert "rows        20" in out
+    code, out = run("dataset", "info", str(tmp_path / "d"))
+    assert code == 0 and "synth       builtin" in out and "cutoff" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("render", "--n", "0", "--out", "x"), "--n must be at least 1"),
+        (("render", "--synth", "nosuch", "--n", "4", "--out", "x"), "unknown synth config 'nosuch'"),
+        (("render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "x"), "plugin file not found"),
+        (("dataset", "info", "/nowhere"), "no dataset at /nowhere"),
+        (("train", "--data", "/nowhere", "--out", "r"), "no dataset at /nowhere"),
+        (("info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"), "plugin file not found"),
+    ],
+)
+def test_user_mistakes_get_one_line(args: tuple[str, ...], message: str) -> None:
+    code, out = run(*args)
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+    assert len([line for line in out.splitlines() if line.strip()]) == 1
+
+
+def test_output_path_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    code, out = run("render", "--n", "4", "--out", str(tmp_path / "f"))
+    assert code != 0 and "is a file" in out
+
+
+@requires_amsynth
+def test_info_lists_plugin_parameters() -> None:
+    code, out = run("info", "--synth", "amsynth")
+    assert code == 0
+    assert "filter_cutoff" in out and "learned continuous" in out and "fixed 0.67" in out
+
+
+@pytest.mark.skipif(not KARS.exists(), reason="Debian package dpf-plugins-vst is not installed")
+def test_plugin_without_config_gets_a_starter_config(tmp_path: Path) -> None:
+    out_file = tmp_path / "kars.yaml"
+    code, out = run("info", "--synth", str(KARS), "--write-config", str(out_file))
+    assert code == 0, out
+    config = load_config(out_file)
+    assert config.backend == "plugin" and config.space.size >= 3
+    assert not any(name.startswith("MIDI CC") for name in config.space.names)
+    code, out = run("render", "--synth", str(out_file), "--n", "8", "--chunk-size", "8", "--out", str(tmp_path / "d"))
+    assert code == 0, out
