@@ -28,9 +28,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synthgen.cli import data, learning, presets, uses
+    from synthgen.cli import data, explore, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets):
+    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
         main.add_command(command)
 
 

@@ -1,0 +1,218 @@
+"""Commands that use a latent model creatively: ``macro``, ``interpolate``, ``sketch``, ``explore``."""
+
+__all__ = ["COMMANDS", "explore", "interpolate", "macro", "sketch"]
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from synthgen.models_dir import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from synthgen.explore.macro import DimensionScore, MacroWalk
+    from synthgen.infer import LoadedModel
+    from synthgen.synths.base import Synth
+
+_PATH = click.Path(path_type=Path)
+
+
+def _model_options(f: Callable) -> Callable:
+    """``--model``, ``--plugin`` and ``--out``."""
+    f = click.option("--out", type=_PATH, required=True, help="Output folder (created).")(f)
+    f = click.option("--plugin", type=_PATH, default=None, help="Plugin file to load instead of searching the config's folders.")(f)
+    return click.option(
+        "--model",
+        "model_path",
+        type=_PATH,
+        default=DEFAULT_MODEL,
+        show_default="the shipped models/builtin_vae_flow_post/model.pt",
+        help="Model file or run folder.",
+    )(f)
+
+
+def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]:
+    """``DIMS``/``--dims``, ``--steps``, ``--range`` and ``--from``."""
+
+    def decorate(f: Callable) -> Callable:
+        f = click.option(
+            "--from",
+            "from_sound",
+            type=_PATH,
+            default=None,
+            help="Centre the walks on this sound's latent point instead of the origin.",
+        )(f)
+        f = click.option(
+            "--range",
+            "latent_range",
+            type=click.FloatRange(min=0, min_open=True),
+            default=3.0,
+            show_default=True,
+            help="How far to go on each side of the centre (the prior's standard deviation is 1).",
+        )(f)
+        f = click.option("--steps", type=click.IntRange(min=2), default=steps, show_default=True, help=steps_help)(f)
+        f = click.option(
+            "--dims",
+            type=int,
+            multiple=True,
+            help="Latent dimensions to use: --dims 3 7 (default: rank every dimension and take the best).",
+        )(f)
+        # `--dims 3 7` leaves 7 as an argument: DIMS collects it.
+        return click.argument("more_dims", nargs=-1, type=int, metavar="[DIMS]...")(f)
+
+    return decorate
+
+
+def _ranked(
+    model: "LoadedModel", synth: "Synth", origin: "np.ndarray", steps: int, latent_range: float
+) -> tuple[list["MacroWalk"], list["DimensionScore"]]:
+    """Walk every latent dimension, print the ranking table, and return the walks and scores (best first)."""
+    from synthgen.explore.macro import rank_dimensions, ranking_table, walk_dimensions
+
+    walks = walk_dimensions(model, synth, list(range(len(origin))), origin, steps, latent_range)
+    scores = rank_dimensions(walks, model.config.space.names)
+    click.echo(ranking_table(scores))
+    return walks, scores
+
+
+@click.command()
+@_walk_options(9, "Points along each walk.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
+)
+@_model_options
+def macro(
+    more_dims: tuple[int, ...],
+    dims: tuple[int, ...],
+    steps: int,
+    latent_range: float,
+    from_sound: Path | None,
+    top: int,
+    model_path: Path,
+    plugin: Path | None,
+    out: Path,
+) -> None:
+    """Walk single latent dimensions as macro knobs: render each step, plot spectrograms, parameters and descriptors.
+
+    Without --dims every dimension is walked and ranked by how much and how evenly it changes the
+    sound; the best --top are written.
+
+    \b
+    Examples:
+      synthgen macro --out out/macro
+      synthgen macro --dims 3 7 --steps 9 --from voice.wav --out out/macro
+    """
+    from synthgen.explore.macro import walk_dimensions, write_macro
+    from synthgen.explore.walk import latent_origin, open_model
+    from synthgen.synths.loading import load_synth
+
+    model = open_model(model_path, "macro")
+    synth = load_synth(model.config, plugin)
+    origin = latent_origin(model, from_sound)
+    chosen = [*dims, *more_dims]
+    if chosen:
+        walks, scores = walk_dimensions(model, synth, chosen, origin, steps, latent_range), None
+    else:
+        every, scores = _ranked(model, synth, origin, steps, latent_range)
+        walks = [every[s.dim] for s in scores[:top]]
+    files = write_macro(walks, model, out, scores)
+    for walk in walks:
+        trends = ", ".join(f"{name} {rho:+.2f}" for name, rho in walk.trends.items())
+        click.echo(f"dim {walk.dim}: descriptor trends (Spearman rho) {trends} -> {files[f'dim{walk.dim:02d}_figure'].parent}")
+    click.echo(f"wrote {files['summary']}")
+
+
+@click.command()
+@click.argument("sound_a", type=_PATH)
+@click.argument("sound_b", type=_PATH)
+@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
+@_model_options
+def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plugin: Path | None, out: Path) -> None:
+    """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
+
+    Smoothness: log-mel distance of each step divided by the distance between the ends; an even
+    walk has every step 1/(steps-1), and a lower max step means no sudden jump.
+
+    Example: synthgen interpolate a.wav b.wav --steps 8 --out out/morph
+    """
+    from synthgen.explore.interpolate import interpolate_sounds, write_interpolation
+    from synthgen.explore.walk import open_model
+    from synthgen.synths.loading import load_synth
+
+    model = open_model(model_path, "interpolate")
+    result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps)
+    files = write_interpolation(result, model, out)
+    click.echo(f"{'walk':<7} {'mean step':>9} {'max step':>9} {'path length':>11}  (even steps: {1 / (steps - 1):.3f})")
+    for name, s in result.smoothness.items():
+        click.echo(f"{name:<7} {s['mean_step']:9.3f} {s['max_step']:9.3f} {s['path_length']:11.3f}")
+    smoother = min(result.smoothness, key=lambda name: result.smoothness[name]["max_step"])
+    click.echo(f"smoother (smaller largest jump): {smoother} walk; wrote {files['summary']} and {files['figure']}")
+
+
+@click.command()
+@click.argument("sound", type=_PATH)
+@_model_options
+def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> None:
+    """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
+
+    The pitch is tracked (pYIN) and its median taken as the note; the timbre and envelope are
+    matched by the model.
+
+    Example: synthgen sketch voice.wav --out out/sketch
+    """
+    from synthgen.explore.sketch import sketch_sound, write_sketch
+    from synthgen.explore.walk import open_model
+    from synthgen.synths.loading import load_synth
+
+    model = open_model(model_path)
+    synth = load_synth(model.config, plugin)
+    result = sketch_sound(model, synth, sound)
+    for change in result.changes:
+        click.echo(f"input: {change}")
+    click.echo(result.note_message)
+    files = write_sketch(result, model, synth, out)
+    click.echo("wrote " + ", ".join(str(path) for path in files.values()))
+
+
+@click.command()
+@_walk_options(5, "Grid points per side.")
+@_model_options
+def explore(
+    more_dims: tuple[int, ...],
+    dims: tuple[int, ...],
+    steps: int,
+    latent_range: float,
+    from_sound: Path | None,
+    model_path: Path,
+    plugin: Path | None,
+    out: Path,
+) -> None:
+    """Write one HTML page to look at and listen to a grid of sounds over the two best latent knobs.
+
+    The page holds every spectrogram and sound inline: open it anywhere, nothing else is needed.
+
+    Example: synthgen explore --out out/explore
+    """
+    from synthgen.errors import SynthgenError
+    from synthgen.explore.html import latent_grid, write_explore_page
+    from synthgen.explore.walk import latent_origin, open_model
+    from synthgen.synths.loading import load_synth
+
+    model = open_model(model_path, "explore")
+    synth = load_synth(model.config, plugin)
+    origin = latent_origin(model, from_sound)
+    chosen, scores = [*dims, *more_dims], None
+    if not chosen:
+        scores = _ranked(model, synth, origin, steps, latent_range)[1]
+        chosen = [s.dim for s in scores[:2]]
+    if len(chosen) != 2:
+        raise SynthgenError(f"explore needs two latent dimensions (--dims A B), got {len(chosen)}")
+    grid = latent_grid(model, synth, (chosen[0], chosen[1]), origin, steps, latent_range)
+    click.echo(f"wrote {write_explore_page(grid, model, out, scores)}: dimensions {chosen[0]} across, {chosen[1]} down")
+
+
+#: the commands this module adds to ``synthgen``
+COMMANDS = (macro, interpolate, sketch, explore)

@@ -1,0 +1,110 @@
+"""Interpolation between two sounds: a straight walk in latent space against one in parameter space."""
+
+__all__ = ["Interpolation", "interpolate_sounds", "walk_smoothness", "write_interpolation"]
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthgen.errors import SynthgenError
+from synthgen.explore.walk import Walk, prepare_folder, read_sound, render_walk, step_distances, write_walk_audio
+from synthgen.infer import LoadedModel
+from synthgen.synths.base import Synth
+
+
+@dataclass
+class Interpolation:
+    """Two walks from sound ``a`` to sound ``b``.
+
+    Arguments:
+        sources: the two sound files.
+        latent: straight line between their latent points, each point mapped to parameters.
+        params: straight line between their inferred presets in unit space (classes snapped).
+        smoothness: walk name -> :func:`walk_smoothness` of it.
+        files: name -> path of what was written.
+    """
+
+    sources: tuple[Path, Path]
+    latent: Walk
+    params: Walk
+    smoothness: dict[str, dict[str, float]]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def walks(self) -> dict[str, Walk]:
+        return {"latent": self.latent, "params": self.params}
+
+
+def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
+    """How evenly a walk ``(S, n_mels, n_frames)`` moves between its endpoints.
+
+    Step distances (mean absolute log-mel difference of successive sounds) are divided by the
+    distance between the two endpoints.
+
+    Returns:
+        ``mean_step`` and ``max_step`` (a walk of even steps has both ``1 / (S - 1)``; a lower
+        ``max_step`` means no sudden jump), ``path_length`` (their sum: 1 for a walk that never
+        turns back), and ``endpoint_distance`` (the raw log-mel distance it is measured against).
+    """
+    endpoint = float(np.abs(mel[-1] - mel[0]).mean())
+    if endpoint == 0:
+        raise SynthgenError("the two ends of the walk sound the same: give two sounds that differ")
+    steps = step_distances(mel) / endpoint
+    return {
+        "mean_step": float(steps.mean()),
+        "max_step": float(steps.max()),
+        "path_length": float(steps.sum()),
+        "endpoint_distance": endpoint,
+    }
+
+
+def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int) -> Interpolation:
+    """Encode two sounds and render ``steps`` points from one to the other, through latents and through parameters.
+
+    Both walks start at ``model.infer`` of ``a`` and end at ``model.infer`` of ``b``.
+    """
+    if steps < 2:
+        raise SynthgenError(f"an interpolation needs at least 2 steps, got {steps}")
+    mels = np.stack([read_sound(model, path)[1] for path in (a, b)])
+    z_ends = model.encode(mels)
+    ends = model.params_from_latent(z_ends)
+    if np.array_equal(ends[0], ends[1]):
+        raise SynthgenError(f"{a} and {b} map to the same preset: give two sounds that differ")
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    z = (1 - t) * z_ends[0] + t * z_ends[1]
+    latent = render_walk(model, synth, model.params_from_latent(z), z)
+    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]))
+    smoothness = {name: walk_smoothness(walk.mel) for name, walk in (("latent", latent), ("params", params))}
+    return Interpolation((Path(a), Path(b)), latent, params, smoothness)
+
+
+def write_interpolation(result: Interpolation, model: LoadedModel, out: str | Path) -> dict[str, Path]:
+    """Write both walks' WAVs (per step and whole), their figure and ``interpolation.json`` to ``out``."""
+    from synthgen.plots import plot_walk_comparison
+
+    out = prepare_folder(out)
+    config = model.config
+    a, b = result.sources
+    files = {}
+    for name, walk in result.walks.items():
+        files[f"{name}_audio"] = write_walk_audio(walk.audio, config.render.sample_rate, out / f"{name}_walk")[-1]
+    files["figure"] = plot_walk_comparison(
+        {f"{name} walk": walk.mel for name, walk in result.walks.items()},
+        {f"{name} walk": step_distances(walk.mel) for name, walk in result.walks.items()},
+        out / "interpolation.png",
+        config,
+        f"{a.name} -> {b.name} with {model.name} ({config.name})",
+    )
+    summary = {
+        "model": str(model.path),
+        "sources": [str(a), str(b)],
+        "smoothness": result.smoothness,
+        "presets_unit": {name: walk.unit.tolist() for name, walk in result.walks.items()},
+        "parameter_names": config.space.names,
+    }
+    files["summary"] = out / "interpolation.json"
+    files["summary"].write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    result.files = files
+    return files

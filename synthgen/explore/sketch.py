@@ -1,0 +1,164 @@
+"""Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
+
+__all__ = ["PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+from synthgen.audio_io import write_wav
+from synthgen.config import FeatureSettings
+from synthgen.explore.walk import prepare_folder, read_sound, render_walk
+from synthgen.infer import LoadedModel
+from synthgen.synths.base import Synth
+
+#: pitch search range of the tracker (C2 to C7)
+PITCH_LOW_HZ = 65.4
+PITCH_HIGH_HZ = 2093.0
+#: less voiced time than this is no pitch: the model's own note is played instead
+MIN_VOICED_S = 0.2
+#: frames count as voiced above this pYIN probability (it marks noise voiced at its floor of 0.01)
+MIN_VOICED_PROBABILITY = 0.05
+#: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
+SILENCE_BELOW_PEAK_DB = 40.0
+#: a recording longer than the model's sounds is cut with this fade-out
+SKETCH_FADE_S = 1.0
+
+
+@dataclass
+class PitchEstimate:
+    """The pitch of a sketch.
+
+    Arguments:
+        f0_hz: tracked fundamental per frame ``(T,)``, NaN where unvoiced.
+        voiced_s: seconds of voiced frames.
+        median_hz: median f0 over voiced frames; None with less than :data:`MIN_VOICED_S` voiced.
+        midi_pitch: the nearest MIDI note to ``median_hz``; None when there is no pitch.
+    """
+
+    f0_hz: np.ndarray
+    voiced_s: float
+    median_hz: float | None
+    midi_pitch: int | None
+
+
+def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
+    """Track the pitch of mono ``audio`` ``(n_samples,)`` with pYIN, one frame every ``hop_length`` samples."""
+    f0_hz, voiced, probability = librosa.pyin(
+        audio, fmin=PITCH_LOW_HZ, fmax=PITCH_HIGH_HZ, sr=sample_rate, frame_length=2048, hop_length=hop_length
+    )
+    level = librosa.feature.rms(y=audio, frame_length=2048, hop_length=hop_length)[0, : len(voiced)]
+    voiced &= (probability > MIN_VOICED_PROBABILITY) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
+    f0_hz = np.where(voiced, f0_hz, np.nan)
+    voiced_s = float(voiced.sum()) * hop_length / sample_rate
+    if voiced_s < MIN_VOICED_S:
+        return PitchEstimate(f0_hz, voiced_s, None, None)
+    median_hz = float(np.median(f0_hz[voiced]))
+    return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(float(librosa.hz_to_midi(median_hz))), 0, 127)))
+
+
+def _note_name(midi_pitch: int) -> str:
+    return librosa.midi_to_note(midi_pitch, unicode=False)
+
+
+@dataclass
+class Sketch:
+    """What one vocal sketch produced.
+
+    Arguments:
+        source: the sketch's file.
+        pitch: its tracked pitch.
+        midi_pitch: the note the preset is played at (the sketch's, or the model's when unpitched).
+        note_message: how that note was chosen, in one line.
+        unit: the inferred preset ``(P,)`` in unit space.
+        input_audio, output_audio: the sketch and its rendering ``(n_samples,)``.
+        input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
+        sample_rate: Hz.
+        changes: what reading the sketch changed (resampling, trimming, ...).
+        files: name -> path of what was written.
+    """
+
+    source: Path
+    pitch: PitchEstimate
+    midi_pitch: int
+    note_message: str
+    unit: np.ndarray
+    input_audio: np.ndarray
+    output_audio: np.ndarray
+    input_mel: np.ndarray
+    output_mel: np.ndarray
+    sample_rate: int
+    changes: list[str]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
+    """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch.
+
+    The model only ever heard one note, so the preset is inferred from the sketch as it is and then
+    played at the tracked note; without a clear pitch it plays the model's note.
+    """
+    config = model.config
+    loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
+    pitch = detect_pitch(loaded.audio, loaded.sample_rate, config.features.hop_length)
+    if pitch.midi_pitch is None:
+        midi_pitch = config.render.midi_pitch
+        message = (
+            f"no clear pitch ({pitch.voiced_s:.2f} s voiced, {MIN_VOICED_S:g} s needed): "
+            f"playing the model's note {midi_pitch} ({_note_name(midi_pitch)})"
+        )
+    else:
+        midi_pitch = pitch.midi_pitch
+        message = (
+            f"pitch {pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced) -> MIDI {midi_pitch} ({_note_name(midi_pitch)})"
+        )
+    unit = model.infer(mel[None])
+    rendered = render_walk(model, synth, unit, midi_pitch=midi_pitch)
+    return Sketch(
+        source=Path(audio_path),
+        pitch=pitch,
+        midi_pitch=midi_pitch,
+        note_message=message,
+        unit=unit[0],
+        input_audio=loaded.audio,
+        output_audio=rendered.audio[0],
+        input_mel=mel,
+        output_mel=rendered.mel[0],
+        sample_rate=loaded.sample_rate,
+        changes=loaded.changes,
+    )
+
+
+def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
+    """f0 per frame -> fractional mel band index ``(n_frames,)`` of the log-mel settings, NaN where unvoiced."""
+    centres_hz = librosa.mel_frequencies(settings.n_mels + 2, fmin=settings.fmin, fmax=min(settings.fmax, sample_rate / 2))[1:-1]
+    bands = np.interp(f0_hz, centres_hz, np.arange(settings.n_mels), left=np.nan, right=np.nan)
+    return np.pad(bands, (0, max(0, settings.n_frames - len(bands))), constant_values=np.nan)[: settings.n_frames]
+
+
+def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
+    """Write ``<name>_sketch.wav``, the preset (``<name>_preset.json`` plus native formats) and ``<name>_sketch.png``."""
+    from synthgen.plots import plot_sketch
+    from synthgen.presets.json_preset import write_native_preset, write_preset
+
+    out = prepare_folder(out)
+    config = model.config
+    stem = result.source.stem
+    files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset")
+    # The JSON is written again to record the note the preset is meant for and where it came from.
+    extra = {"sketch": str(result.source), "pitch": result.note_message}
+    write_preset(presets[0], config, result.unit, extra, synth, config.render.note(result.midi_pitch))
+    files.update({f"preset{path.suffix}": path for path in presets})
+    files["figure"] = plot_sketch(
+        result.input_mel,
+        result.output_mel,
+        _pitch_bands(result.pitch.f0_hz, result.sample_rate, config.features),
+        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {_note_name(result.midi_pitch)}"],
+        out / f"{stem}_sketch.png",
+        config,
+    )
+    result.files = files
+    return files

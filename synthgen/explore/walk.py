@@ -1,0 +1,104 @@
+"""Sounds along paths through a model's spaces: load model and sounds, render points, measure steps."""
+
+__all__ = [
+    "Walk",
+    "latent_origin",
+    "open_model",
+    "prepare_folder",
+    "read_sound",
+    "render_walk",
+    "step_distances",
+    "write_walk_audio",
+]
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthgen.audio_io import LoadedAudio, read_audio, write_wav
+from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
+from synthgen.infer import LoadedModel, load_model
+from synthgen.rendering import render_unit
+from synthgen.synths.base import Synth
+
+
+@dataclass
+class Walk:
+    """Rendered points of a path.
+
+    Arguments:
+        unit: presets ``(S, P)`` in unit space.
+        audio: their renderings ``(S, n_samples)``.
+        mel: log-mels of the renderings ``(S, n_mels, n_frames)``.
+        z: the latent points ``(S, D)``, when the path runs through the latent space.
+    """
+
+    unit: np.ndarray
+    audio: np.ndarray
+    mel: np.ndarray
+    z: np.ndarray | None = None
+
+
+def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
+    """Load a model; with ``latent_for`` (the command that needs it), insist that it has a latent space."""
+    path = Path(path)
+    if not path.exists():
+        raise SynthgenError(
+            f"model not found: {path}; train one (synthgen train --data DATA --model vae_flow_post --out RUN) and pass --model RUN/model.pt"
+        )
+    model = load_model(path)
+    if latent_for is not None and not model.has_latent:
+        raise SynthgenError(
+            f"{latent_for} walks a latent space, and model {model.path} ({model.name}) has none: "
+            "use a vae, wae, vae_flow or vae_flow_post model"
+        )
+    return model
+
+
+def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tuple[LoadedAudio, np.ndarray]:
+    """Read a sound as the model hears it.
+
+    Returns:
+        The audio (mono, the model's rate and duration) and its log-mel ``(n_mels, n_frames)``.
+    """
+    config = model.config
+    loaded = read_audio(path, config.render.sample_rate, config.render.render_duration_s, fade_s)
+    return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
+
+
+def latent_origin(model: LoadedModel, sound: str | Path | None = None) -> np.ndarray:
+    """Where walks start from: the latent point ``(D,)`` of a sound file, or the centre of the space."""
+    if sound is None:
+        return np.zeros(model.model.latent_dim, dtype=np.float32)
+    return model.encode(read_sound(model, sound)[1][None])[0]
+
+
+def render_walk(model: LoadedModel, synth: Synth, unit: np.ndarray, z: np.ndarray | None = None, midi_pitch: int | None = None) -> Walk:
+    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels."""
+    config = model.config
+    notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
+    audio = render_unit(synth, config, unit, notes)
+    return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
+
+
+def step_distances(mel: np.ndarray) -> np.ndarray:
+    """Mean absolute log-mel difference between successive sounds: ``(S, n_mels, n_frames)`` -> ``(S - 1,)``."""
+    return np.abs(np.diff(mel, axis=0)).mean(axis=(1, 2))
+
+
+def prepare_folder(out: str | Path) -> Path:
+    """Create an output folder (refusing a path that is a file)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SynthgenError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_walk_audio(audio: np.ndarray, sample_rate: int, stem: Path) -> list[Path]:
+    """Write each sound of ``audio`` ``(S, n_samples)`` as ``<stem>_<k>.wav`` and all of them in turn as ``<stem>.wav``."""
+    paths = [write_wav(stem.with_name(f"{stem.name}_{k:02d}.wav"), sound, sample_rate) for k, sound in enumerate(audio)]
+    paths.append(write_wav(stem.with_name(f"{stem.name}.wav"), audio.reshape(-1), sample_rate))
+    return paths

@@ -1,0 +1,189 @@
+"""Macro knobs, interpolation, vocal sketching and the listening page, on a tiny model trained here."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from synthgen.audio_io import write_wav
+from synthgen.cli import main
+from synthgen.config import load_config
+from synthgen.explore.interpolate import interpolate_sounds
+from synthgen.explore.macro import rank_dimensions, ranking_table, walk_dimensions
+from synthgen.explore.sketch import detect_pitch
+from synthgen.explore.walk import latent_origin, open_model, read_sound
+from synthgen.infer import LoadedModel
+from synthgen.models_dir import DEFAULT_MODEL
+from synthgen.rendering import render_unit
+from synthgen.synths.base import Synth
+from synthgen.synths.loading import load_synth
+from synthgen.train import TrainSettings, train_model
+
+SAMPLE_RATE = 22050
+TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
+
+
+def _train(data: Path, out: Path, model: str, settings: dict) -> Path:
+    train_settings = TrainSettings(model=model, epochs=2, batch_size=16, learning_rate=2e-3, model_settings=settings)
+    train_model(data, out, train_settings, progress=False)
+    return out / "model.pt"
+
+
+@pytest.fixture(scope="module")
+def tiny_path(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _train(builtin_dataset, tmp_path_factory.mktemp("vae_flow_post"), "vae_flow_post", TINY)
+
+
+@pytest.fixture(scope="module")
+def mlp_path(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _train(builtin_dataset, tmp_path_factory.mktemp("mlp"), "mlp", {"hidden": 32, "layers": 2})
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_path: Path) -> LoadedModel:
+    return open_model(tiny_path, "tests")
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synth:
+    return load_synth(load_config("builtin"))
+
+
+@pytest.fixture(scope="module")
+def two_sounds(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two random presets of the built-in synth, rendered to WAV files."""
+    config = load_config("builtin")
+    audio = render_unit(synth, config, config.space.sample(2, np.random.default_rng(1)))
+    folder = tmp_path_factory.mktemp("sounds")
+    return write_wav(folder / "a.wav", audio[0], SAMPLE_RATE), write_wav(folder / "b.wav", audio[1], SAMPLE_RATE)
+
+
+def _sawtooth(path: Path, frequency_hz: float, duration_s: float = 3.0) -> Path:
+    t = np.arange(round(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
+    sf.write(path, 0.3 * (2 * (t * frequency_hz % 1.0) - 1), SAMPLE_RATE)
+    return path
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_ranking_finds_a_knob_and_describes_every_step(tiny: LoadedModel, synth: Synth) -> None:
+    origin = latent_origin(tiny)
+    walks = walk_dimensions(tiny, synth, list(range(len(origin))), origin, steps=4, latent_range=3.0)
+    scores = rank_dimensions(walks, tiny.config.space.names)
+    assert sorted(s.dim for s in scores) == list(range(len(origin)))
+    assert [s.score for s in scores] == sorted((s.score for s in scores), reverse=True)
+    assert scores[0].change > 0 and 0 <= scores[0].smoothness <= 1
+    best = walks[scores[0].dim]
+    np.testing.assert_allclose(best.walk.z[:, best.dim], [-3, -1, 1, 3])
+    assert np.count_nonzero(best.walk.z[0]) == 1
+    for values in best.descriptors.values():
+        assert values.shape == (4,) and np.isfinite(values).all()
+    assert len(ranking_table(scores).splitlines()) == len(origin) + 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="the shipped model is not there")
+def test_best_knob_of_shipped_model_drives_a_descriptor_monotonically() -> None:
+    model = open_model(DEFAULT_MODEL, "tests")
+    synth = load_synth(model.config)
+    origin = latent_origin(model)
+    walks = walk_dimensions(model, synth, list(range(len(origin))), origin, steps=9, latent_range=3.0)
+    best = walks[rank_dimensions(walks, model.config.space.names)[0].dim]
+    assert max(abs(rho) for rho in best.trends.values()) > 0.8, best.trends
+
+
+def test_macro_command_writes_walks(tiny_path: Path, tmp_path: Path) -> None:
+    code, output = _run("macro", "--model", tiny_path, "--dims", 2, 5, "--steps", 3, "--out", tmp_path)
+    assert code == 0, output
+    summary = json.loads((tmp_path / "macro.json").read_text())
+    assert [w["dim"] for w in summary["walks"]] == [2, 5]
+    assert len(summary["walks"][0]["descriptors"]["centroid_hz"]) == 3
+    for name in ("walk.wav", "walk_02.wav", "walk.png"):
+        assert (tmp_path / "dim05" / name).is_file()
+    assert sf.info(tmp_path / "dim02" / "walk.wav").duration == pytest.approx(3 * 4.0)
+
+
+def test_interpolation_starts_and_ends_at_the_inferred_presets(tiny: LoadedModel, synth: Synth, two_sounds: tuple[Path, Path]) -> None:
+    result = interpolate_sounds(tiny, synth, *two_sounds, steps=4)
+    inferred = tiny.infer(np.stack([read_sound(tiny, path)[1] for path in two_sounds]))
+    for walk in result.walks.values():
+        assert walk.unit.shape == (4, tiny.config.space.size)
+        np.testing.assert_allclose(walk.unit[[0, -1]], inferred, atol=1e-5)
+    for smoothness in result.smoothness.values():
+        assert smoothness["max_step"] >= smoothness["mean_step"] > 0
+        assert smoothness["path_length"] == pytest.approx(3 * smoothness["mean_step"])
+
+
+def test_interpolate_command_reports_smoothness(tiny_path: Path, two_sounds: tuple[Path, Path], tmp_path: Path) -> None:
+    code, output = _run("interpolate", *two_sounds, "--model", tiny_path, "--steps", 3, "--out", tmp_path)
+    assert code == 0, output
+    assert "smoother" in output
+    summary = json.loads((tmp_path / "interpolation.json").read_text())
+    assert set(summary["smoothness"]) == {"latent", "params"}
+    for name in ("latent_walk.wav", "params_walk_02.wav", "interpolation.png"):
+        assert (tmp_path / name).is_file()
+
+
+def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch(tiny_path: Path, tmp_path: Path) -> None:
+    saw = _sawtooth(tmp_path / "saw220.wav", 220.0)
+    code, output = _run("sketch", saw, "--model", tiny_path, "--out", tmp_path / "out")
+    assert code == 0, output
+    assert "MIDI 57 (A3)" in output
+    preset = json.loads((tmp_path / "out" / "saw220_preset.json").read_text())
+    assert preset["note"]["midi_pitch"] == 57
+    assert (tmp_path / "out" / "saw220_sketch.wav").is_file() and (tmp_path / "out" / "saw220_sketch.png").is_file()
+
+
+def test_pitch_tracking_and_its_fallback(tmp_path: Path) -> None:
+    for frequency_hz, midi_pitch in ((110.0, 45), (440.0, 69), (523.25, 72)):
+        audio = sf.read(_sawtooth(tmp_path / "saw.wav", frequency_hz, 1.0))[0]
+        assert detect_pitch(audio, SAMPLE_RATE, 512).midi_pitch == midi_pitch
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, SAMPLE_RATE)
+    assert detect_pitch(noise, SAMPLE_RATE, 512).midi_pitch is None
+
+
+def test_explore_page_is_self_contained(tiny_path: Path, tmp_path: Path) -> None:
+    code, output = _run("explore", "--model", tiny_path, "--steps", 2, "--out", tmp_path)
+    assert code == 0, output
+    page = (tmp_path / "explore.html").read_text()
+    assert page.count('<audio controls preload="none" src="data:audio/wav;base64,') == 4
+    assert page.count('src="data:image/png;base64,') == 4
+    assert "http" not in page and "ranked as knobs" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["macro", "--model", "{mlp}", "--dims", "0"], "has none"),
+        (["interpolate", "{saw}", "{saw}", "--model", "{mlp}"], "has none"),
+        (["explore", "--model", "{mlp}"], "has none"),
+        (["macro", "--model", "{tiny}", "--steps", "1"], "1 is not in the range x>=2"),
+        (["interpolate", "{saw}", "{saw}", "--model", "{tiny}", "--steps", "1"], "1 is not in the range x>=2"),
+        (["macro", "--model", "{tiny}", "--dims", "99"], "latent dimension 99 does not exist"),
+        (["explore", "--model", "{tiny}", "--dims", "3"], "needs two latent dimensions"),
+        (["interpolate", "{saw}", "{saw}", "--model", "{tiny}"], "map to the same preset"),
+        (["interpolate", "{saw}", "{missing}", "--model", "{tiny}"], "audio file not found"),
+        (["sketch", "{text}", "--model", "{tiny}"], "is not an audio file"),
+        (["sketch", "{saw}", "--model", "{missing}"], "model not found"),
+        (["macro", "--model", "{text}"], "is not a synthgen model checkpoint"),
+        (["macro", "--model", "{tiny}", "--dims", "0", "--out", "{text}"], "is a file"),
+    ],
+)
+def test_commands_reject_bad_input_in_one_line(args: list[str], message: str, tiny_path: Path, mlp_path: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio\n")
+    paths = {"tiny": tiny_path, "mlp": mlp_path, "saw": _sawtooth(tmp_path / "saw.wav", 220.0), "missing": tmp_path / "nope.wav"}
+    args = [a.format(**paths, text=text) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    code, output = _run(*args)
+    assert code != 0
+    assert "Traceback" not in output
+    assert message in output.strip().splitlines()[-1], output
