@@ -91,7 +91,8 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
     out.mkdir(parents=True, exist_ok=True)
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
-    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset"):
+    extra = {"source": str(result.source), "model": str(model.path)}
+    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra):
         files[f"preset{preset.suffix}"] = preset
     files["figure"] = plot_mel_comparison(
         [result.input_mel, result.output_mel],

@@ -141,16 +141,14 @@ def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings)
 def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
     """Write ``<name>_sketch.wav``, the preset (``<name>_preset.json`` plus native formats) and ``<name>_sketch.png``."""
     from synthgen.plots import plot_sketch
-    from synthgen.presets.json_preset import write_native_preset, write_preset
+    from synthgen.presets.json_preset import write_native_preset
 
     out = prepare_folder(out)
     config = model.config
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
-    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset")
-    # The JSON is written again to record the note the preset is meant for and where it came from.
     extra = {"sketch": str(result.source), "pitch": result.note_message}
-    write_preset(presets[0], config, result.unit, extra, synth, config.render.note(result.midi_pitch))
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, config.render.note(result.midi_pitch))
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,

@@ -162,7 +162,7 @@ def read_document(path: str | Path) -> JsonPreset:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise SynthgenError(f"{path} is not a synthgen preset: it is not JSON") from None
     if not isinstance(data, dict) or data.get("format") != PRESET_FORMAT:
-        raise SynthgenError(f"{path} is not a synthgen preset: it needs \"format\": \"{PRESET_FORMAT}\"")
+        raise SynthgenError(f'{path} is not a synthgen preset: it needs "format": "{PRESET_FORMAT}"')
     for key in ("synth", "backend"):
         if not isinstance(data.get(key), str):
             raise SynthgenError(f"{path}: '{key}' must be a string")
@@ -189,15 +189,12 @@ def read_preset(path: str | Path, config: SynthConfig) -> np.ndarray:
     """
     preset = read_document(path)
     if not fits_config(preset.synth, preset.backend, preset.values, config):
-        raise SynthgenError(
-            f"{path} is a preset for synth '{preset.synth}', not for '{config.name}': use --synth {preset.synth}"
-        )
+        raise SynthgenError(f"{path} is a preset for synth '{preset.synth}', not for '{config.name}': use --synth {preset.synth}")
     known = {*config.space.names, *config.space.fixed}
     unknown = sorted(set(preset.parameters) - known)
     if unknown:
         raise SynthgenError(
-            f"{path}: unknown parameter '{unknown[0]}' for synth config '{config.name}' "
-            f"(it learns {', '.join(config.space.names)})"
+            f"{path}: unknown parameter '{unknown[0]}' for synth config '{config.name}' (it learns {', '.join(config.space.names)})"
         )
     missing = [name for name in config.space.names if name not in preset.values]
     if missing:
@@ -206,7 +203,14 @@ def read_preset(path: str | Path, config: SynthConfig) -> np.ndarray:
     return config.space.to_unit(raw)[0]
 
 
-def write_native_preset(synth: Synth, config: SynthConfig, unit_row: np.ndarray, path_stem: str | Path) -> list[Path]:
+def write_native_preset(
+    synth: Synth,
+    config: SynthConfig,
+    unit_row: np.ndarray,
+    path_stem: str | Path,
+    extra: Mapping[str, Any] | None = None,
+    note: Note | None = None,
+) -> list[Path]:
     """Write a preset as synthgen JSON and in the synth's own formats, all named ``path_stem`` plus a suffix.
 
     A plugin also gets its native state (``.fxp`` for VST2, ``.vst3state`` for VST3) holding every
@@ -218,12 +222,13 @@ def write_native_preset(synth: Synth, config: SynthConfig, unit_row: np.ndarray,
         config: the config whose unit space ``unit_row`` is in.
         unit_row: one preset ``(P,)`` in unit space.
         path_stem: path without suffix; its name is the preset's name.
+        extra, note: as in :func:`write_preset`.
 
     Returns:
         The paths written: the JSON file first.
     """
     path_stem = Path(path_stem)
-    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, synth=synth)]
+    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note)]
     raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
     settings = config.space.settings(raw)
     if not _set_on_plugin(synth, settings):
