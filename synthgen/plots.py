@@ -24,8 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
-def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "") -> None:
-    """Training and validation losses per epoch, and the validation parameter MSE."""
+def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "", baseline: float | None = None) -> None:
+    """Training and validation losses per epoch, and the validation parameter MSE (against ``baseline``)."""
     epochs = [row["epoch"] for row in history]
     fig, (ax_loss, ax_param) = plt.subplots(1, 2, figsize=(10, 3.8))
     for key, style in (("train_total", "-"), ("valid_total", "--")):
@@ -34,7 +34,10 @@ def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend()
-    ax_param.plot(epochs, [row["valid_param_mse"] for row in history], color="C2")
+    ax_param.plot(epochs, [row["valid_param_mse"] for row in history], color="C2", label="model")
+    if baseline is not None:
+        ax_param.axhline(baseline, color="gray", linestyle=":", label="mean preset")
+        ax_param.legend()
     ax_param.set_xlabel("epoch")
     ax_param.set_ylabel("valid parameter MSE (unit space)")
     fig.suptitle(title)

@@ -88,7 +88,6 @@ def test_ranking_finds_a_knob_and_describes_every_step(tiny: LoadedModel, synth:
     assert len(ranking_table(scores).splitlines()) == len(origin) + 1
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="the shipped model is not there")
 def test_best_knob_of_shipped_model_drives_a_descriptor_monotonically() -> None:
     model = open_model(DEFAULT_MODEL, "tests")

@@ -124,7 +124,8 @@ def _write_metrics(out: Path, history: list[dict[str, float]], summary: dict[str
     (out / "metrics.json").write_text(json.dumps({**summary, "history": history}, indent=1))
     from synthgen.plots import plot_loss_curves
 
-    plot_loss_curves(history, out / "loss_curve.png", title=f"{summary['model']} on {summary['synth']}")
+    title = f"{summary['model']} on {summary['synth']}"
+    plot_loss_curves(history, out / "loss_curve.png", title, summary["mean_preset_valid_mse"])
 
 
 def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelStats, summary: dict) -> dict:
