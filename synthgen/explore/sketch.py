@@ -2,7 +2,7 @@
 
 __all__ = ["PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
@@ -12,6 +12,7 @@ from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
 from synthgen.explore.walk import prepare_folder, read_sound, render_walk
 from synthgen.infer import LoadedModel
+from synthgen.resynth import Resynthesis
 from synthgen.synths.base import Synth
 
 #: pitch search range of the tracker (C2 to C7)
@@ -64,34 +65,18 @@ def _note_name(midi_pitch: int) -> str:
 
 
 @dataclass
-class Sketch:
-    """What one vocal sketch produced.
+class Sketch(Resynthesis):
+    """What one vocal sketch produced: a resynthesis played at the sketch's own note.
 
-    Arguments:
-        source: the sketch's file.
-        pitch: its tracked pitch.
+    Arguments (besides those of :class:`~synthgen.resynth.Resynthesis`):
+        pitch: the sketch's tracked pitch.
         midi_pitch: the note the preset is played at (the sketch's, or the model's when unpitched).
         note_message: how that note was chosen, in one line.
-        unit: the inferred preset ``(P,)`` in unit space.
-        input_audio, output_audio: the sketch and its rendering ``(n_samples,)``.
-        input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
-        sample_rate: Hz.
-        changes: what reading the sketch changed (resampling, trimming, ...).
-        files: name -> path of what was written.
     """
 
-    source: Path
-    pitch: PitchEstimate
-    midi_pitch: int
-    note_message: str
-    unit: np.ndarray
-    input_audio: np.ndarray
-    output_audio: np.ndarray
-    input_mel: np.ndarray
-    output_mel: np.ndarray
-    sample_rate: int
-    changes: list[str]
-    files: dict[str, Path] = field(default_factory=dict)
+    pitch: PitchEstimate | None = None
+    midi_pitch: int = 0
+    note_message: str = ""
 
 
 def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
@@ -118,16 +103,17 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     rendered = render_walk(model, synth, unit, midi_pitch=midi_pitch)
     return Sketch(
         source=Path(audio_path),
-        pitch=pitch,
-        midi_pitch=midi_pitch,
-        note_message=message,
         unit=unit[0],
+        settings=config.space.settings(config.space.from_unit(unit)[0]),
         input_audio=loaded.audio,
         output_audio=rendered.audio[0],
         input_mel=mel,
         output_mel=rendered.mel[0],
         sample_rate=loaded.sample_rate,
         changes=loaded.changes,
+        pitch=pitch,
+        midi_pitch=midi_pitch,
+        note_message=message,
     )
 
 
