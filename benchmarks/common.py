@@ -4,6 +4,7 @@ __all__ = ["in_fresh_process", "report"]
 
 import json
 import multiprocessing as mp
+import os
 import platform
 import resource
 import sys
@@ -21,6 +22,10 @@ def _child(fn: Callable[..., dict], args: tuple, queue: mp.Queue) -> None:
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_rss_mb"] = max(own, kids) / 1024
     queue.put(result)
+    queue.close()
+    queue.join_thread()
+    # Leave at once: a normal exit would wait for joblib's idle worker pool to time out.
+    os._exit(0)
 
 
 def in_fresh_process(fn: Callable[..., dict], *args: Any) -> dict:

@@ -45,9 +45,12 @@ def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> n
     padded = np.pad(audio, ((0, 0), (pad, pad)), mode="constant")
     windows = np.lib.stride_tricks.sliding_window_view(padded, settings.n_fft, axis=1)
     frames = np.ascontiguousarray(windows[:, :: settings.hop_length][:, : settings.n_frames])
-    spectrum = scipy.fft.rfft(frames * _window(settings.n_fft), axis=-1)  # (B, T, n_fft//2+1)
+    frames *= _window(settings.n_fft)
+    spectrum = scipy.fft.rfft(frames, axis=-1, overwrite_x=True)  # (B, T, n_fft//2+1)
     power = spectrum.real**2 + spectrum.imag**2
-    mel = np.swapaxes(power @ mel_filterbank(sample_rate, settings).T, 1, 2)  # (B, n_mels, T)
+    # one 2-D product (a single BLAS call) instead of B small ones
+    mel = (power.reshape(-1, power.shape[-1]) @ mel_filterbank(sample_rate, settings).T).reshape(*power.shape[:2], -1)
+    mel = np.swapaxes(mel, 1, 2)  # (B, n_mels, T)
     if mel.shape[-1] < settings.n_frames:
         mel = np.pad(mel, ((0, 0), (0, 0), (0, settings.n_frames - mel.shape[-1])))
     return np.log(mel + settings.log_offset).astype(np.float32)
