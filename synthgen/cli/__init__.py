@@ -16,7 +16,7 @@ class _Group(click.Group):
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is saved; run the same command again to resume", err=True)
+            click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)
 
 
