@@ -104,8 +104,7 @@ def load_config(name_or_path: str | Path) -> SynthConfig:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             raise SynthgenError(
-                f"unknown synth config '{name_or_path}': choose one of {', '.join(config_names())} "
-                "or give a path to a .yaml file"
+                f"unknown synth config '{name_or_path}': choose one of {', '.join(config_names())} or give a path to a .yaml file"
             )
     if not path.is_file():
         raise SynthgenError(f"config file not found: {path}")
@@ -158,8 +157,7 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
         raise SynthgenError(f"{where} ({name}): range must have low < high, got [{low}, {high}]")
     if unit_range and (low < 0.0 or high > 1.0):
         raise SynthgenError(
-            f"{where} ({name}): range [{low}, {high}] is outside 0..1; plugin parameters take "
-            "normalized values between 0 and 1"
+            f"{where} ({name}): range [{low}, {high}] is outside 0..1; plugin parameters take normalized values between 0 and 1"
         )
     return ParameterSpec(name, kind, low, high, values)
 

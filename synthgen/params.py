@@ -109,9 +109,7 @@ class ParameterSpace:
         unit = rng.random((n, self.size))
         return self.snap_unit(unit)
 
-    def sample_around(
-        self, centers_unit: np.ndarray, spread: float, rng: np.random.Generator
-    ) -> np.ndarray:
+    def sample_around(self, centers_unit: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
         """Gaussian perturbations of the given unit presets ``(N, P)``, clipped and snapped.
 
         A discrete/categorical parameter changes class with probability ``spread``.

@@ -163,9 +163,7 @@ def test_plugin_shows_continuous_ranges(plugin_factory):
 @needs_banks
 @needs_plugin
 def test_native_fxp_load_matches_mapped_values_and_audio(shipped, plugin_factory, tmp_path):
-    tonal = [
-        p for p in shipped if all(p.values[name] not in noise for name, noise in NOISE_WAVEFORMS.items())
-    ]
+    tonal = [p for p in shipped if all(p.values[name] not in noise for name, noise in NOISE_WAVEFORMS.items())]
     for preset in tonal[::600]:
         native, index, render = plugin_factory()
         assert native.load_preset(str(write_fxp(preset, tmp_path / "preset.fxp")))
@@ -199,16 +197,13 @@ def test_export_import_round_trip(shipped, tmp_path):
     assert len(paths) == -(-len(shipped) // PRESETS_PER_BANK)
     again = read_banks(tmp_path / "export")
     assert [(p.name, p.values) for p in again] == [(p.name, p.values) for p in shipped]
-    assert [p.index for p in again[:PRESETS_PER_BANK + 1]] == [*range(PRESETS_PER_BANK), 0]
+    assert [p.index for p in again[: PRESETS_PER_BANK + 1]] == [*range(PRESETS_PER_BANK), 0]
     assert not any(p.defaulted for p in again)
 
 
 def test_round_trip_of_mapped_values(tmp_path):
     rng = np.random.default_rng(0)
-    presets = [
-        AmsynthPreset("", i, f"random {i}", unit_to_bank({name: rng.random() for name in AMSYNTH_PARAMETERS}))
-        for i in range(5)
-    ]
+    presets = [AmsynthPreset("", i, f"random {i}", unit_to_bank({name: rng.random() for name in AMSYNTH_PARAMETERS})) for i in range(5)]
     again = read_bank(write_bank(presets, tmp_path / "random.bank"))
     assert [p.bank for p in again] == ["random"] * len(presets)
     assert [(p.index, p.name, p.values) for p in again] == [(p.index, p.name, p.values) for p in presets]

@@ -120,4 +120,4 @@ def test_compile_errors_give_the_first_faust_error_line() -> None:
         FaustSynth("voice = no_such_function(1);", SAMPLE_RATE, batch_size=1)
     assert "\n" not in str(error.value)
     with pytest.raises(SynthgenError, match="defines no 'voice'"):
-        FaustSynth('process = os.osc(440);', SAMPLE_RATE, batch_size=1)
+        FaustSynth("process = os.osc(440);", SAMPLE_RATE, batch_size=1)

@@ -14,9 +14,7 @@ def test_matches_librosa() -> None:
     ours = log_mel(audio, 22050, settings)
     assert ours.shape == (3, 64, 80) and ours.dtype == np.float32
     for i in range(3):
-        ref = librosa.feature.melspectrogram(
-            y=audio[i], sr=22050, n_fft=2048, hop_length=1024, n_mels=64, fmin=30, fmax=11000
-        )[:, :80]
+        ref = librosa.feature.melspectrogram(y=audio[i], sr=22050, n_fft=2048, hop_length=1024, n_mels=64, fmin=30, fmax=11000)[:, :80]
         np.testing.assert_allclose(ours[i], np.log(ref + 1e-3), atol=1e-4)
 
 

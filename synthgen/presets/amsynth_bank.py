@@ -266,9 +266,7 @@ def read_bank(path: str | Path) -> list[AmsynthPreset]:
                 raise SynthgenError(f"{where}: parameter {name} needs a finite number, got {text!r}")
             drafts[-1][1][name] = value
         elif line.strip() not in ("", _BANK_END):
-            raise SynthgenError(
-                f"{where}: expected '{_PRESET_PREFIX}NAME', '{_PARAMETER_PREFIX}NAME VALUE' or 'EOF', got {line[:60]!r}"
-            )
+            raise SynthgenError(f"{where}: expected '{_PRESET_PREFIX}NAME', '{_PARAMETER_PREFIX}NAME VALUE' or 'EOF', got {line[:60]!r}")
     return [
         AmsynthPreset(
             bank=path.stem,
@@ -320,9 +318,7 @@ def write_bank(presets: Sequence[AmsynthPreset], path: str | Path) -> Path:
         The path written.
     """
     if len(presets) > PRESETS_PER_BANK:
-        raise SynthgenError(
-            f"an amsynth bank holds at most {PRESETS_PER_BANK} presets, got {len(presets)}; split them with write_banks"
-        )
+        raise SynthgenError(f"an amsynth bank holds at most {PRESETS_PER_BANK} presets, got {len(presets)}; split them with write_banks")
     path = Path(path)
     lines = [_BANK_HEADER, *(line for preset in presets for line in _preset_lines(preset)), _BANK_END]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

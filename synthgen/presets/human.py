@@ -91,9 +91,7 @@ def find_preset_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 def read_preset_files(paths: str | Path | Iterable[str | Path]) -> list[FilePreset]:
     """Every preset in preset files and folders (see :func:`find_preset_files`), in file order."""
-    return [
-        preset for file in find_preset_files(paths) for preset in PRESET_FORMATS[file.suffix.lower()][1](file)
-    ]
+    return [preset for file in find_preset_files(paths) for preset in PRESET_FORMATS[file.suffix.lower()][1](file)]
 
 
 @dataclass(frozen=True)
@@ -144,14 +142,9 @@ class LoadedPresets:
             return ", ".join(f"{name} {n}" for name, n in sorted(by_name.items(), key=lambda kv: -kv[1]))
 
         n_banks = len(set(self.banks))
-        lines = [
-            f"presets     {len(self.unit)} from {self.n_files} file{'s' * (self.n_files != 1)}, "
-            f"{n_banks} bank{'s' * (n_banks != 1)}"
-        ]
+        lines = [f"presets     {len(self.unit)} from {self.n_files} file{'s' * (self.n_files != 1)}, {n_banks} bank{'s' * (n_banks != 1)}"]
         if self.clipped:
-            lines.append(
-                f"  clipped   {sum(self.clipped.values())} values outside the config's learned ranges: {counts(self.clipped)}"
-            )
+            lines.append(f"  clipped   {sum(self.clipped.values())} values outside the config's learned ranges: {counts(self.clipped)}")
         if self.overridden:
             lines.append(f"  fixed     the config's fixed values replace the presets' own: {counts(self.overridden)}")
         return "\n".join(lines)
@@ -179,8 +172,7 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
     for preset in presets:
         if not fits_config(preset.synth, preset.backend, preset.values, config):
             raise SynthgenError(
-                f"preset '{preset.name}' ({preset.bank}) is for synth '{preset.synth}', not for '{config.name}': "
-                f"use --synth {preset.synth}"
+                f"preset '{preset.name}' ({preset.bank}) is for synth '{preset.synth}', not for '{config.name}': use --synth {preset.synth}"
             )
     space = config.space
     host = np.empty((len(presets), space.size))

@@ -135,9 +135,7 @@ class FaustSynth(Synth):
         """Every slider value of one voice: defaults, then the preset, then the note; clipped to range."""
         unknown = sorted(set(preset) - set(self._infos))
         if unknown:
-            raise SynthgenError(
-                f"unknown parameter '{unknown[0]}' for this Faust synth; valid names: {', '.join(self._infos)}"
-            )
+            raise SynthgenError(f"unknown parameter '{unknown[0]}' for this Faust synth; valid names: {', '.join(self._infos)}")
         values = {name: info.default for name, info in self._infos.items()}
         values.update({name: float(v) for name, v in preset.items()})
         bad = [name for name, v in values.items() if not np.isfinite(v)]

@@ -65,19 +65,14 @@ class PluginSynth(Synth):
         self._initial = {i: self._proc.get_parameter(i) for i in range(n)}
 
     def parameters(self) -> list[ParameterInfo]:
-        return [
-            ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i))
-            for name, i in self._index.items()
-        ]
+        return [ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i)) for name, i in self._index.items()]
 
     def index_of(self, name: str) -> int:
         """The plugin's index of a parameter name."""
         try:
             return self._index[name]
         except KeyError:
-            raise SynthgenError(
-                f"{self.path.name} has no parameter '{name}' (see `synthgen info --synth {self.path}`)"
-            ) from None
+            raise SynthgenError(f"{self.path.name} has no parameter '{name}' (see `synthgen info --synth {self.path}`)") from None
 
     def set_parameters(self, values: Mapping[str, float]) -> None:
         """Set parameters by name (host values 0..1)."""
