@@ -35,11 +35,12 @@ class Targets:
 
 @dataclass
 class Evaluation:
-    """Per-method, per-row metrics and their summary."""
+    """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics and a summary."""
 
     targets: str
     rows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     estimates: dict[str, np.ndarray] = field(default_factory=dict)
+    mels: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -153,7 +154,7 @@ def evaluate(
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
         audio = render_unit(synth, config, unit)
-        mel = log_mel(audio, config.render.sample_rate, config.features)
+        mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:
             metrics = {"param_mse": param_mse(targets.unit, unit), **metrics}
@@ -161,7 +162,7 @@ def evaluate(
     return result
 
 
-def write_report(result: Evaluation, targets: Targets, synth: Synth, config: SynthConfig, out: Path, n_examples: int = 4) -> dict:
+def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out: Path, n_examples: int = 4) -> dict:
     """Write ``results.md``, ``results.json`` and ``examples.png`` (targets next to each method's re-render)."""
     from synthgen.plots import plot_examples
 
@@ -169,8 +170,6 @@ def write_report(result: Evaluation, targets: Targets, synth: Synth, config: Syn
     (out / "results.md").write_text(result.markdown())
     (out / "results.json").write_text(json.dumps({"targets": result.targets, "summary": result.summary(), "notes": result.notes}, indent=1))
     picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)
-    columns = {"target": targets.mel[picks]}
-    for method, unit in result.estimates.items():
-        columns[method] = log_mel(render_unit(synth, config, unit[picks]), config.render.sample_rate, config.features)
+    columns = {"target": targets.mel[picks], **{method: mel[picks] for method, mel in result.mels.items()}}
     plot_examples(columns, [targets.labels[i] for i in picks], out / "examples.png", config)
     return {"markdown": out / "results.md", "json": out / "results.json", "figure": out / "examples.png"}

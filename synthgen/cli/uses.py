@@ -108,7 +108,7 @@ def evaluate(
     else:
         targets = targets_from_audio_dir(audio_dir, config)
     result = run_evaluation(loaded, targets, synth, train_data, seed)
-    files = write_report(result, targets, synth, config, out)
+    files = write_report(result, targets, config, out)
     click.echo(result.markdown())
     for kind, path in files.items():
         click.echo(f"wrote {kind:<9} {path}")

@@ -84,11 +84,14 @@ class RenderJob:
 _SYNTHS: dict[tuple[str, str | None], Synth] = {}
 
 
-def _worker_synth(job: RenderJob) -> Synth:
-    """One synth per worker process, built on first use and kept for every later chunk."""
+def _worker_synth(job: RenderJob, check: bool = False) -> Synth:
+    """One synth per process, built on first use and kept for every later chunk.
+
+    ``check`` verifies the config's parameter names against the synth when it is built.
+    """
     key = (json.dumps(job.config.to_dict(), sort_keys=True), job.plugin)
     if key not in _SYNTHS:
-        _SYNTHS[key] = load_synth(job.config, job.plugin, check=False)
+        _SYNTHS[key] = load_synth(job.config, job.plugin, check=check)
     return _SYNTHS[key]
 
 
@@ -205,9 +208,10 @@ def render_dataset(
         raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
     root = Path(out)
     plugin_path = str(plugin) if plugin is not None else None
-    load_synth(config, plugin_path)  # fail early, in this process, on a missing plugin or a bad name
     notes = notes or [(config.render.midi_pitch, config.render.velocity)]
     job = RenderJob(config, source, tuple(tuple(n) for n in notes), root, chunk_size, with_audio, plugin_path)
+    # Fail early, in this process, on a missing plugin or a bad name; with --jobs 1 this synth renders too.
+    _worker_synth(job, check=True)
     _prepare_folder(root, job.settings())
     todo = [k for k in range(job.n_chunks) if not shard_path(root, k).exists()]
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
