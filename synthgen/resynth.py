@@ -1,13 +1,13 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "check_synth_matches", "resynthesize"]
+__all__ = ["Resynthesis", "check_synth_matches", "read_sound", "resynthesize"]
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import read_audio, write_wav
+from synthgen.audio_io import LoadedAudio, read_audio, write_wav
 from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
@@ -31,6 +31,17 @@ class Resynthesis:
     sample_rate: int
     changes: list[str]
     files: dict[str, Path] = field(default_factory=dict)
+
+
+def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tuple[LoadedAudio, np.ndarray]:
+    """Read a sound as the model hears it.
+
+    Returns:
+        The audio (mono, the model's rate and duration) and its log-mel ``(n_mels, n_frames)``.
+    """
+    config = model.config
+    loaded = read_audio(path, config.render.sample_rate, config.render.render_duration_s, fade_s)
+    return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
 
 
 def check_synth_matches(model: LoadedModel, config: SynthConfig | None) -> None:
@@ -61,9 +72,8 @@ def resynthesize(
         plugin: plugin file overriding the config's search paths.
     """
     config = model.config
-    loaded = read_audio(audio_path, config.render.sample_rate, config.render.render_duration_s)
-    mel_in = log_mel(loaded.audio, loaded.sample_rate, config.features)
-    unit = model.infer(mel_in)[0]
+    loaded, mel_in = read_sound(model, audio_path)
+    unit = model.infer(mel_in[None])[0]
     synth = synth or load_synth(config, plugin)
     audio_out = render_unit(synth, config, unit[None])[0]
     result = Resynthesis(
@@ -72,7 +82,7 @@ def resynthesize(
         settings=config.space.settings(config.space.from_unit(unit[None])[0]),
         input_audio=loaded.audio,
         output_audio=audio_out,
-        input_mel=mel_in[0],
+        input_mel=mel_in,
         output_mel=log_mel(audio_out, loaded.sample_rate, config.features)[0],
         sample_rate=loaded.sample_rate,
         changes=loaded.changes,

@@ -14,10 +14,11 @@ from synthgen.config import load_config
 from synthgen.explore.interpolate import interpolate_sounds
 from synthgen.explore.macro import rank_dimensions, ranking_table, walk_dimensions
 from synthgen.explore.sketch import detect_pitch
-from synthgen.explore.walk import latent_origin, open_model, read_sound
+from synthgen.explore.walk import latent_origin, open_model
 from synthgen.infer import LoadedModel
 from synthgen.models_dir import DEFAULT_MODEL
 from synthgen.rendering import render_unit
+from synthgen.resynth import read_sound
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.train import TrainSettings, train_model

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import SynthgenError
-from synthgen.explore.walk import Walk, prepare_folder, read_sound, render_walk, step_distances, write_walk_audio
+from synthgen.explore.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
 from synthgen.infer import LoadedModel
+from synthgen.resynth import read_sound
 from synthgen.synths.base import Synth
 
 

@@ -10,9 +10,9 @@ import numpy as np
 
 from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
-from synthgen.explore.walk import prepare_folder, read_sound, render_walk
+from synthgen.explore.walk import prepare_folder, render_walk
 from synthgen.infer import LoadedModel
-from synthgen.resynth import Resynthesis
+from synthgen.resynth import Resynthesis, read_sound
 from synthgen.synths.base import Synth
 
 #: pitch search range of the tracker (C2 to C7)

@@ -5,7 +5,6 @@ __all__ = [
     "latent_origin",
     "open_model",
     "prepare_folder",
-    "read_sound",
     "render_walk",
     "step_distances",
     "write_walk_audio",
@@ -16,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import LoadedAudio, read_audio, write_wav
+from synthgen.audio_io import write_wav
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.infer import LoadedModel, load_model
 from synthgen.rendering import render_unit
+from synthgen.resynth import read_sound
 from synthgen.synths.base import Synth
 
 
@@ -55,17 +55,6 @@ def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
             "use a vae, wae, vae_flow or vae_flow_post model"
         )
     return model
-
-
-def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tuple[LoadedAudio, np.ndarray]:
-    """Read a sound as the model hears it.
-
-    Returns:
-        The audio (mono, the model's rate and duration) and its log-mel ``(n_mels, n_frames)``.
-    """
-    config = model.config
-    loaded = read_audio(path, config.render.sample_rate, config.render.render_duration_s, fade_s)
-    return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
 
 
 def latent_origin(model: LoadedModel, sound: str | Path | None = None) -> np.ndarray:
