@@ -17,8 +17,8 @@ from benchmarks.common import in_fresh_process, report
 
 def bare(synth_name: str, n: int) -> dict:
     from synthgen.config import load_config
-    from synthgen.rendering import render_unit
     from synthgen.synths.loading import load_synth
+    from synthgen.synths.rendering import render_unit
 
     config = load_config(synth_name)
     synth = load_synth(config)

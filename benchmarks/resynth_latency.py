@@ -20,8 +20,8 @@ def make_input(path: str) -> dict:
 
     from synthgen.audio_io import write_wav
     from synthgen.config import load_config
-    from synthgen.rendering import render_unit
     from synthgen.synths.loading import load_synth
+    from synthgen.synths.rendering import render_unit
 
     config = load_config("builtin")
     unit = config.space.sample(1, np.random.default_rng(5))
@@ -35,8 +35,8 @@ def in_process(model: str, audio: str) -> dict:
     import librosa.core
     import librosa.filters  # noqa: F401  (librosa loads its submodules on first use)
 
-    from synthgen.infer import load_model
-    from synthgen.resynth import resynthesize
+    from synthgen.model import load_model
+    from synthgen.uses.resynth import resynthesize
 
     imported = time.perf_counter()
     resynthesize(load_model(model), audio)
@@ -44,7 +44,7 @@ def in_process(model: str, audio: str) -> dict:
 
 
 def main() -> None:
-    from synthgen.models_dir import DEFAULT_MODEL
+    from synthgen.model import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)

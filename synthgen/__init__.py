@@ -26,7 +26,7 @@ _WHERE = {
     "SynthConfig": "synthgen.config",
     "SynthgenError": "synthgen.errors",
     "load_config": "synthgen.config",
-    "load_model": "synthgen.infer",
+    "load_model": "synthgen.model",
     "load_synth": "synthgen.synths.loading",
     "open_dataset": "synthgen.dataset",
     "render_dataset": "synthgen.dataset",

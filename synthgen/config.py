@@ -1,6 +1,7 @@
 """Synth configs: read and validate ``vst_configs/<synth>.yaml``; every error names the file and key."""
 
 __all__ = [
+    "Note",
     "CONFIG_DIR",
     "FeatureSettings",
     "RenderSettings",
@@ -19,7 +20,6 @@ import yaml
 
 from synthgen.errors import SynthgenError
 from synthgen.params import KINDS, ParameterSpace, ParameterSpec
-from synthgen.synths.base import Note
 
 _PACKAGE = Path(__file__).resolve().parent
 # Shipped configs live in the repository's vst_configs/; a built wheel carries them inside the package.
@@ -27,6 +27,16 @@ CONFIG_DIR = next(
     (d for d in (_PACKAGE / "vst_configs", _PACKAGE.parent / "vst_configs") if d.is_dir()),
     _PACKAGE.parent / "vst_configs",
 )
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note to render: pitch, velocity, how long the key is held, how long the render is."""
+
+    midi_pitch: int = 60
+    velocity: int = 127
+    note_duration_s: float = 3.0
+    render_duration_s: float = 4.0
 
 
 @dataclass(frozen=True)

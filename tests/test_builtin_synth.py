@@ -5,9 +5,8 @@ __all__: list[str] = []
 import numpy as np
 import pytest
 
-from synthgen.config import load_config
+from synthgen.config import Note, load_config
 from synthgen.errors import SynthgenError
-from synthgen.synths.base import Note
 from synthgen.synths.faust import NOTE_PARAMETERS, FaustSynth
 
 CONFIG = load_config("builtin")

@@ -11,17 +11,16 @@ from click.testing import CliRunner
 from synthgen.audio_io import write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
-from synthgen.explore.interpolate import interpolate_sounds
-from synthgen.explore.macro import rank_dimensions, ranking_table, walk_dimensions
-from synthgen.explore.sketch import detect_pitch
-from synthgen.explore.walk import latent_origin, open_model
-from synthgen.infer import LoadedModel
-from synthgen.models_dir import DEFAULT_MODEL
-from synthgen.rendering import render_unit
-from synthgen.resynth import read_sound
+from synthgen.model import DEFAULT_MODEL, LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
 from synthgen.train import TrainSettings, train_model
+from synthgen.uses.interpolate import interpolate_sounds
+from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
+from synthgen.uses.resynth import read_sound
+from synthgen.uses.sketch import detect_pitch
+from synthgen.uses.walk import latent_origin, open_model
 
 SAMPLE_RATE = 22050
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import main
-from synthgen.config import load_config
+from synthgen.config import Note, load_config
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, control_value, read_bank, unit_to_bank
 from synthgen.presets.human import load_human_presets
 from synthgen.presets.json_preset import PRESET_FORMAT, read_document, read_preset, write_native_preset, write_preset
-from synthgen.synths.base import Note, ParameterInfo, Synth
+from synthgen.synths.base import ParameterInfo, Synth
 
 from .conftest import requires_amsynth
 

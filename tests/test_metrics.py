@@ -4,7 +4,7 @@ import numpy as np
 
 from synthgen.config import FeatureSettings
 from synthgen.features import log_mel
-from synthgen.metrics import audio_metrics, param_mse
+from synthgen.uses.metrics import audio_metrics, param_mse
 
 SETTINGS = FeatureSettings()
 

@@ -11,13 +11,12 @@ from synthgen.audio_io import read_audio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
-from synthgen.evaluate import evaluate, targets_from_audio_dir, targets_from_dataset
-from synthgen.infer import load_model
-from synthgen.metrics import audio_metrics
-from synthgen.models_dir import DEFAULT_MODEL
-from synthgen.rendering import render_unit
-from synthgen.resynth import check_synth_matches, resynthesize
+from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.evaluate import evaluate, targets_from_audio_dir, targets_from_dataset
+from synthgen.uses.metrics import audio_metrics
+from synthgen.uses.resynth import check_synth_matches, resynthesize
 
 needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
 

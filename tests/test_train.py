@@ -10,7 +10,7 @@ import torch
 from synthgen.dataset import open_dataset
 from synthgen.dataset.split import split_rows
 from synthgen.errors import SynthgenError
-from synthgen.infer import load_model
+from synthgen.model import load_model
 from synthgen.nn import MODEL_NAMES
 from synthgen.train import TrainSettings, train_model
 from synthgen.train.loop import LAST

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthgen.config import load_config
+from synthgen.config import Note, load_config
 from synthgen.errors import SynthgenError
-from synthgen.synths.base import Note
 from synthgen.synths.loading import load_synth
 from synthgen.synths.plugin import PluginSynth
 

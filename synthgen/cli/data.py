@@ -65,7 +65,7 @@ def render(
     from synthgen.dataset.summary import describe_dataset
     from synthgen.errors import SynthgenError
     from synthgen.presets.human import load_human_presets
-    from synthgen.selection import resolve_config
+    from synthgen.synths.resolve import resolve_config
 
     if preset_paths and n is not None:
         raise SynthgenError("give either --n (random presets) or --presets (preset files), not both")
@@ -103,7 +103,7 @@ def render(
 @click.option("--write-config", type=click.Path(path_type=Path), default=None, help="Write a starter config (.yaml) for this synth.")
 def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
     """List a synth's parameters and what its config learns or fixes."""
-    from synthgen.selection import describe_synth, write_config_file
+    from synthgen.synths.resolve import describe_synth, write_config_file
 
     text, config = describe_synth(synth, plugin)
     click.echo(text)

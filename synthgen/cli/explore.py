@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.models_dir import DEFAULT_MODEL
+from synthgen.model import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from synthgen.explore.macro import DimensionScore, MacroWalk
-    from synthgen.infer import LoadedModel
+    from synthgen.model import LoadedModel
     from synthgen.synths.base import Synth
+    from synthgen.uses.macro import DimensionScore, MacroWalk
 
 _PATH = click.Path(path_type=Path)
 
@@ -70,7 +70,7 @@ def _ranked(
     model: "LoadedModel", synth: "Synth", origin: "np.ndarray", steps: int, latent_range: float
 ) -> tuple[list["MacroWalk"], list["DimensionScore"]]:
     """Walk every latent dimension, print the ranking table, and return the walks and scores (best first)."""
-    from synthgen.explore.macro import rank_dimensions, ranking_table, walk_dimensions
+    from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
 
     walks = walk_dimensions(model, synth, list(range(len(origin))), origin, steps, latent_range)
     scores = rank_dimensions(walks, model.config.space.names)
@@ -105,9 +105,9 @@ def macro(
       synthgen macro --out out/macro
       synthgen macro --dims 3 7 --steps 9 --from voice.wav --out out/macro
     """
-    from synthgen.explore.macro import walk_dimensions, write_macro
-    from synthgen.explore.walk import latent_origin, open_model
     from synthgen.synths.loading import load_synth
+    from synthgen.uses.macro import walk_dimensions, write_macro
+    from synthgen.uses.walk import latent_origin, open_model
 
     model = open_model(model_path, "macro")
     synth = load_synth(model.config, plugin)
@@ -138,9 +138,9 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plug
 
     Example: synthgen interpolate a.wav b.wav --steps 8 --out out/morph
     """
-    from synthgen.explore.interpolate import interpolate_sounds, write_interpolation
-    from synthgen.explore.walk import open_model
     from synthgen.synths.loading import load_synth
+    from synthgen.uses.interpolate import interpolate_sounds, write_interpolation
+    from synthgen.uses.walk import open_model
 
     model = open_model(model_path, "interpolate")
     result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps)
@@ -163,9 +163,9 @@ def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> Non
 
     Example: synthgen sketch voice.wav --out out/sketch
     """
-    from synthgen.explore.sketch import sketch_sound, write_sketch
-    from synthgen.explore.walk import open_model
     from synthgen.synths.loading import load_synth
+    from synthgen.uses.sketch import sketch_sound, write_sketch
+    from synthgen.uses.walk import open_model
 
     model = open_model(model_path)
     synth = load_synth(model.config, plugin)
@@ -197,9 +197,9 @@ def explore(
     Example: synthgen explore --out out/explore
     """
     from synthgen.errors import SynthgenError
-    from synthgen.explore.html import latent_grid, write_explore_page
-    from synthgen.explore.walk import latent_origin, open_model
     from synthgen.synths.loading import load_synth
+    from synthgen.uses.html import latent_grid, write_explore_page
+    from synthgen.uses.walk import latent_origin, open_model
 
     model = open_model(model_path, "explore")
     synth = load_synth(model.config, plugin)

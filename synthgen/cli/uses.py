@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.models_dir import DEFAULT_MODEL
+from synthgen.model import DEFAULT_MODEL
 
 
 @click.command()
@@ -31,9 +31,9 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
-    from synthgen.infer import load_model
-    from synthgen.resynth import check_synth_matches, resynthesize
-    from synthgen.selection import resolve_config
+    from synthgen.model import load_model
+    from synthgen.synths.resolve import resolve_config
+    from synthgen.uses.resynth import check_synth_matches, resynthesize
 
     loaded = load_model(model)
     if synth is not None:
@@ -93,10 +93,10 @@ def evaluate(
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """
-    from synthgen.evaluate import evaluate as run_evaluation
-    from synthgen.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
-    from synthgen.infer import load_model
+    from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
+    from synthgen.uses.evaluate import evaluate as run_evaluation
+    from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")

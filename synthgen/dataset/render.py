@@ -18,9 +18,9 @@ from synthgen.dataset.sampling import PresetSource, UniformPresets
 from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset, shard_path, write_shard
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.rendering import render_unit
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
 
 #: renders quieter than this RMS (-60 dBFS) count as silent
 SILENCE_RMS = 1e-3

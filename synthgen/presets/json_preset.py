@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.config import SynthConfig
+from synthgen.config import Note, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, unit_to_bank, write_bank
-from synthgen.synths.base import Note, Synth
+from synthgen.synths.base import Synth
 
 PRESET_FORMAT = "synthgen-preset-1"
 

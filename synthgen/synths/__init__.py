@@ -3,6 +3,6 @@
 Only this package imports DawDreamer; :mod:`synthgen.synths.loading` builds a synth from a config.
 """
 
-__all__ = ["Note", "ParameterInfo", "Synth"]
+__all__ = ["ParameterInfo", "Synth"]
 
-from synthgen.synths.base import Note, ParameterInfo, Synth
+from synthgen.synths.base import ParameterInfo, Synth

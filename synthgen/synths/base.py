@@ -1,6 +1,6 @@
 """The synth interface: named parameters in, mono audio out."""
 
-__all__ = ["Note", "ParameterInfo", "Synth"]
+__all__ = ["ParameterInfo", "Synth"]
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -8,15 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Note:
-    """One note to render: pitch, velocity, how long the key is held, how long the render is."""
-
-    midi_pitch: int = 60
-    velocity: int = 127
-    note_duration_s: float = 3.0
-    render_duration_s: float = 4.0
+from synthgen.config import Note
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import dawdreamer as daw
 import numpy as np
 
+from synthgen.config import Note
 from synthgen.errors import SynthgenError
-from synthgen.synths.base import Note, ParameterInfo, Synth
+from synthgen.synths.base import ParameterInfo, Synth
 
 # Sliders set from the Note rather than from the preset (where the voice has them).
 NOTE_PARAMETERS = ("midi_pitch", "velocity", "note_duration_s")

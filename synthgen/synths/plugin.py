@@ -11,8 +11,9 @@ from pathlib import Path
 import dawdreamer as daw
 import numpy as np
 
+from synthgen.config import Note
 from synthgen.errors import SynthgenError
-from synthgen.synths.base import Note, ParameterInfo, Synth
+from synthgen.synths.base import ParameterInfo, Synth
 
 # Rendered between two sounds with the plugin's initial values (instant release, no effects), so a
 # reverb or release tail of one preset never leaks into the next.

@@ -3,26 +3,12 @@
 __all__ = ["MelBatches", "MelStats", "mel_stats"]
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from synthgen.dataset.storage import DatasetFile
-
-
-@dataclass(frozen=True)
-class MelStats:
-    """One global mean and std of the training log-mels (scalars, as in the paper)."""
-
-    mean: float
-    std: float
-
-    def standardize(self, mel: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        return (mel - self.mean) / self.std
-
-    def to_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "std": self.std}
+from synthgen.model import MelStats
 
 
 def mel_stats(data: DatasetFile, rows: np.ndarray, max_rows: int = 2048, seed: int = 0) -> MelStats:

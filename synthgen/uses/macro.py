@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import SynthgenError
-from synthgen.explore.audio_features import describe_audio, trend
-from synthgen.explore.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
-from synthgen.infer import LoadedModel
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.uses.audio_features import describe_audio, trend
+from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
 
 
 @dataclass

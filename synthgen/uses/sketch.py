@@ -10,10 +10,10 @@ import numpy as np
 
 from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
-from synthgen.explore.walk import prepare_folder, render_walk
-from synthgen.infer import LoadedModel
-from synthgen.resynth import Resynthesis, read_sound
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.uses.resynth import Resynthesis, read_sound
+from synthgen.uses.walk import prepare_folder, render_walk
 
 #: pitch search range of the tracker (C2 to C7)
 PITCH_LOW_HZ = 65.4
@@ -68,7 +68,7 @@ def _note_name(midi_pitch: int) -> str:
 class Sketch(Resynthesis):
     """What one vocal sketch produced: a resynthesis played at the sketch's own note.
 
-    Arguments (besides those of :class:`~synthgen.resynth.Resynthesis`):
+    Arguments (besides those of :class:`~synthgen.uses.resynth.Resynthesis`):
         pitch: the sketch's tracked pitch.
         midi_pitch: the note the preset is played at (the sketch's, or the model's when unpitched).
         note_message: how that note was chosen, in one line.

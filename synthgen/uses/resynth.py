@@ -11,10 +11,10 @@ from synthgen.audio_io import LoadedAudio, read_audio, write_wav
 from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.infer import LoadedModel
-from synthgen.rendering import render_unit
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
 
 
 @dataclass

@@ -1,18 +1,40 @@
-"""Load a trained model and run it: audio features -> latent -> parameters, and back."""
+"""The model artifact: where shipped models live, their mel statistics, and loading one for inference."""
 
-__all__ = ["LoadedModel", "load_model"]
+__all__ = ["DEFAULT_MODEL", "MODELS_DIR", "LoadedModel", "MelStats", "load_model"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from synthgen.config import SynthConfig, parse_config
-from synthgen.nn import SynthModel, build_model
-from synthgen.train.checkpoint import load_checkpoint
-from synthgen.train.data import MelStats
+
+if TYPE_CHECKING:
+    import torch
+
+    from synthgen.nn import SynthModel
+
+_PACKAGE = Path(__file__).resolve().parent
+# The repository's models/ folder; a built wheel carries it inside the package.
+MODELS_DIR = next((d for d in (_PACKAGE / "models", _PACKAGE.parent / "models") if d.is_dir()), _PACKAGE.parent / "models")
+DEFAULT_MODEL = MODELS_DIR / "builtin_vae_flow_post" / "model.pt"
+
+
+@dataclass(frozen=True)
+class MelStats:
+    """One global mean and std of the training log-mels (scalars, as in the paper)."""
+
+    mean: float
+    std: float
+
+    def standardize(self, mel: Any) -> Any:
+        """``(mel - mean) / std`` on arrays or tensors."""
+        return (mel - self.mean) / self.std
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std}
 
 
 @dataclass
@@ -24,7 +46,7 @@ class LoadedModel:
     """
 
     name: str
-    model: SynthModel
+    model: "SynthModel"
     stats: MelStats
     config: SynthConfig
     path: Path
@@ -38,7 +60,9 @@ class LoadedModel:
     def is_invertible(self) -> bool:
         return self.model.is_invertible
 
-    def _run(self, fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray) -> np.ndarray:
+    def _run(self, fn: Callable[["torch.Tensor"], "torch.Tensor"], x: np.ndarray) -> np.ndarray:
+        import torch
+
         with torch.no_grad():
             return fn(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy()
 
@@ -65,6 +89,9 @@ class LoadedModel:
 
 def load_model(path: str | Path) -> LoadedModel:
     """Load ``model.pt`` (or a run folder holding one) safely and put the model in eval mode."""
+    from synthgen.nn import build_model
+    from synthgen.train.checkpoint import load_checkpoint
+
     path = Path(path)
     if path.is_dir():
         path = path / "model.pt"

@@ -14,10 +14,10 @@ from synthgen.config import SynthConfig
 from synthgen.dataset.storage import open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.infer import LoadedModel
-from synthgen.metrics import AUDIO_METRICS, audio_metrics, param_mse
-from synthgen.rendering import render_unit
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 

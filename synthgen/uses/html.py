@@ -12,11 +12,11 @@ import numpy as np
 import soundfile as sf
 
 from synthgen.errors import SynthgenError
-from synthgen.explore.audio_features import describe_audio
-from synthgen.explore.macro import DimensionScore, ranking_table
-from synthgen.explore.walk import Walk, prepare_folder, render_walk
-from synthgen.infer import LoadedModel
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.uses.audio_features import describe_audio
+from synthgen.uses.macro import DimensionScore, ranking_table
+from synthgen.uses.walk import Walk, prepare_folder, render_walk
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }

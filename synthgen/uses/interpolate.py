@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import SynthgenError
-from synthgen.explore.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
-from synthgen.infer import LoadedModel
-from synthgen.resynth import read_sound
+from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.uses.resynth import read_sound
+from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
 
 
 @dataclass

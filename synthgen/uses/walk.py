@@ -18,10 +18,10 @@ import numpy as np
 from synthgen.audio_io import write_wav
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.infer import LoadedModel, load_model
-from synthgen.rendering import render_unit
-from synthgen.resynth import read_sound
+from synthgen.model import LoadedModel, load_model
 from synthgen.synths.base import Synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.resynth import read_sound
 
 
 @dataclass
