@@ -30,7 +30,17 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
+    for command in (
+        data.render,
+        data.info,
+        data.dataset,
+        learning.train,
+        uses.resynth,
+        uses.evaluate,
+        uses.index,
+        presets.presets,
+        *explore.COMMANDS,
+    ):
         main.add_command(command)
 
 

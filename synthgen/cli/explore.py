@@ -172,7 +172,7 @@ def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> Non
     result = sketch_sound(model, synth, sound)
     for change in result.changes:
         click.echo(f"input: {change}")
-    click.echo(result.note_message)
+    click.echo(result.note.message)
     files = write_sketch(result, model, synth, out)
     click.echo("wrote " + ", ".join(str(path) for path in files.values()))
 

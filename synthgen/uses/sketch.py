@@ -1,8 +1,7 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
+__all__ = ["SKETCH_FADE_S", "sketch_sound", "write_sketch"]
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
@@ -12,109 +11,21 @@ from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.resynth import Resynthesis, read_sound
-from synthgen.uses.walk import prepare_folder, render_walk
+from synthgen.uses.pitch import note_name
+from synthgen.uses.resynth import Resynthesis, resynthesize
+from synthgen.uses.walk import prepare_folder
 
-#: pitch search range of the tracker (C2 to C7)
-PITCH_LOW_HZ = 65.4
-PITCH_HIGH_HZ = 2093.0
-#: less voiced time than this is no pitch: the model's own note is played instead
-MIN_VOICED_S = 0.2
-#: frames count as voiced above this pYIN probability (it marks noise voiced at its floor of 0.01)
-MIN_VOICED_PROBABILITY = 0.05
-#: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
-SILENCE_BELOW_PEAK_DB = 40.0
 #: a recording longer than the model's sounds is cut with this fade-out
 SKETCH_FADE_S = 1.0
 
 
-@dataclass
-class PitchEstimate:
-    """The pitch of a sketch.
+def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path, budget: int = 0) -> Resynthesis:
+    """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
-    Arguments:
-        f0_hz: tracked fundamental per frame ``(T,)``, NaN where unvoiced.
-        voiced_s: seconds of voiced frames.
-        median_hz: median f0 over voiced frames; None with less than :data:`MIN_VOICED_S` voiced.
-        midi_pitch: the nearest MIDI note to ``median_hz``; None when there is no pitch.
+    The preset is inferred from the sketch as it is and played at the tracked note; without a clear
+    pitch it plays the model's note. ``budget`` renders refine it as in :func:`~synthgen.uses.resynth.resynthesize`.
     """
-
-    f0_hz: np.ndarray
-    voiced_s: float
-    median_hz: float | None
-    midi_pitch: int | None
-
-
-def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
-    """Track the pitch of mono ``audio`` ``(n_samples,)`` with pYIN, one frame every ``hop_length`` samples."""
-    f0_hz, voiced, probability = librosa.pyin(
-        audio, fmin=PITCH_LOW_HZ, fmax=PITCH_HIGH_HZ, sr=sample_rate, frame_length=2048, hop_length=hop_length
-    )
-    level = librosa.feature.rms(y=audio, frame_length=2048, hop_length=hop_length)[0, : len(voiced)]
-    voiced &= (probability > MIN_VOICED_PROBABILITY) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
-    f0_hz = np.where(voiced, f0_hz, np.nan)
-    voiced_s = float(voiced.sum()) * hop_length / sample_rate
-    if voiced_s < MIN_VOICED_S:
-        return PitchEstimate(f0_hz, voiced_s, None, None)
-    median_hz = float(np.median(f0_hz[voiced]))
-    return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(float(librosa.hz_to_midi(median_hz))), 0, 127)))
-
-
-def _note_name(midi_pitch: int) -> str:
-    return librosa.midi_to_note(midi_pitch, unicode=False)
-
-
-@dataclass
-class Sketch(Resynthesis):
-    """What one vocal sketch produced: a resynthesis played at the sketch's own note.
-
-    Arguments (besides those of :class:`~synthgen.uses.resynth.Resynthesis`):
-        pitch: the sketch's tracked pitch.
-        midi_pitch: the note the preset is played at (the sketch's, or the model's when unpitched).
-        note_message: how that note was chosen, in one line.
-    """
-
-    pitch: PitchEstimate | None = None
-    midi_pitch: int = 0
-    note_message: str = ""
-
-
-def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
-    """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch.
-
-    The model only ever heard one note, so the preset is inferred from the sketch as it is and then
-    played at the tracked note; without a clear pitch it plays the model's note.
-    """
-    config = model.config
-    loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
-    pitch = detect_pitch(loaded.audio, loaded.sample_rate, config.features.hop_length)
-    if pitch.midi_pitch is None:
-        midi_pitch = config.render.midi_pitch
-        message = (
-            f"no clear pitch ({pitch.voiced_s:.2f} s voiced, {MIN_VOICED_S:g} s needed): "
-            f"playing the model's note {midi_pitch} ({_note_name(midi_pitch)})"
-        )
-    else:
-        midi_pitch = pitch.midi_pitch
-        message = (
-            f"pitch {pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced) -> MIDI {midi_pitch} ({_note_name(midi_pitch)})"
-        )
-    unit = model.infer(mel[None])
-    rendered = render_walk(model, synth, unit, midi_pitch=midi_pitch)
-    return Sketch(
-        source=Path(audio_path),
-        unit=unit[0],
-        settings=config.space.settings(config.space.from_unit(unit)[0]),
-        input_audio=loaded.audio,
-        output_audio=rendered.audio[0],
-        input_mel=mel,
-        output_mel=rendered.mel[0],
-        sample_rate=loaded.sample_rate,
-        changes=loaded.changes,
-        pitch=pitch,
-        midi_pitch=midi_pitch,
-        note_message=message,
-    )
+    return resynthesize(model, audio_path, synth=synth, budget=budget, fade_s=SKETCH_FADE_S)
 
 
 def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
@@ -124,7 +35,7 @@ def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings)
     return np.pad(bands, (0, max(0, settings.n_frames - len(bands))), constant_values=np.nan)[: settings.n_frames]
 
 
-def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
+def write_sketch(result: Resynthesis, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
     """Write ``<name>_sketch.wav``, the preset (``<name>_preset.json`` plus native formats) and ``<name>_sketch.png``."""
     from synthgen.plots import plot_sketch
     from synthgen.presets.json_preset import write_native_preset
@@ -133,14 +44,15 @@ def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Pa
     config = model.config
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
-    extra = {"sketch": str(result.source), "pitch": result.note_message}
-    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, config.render.note(result.midi_pitch))
+    extra = {"sketch": str(result.source), "pitch": result.note.message}
+    note = config.render.note(result.note.midi_pitch)
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,
         result.output_mel,
-        _pitch_bands(result.pitch.f0_hz, result.sample_rate, config.features),
-        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {_note_name(result.midi_pitch)}"],
+        _pitch_bands(result.note.pitch.f0_hz, result.sample_rate, config.features),
+        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {note_name(result.note.midi_pitch)}"],
         out / f"{stem}_sketch.png",
         config,
     )
