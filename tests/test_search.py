@@ -169,3 +169,18 @@ def test_cli_index_then_resynth_with_a_budget(builtin, builtin_dataset: Path, tm
     res = runner.invoke(main, [*args, "--note", "62", "--budget", "0"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "o" / "x_preset.json").read_text())["note"]["midi_pitch"] == 62
+
+
+@needs_shipped_model
+def test_evaluate_scores_the_search_next_to_the_model(shipped, builtin, builtin_dataset: Path) -> None:
+    from synthgen.uses.evaluate import evaluate, targets_from_dataset
+
+    _, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, shipped.config, synth, max_rows=2, seed=5)
+    result = evaluate([shipped], targets, synth, train_data=builtin_dataset, progress=False, budget=13)
+    searched = result.rows["vae_flow_post + search (13 renders)"]
+    alone = result.rows["vae_flow_post"]
+    # the search starts from the model's answer and keeps the best render, level-matched
+    assert (searched["spectral_convergence_level_matched"] <= alone["spectral_convergence_level_matched"] + 0.05).all()
+    assert result.seconds["vae_flow_post + search (13 renders)"] > result.seconds["vae_flow_post"]
+    assert "seconds_per_sound" in result.markdown() and "log_mel_mse_level_matched" in result.markdown()

@@ -11,6 +11,8 @@ import numpy as np
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.resynth import read_sound
 from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
 
@@ -64,19 +66,23 @@ def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
 def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int) -> Interpolation:
     """Encode two sounds and render ``steps`` points from one to the other, through latents and through parameters.
 
-    Both walks start at ``model.infer`` of ``a`` and end at ``model.infer`` of ``b``.
+    Both walks start at ``model.infer`` of ``a`` and end at ``model.infer`` of ``b``, each end at its
+    sound's level (the output gain fitted as in resynthesis), the gain interpolated in dB between them.
     """
     if steps < 2:
         raise SynthgenError(f"an interpolation needs at least 2 steps, got {steps}")
-    mels = np.stack([read_sound(model, path)[1] for path in (a, b)])
-    z_ends = model.encode(mels)
+    sounds = [read_sound(model, path) for path in (a, b)]
+    z_ends = model.encode(np.stack([mel for _, mel in sounds]))
     ends = model.params_from_latent(z_ends)
     if np.array_equal(ends[0], ends[1]):
         raise SynthgenError(f"{a} and {b} map to the same preset: give two sounds that differ")
+    # each end plays at the level of its sound; the gain (dB) moves in a straight line between them
+    end_gains = level_gain_db(np.stack([loaded.audio for loaded, _ in sounds]), render_unit(synth, model.config, ends))
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    gain_db = (1 - t[:, 0]) * end_gains[0] + t[:, 0] * end_gains[1]
     z = (1 - t) * z_ends[0] + t * z_ends[1]
-    latent = render_walk(model, synth, model.params_from_latent(z), z)
-    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]))
+    latent = render_walk(model, synth, model.params_from_latent(z), z, gain_db=gain_db)
+    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]), gain_db=gain_db)
     smoothness = {name: walk_smoothness(walk.mel) for name, walk in (("latent", latent), ("params", params))}
     return Interpolation((Path(a), Path(b)), latent, params, smoothness)
 

@@ -21,6 +21,7 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel, load_model
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
+from synthgen.uses.level import apply_gain_db
 from synthgen.uses.resynth import read_sound
 
 
@@ -64,11 +65,21 @@ def latent_origin(model: LoadedModel, sound: str | Path | None = None) -> np.nda
     return model.encode(read_sound(model, sound)[1][None])[0]
 
 
-def render_walk(model: LoadedModel, synth: Synth, unit: np.ndarray, z: np.ndarray | None = None, midi_pitch: int | None = None) -> Walk:
-    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels."""
+def render_walk(
+    model: LoadedModel,
+    synth: Synth,
+    unit: np.ndarray,
+    z: np.ndarray | None = None,
+    midi_pitch: int | None = None,
+    gain_db: np.ndarray | float = 0.0,
+) -> Walk:
+    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels.
+
+    ``gain_db`` (a scalar or ``(S,)``) scales each rendering, e.g. to the level of the sound it imitates.
+    """
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
-    audio = render_unit(synth, config, unit, notes)
+    audio = apply_gain_db(render_unit(synth, config, unit, notes), gain_db)
     return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
 
 
