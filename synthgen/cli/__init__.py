@@ -7,14 +7,24 @@ import click
 from synthgen.errors import SynthgenError
 
 
+# Optional packages and the extra that installs each.
+_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+
+
 class _Group(click.Group):
-    """Turns user mistakes into one line on stderr, and Ctrl-C into a note on how to resume."""
+    """Turns user mistakes and missing optional packages into one line on stderr, and Ctrl-C into a
+    note on how to resume."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
+        except ModuleNotFoundError as e:
+            if e.name not in _EXTRAS:
+                raise
+            extra = _EXTRAS[e.name]
+            raise click.ClickException(f"this needs {e.name}, which is not installed: pip install 'synthgen[{extra}]' (see README)") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)
@@ -30,7 +40,7 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
+    for command in (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
         main.add_command(command)
 
 

@@ -1,6 +1,6 @@
 """Checkpoints that load safely: tensors and plain JSON-like data only (``weights_only=True``)."""
 
-__all__ = ["FORMAT", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FORMAT", "load_checkpoint", "load_trained_module", "save_checkpoint"]
 
 import os
 from pathlib import Path
@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from synthgen.errors import SynthgenError
+from synthgen.nn import SynthModel, build_model
 
 FORMAT = "synthgen-checkpoint-1"
 
@@ -32,3 +33,12 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SynthgenError(f"{path} is not a synthgen model checkpoint")
     return payload
+
+
+def load_trained_module(path: str | Path) -> tuple[dict[str, Any], SynthModel]:
+    """The checkpoint's payload and its model, weights loaded, in eval mode."""
+    payload = load_checkpoint(path)
+    module = build_model(payload["model"], **payload["config"])
+    module.load_state_dict(payload["state_dict"])
+    module.eval()
+    return payload, module

@@ -21,6 +21,7 @@ from synthgen.model import MelStats
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
 from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
+from synthgen.train.export import export_onnx
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
@@ -145,9 +146,10 @@ def train_model(
 ) -> dict[str, Any]:
     """Train a model on a dataset and write a run folder.
 
-    The run folder holds ``model.pt`` (best validation parameter error), ``checkpoint-last.pt`` (the
-    full state after every epoch, for ``resume``), ``split.npz``, ``run.json``, ``metrics.csv``,
-    ``metrics.json`` and ``loss_curve.png``.
+    The run folder holds ``model.pt`` (best validation parameter error) and, once training ends,
+    its ONNX export (``model.*.onnx`` and ``model.onnx.json``, for inference without torch),
+    ``checkpoint-last.pt`` (the full state after every epoch, for ``resume``), ``split.npz``,
+    ``run.json``, ``metrics.csv``, ``metrics.json`` and ``loss_curve.png``.
 
     Returns:
         The run summary: best epoch, validation parameter MSE and the mean-preset baseline's.
@@ -250,4 +252,5 @@ def train_model(
         if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
             break
     data.close()
+    export_onnx(out / BEST)
     return summary

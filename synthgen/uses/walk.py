@@ -60,7 +60,7 @@ def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
 def latent_origin(model: LoadedModel, sound: str | Path | None = None) -> np.ndarray:
     """Where walks start from: the latent point ``(D,)`` of a sound file, or the centre of the space."""
     if sound is None:
-        return np.zeros(model.model.latent_dim, dtype=np.float32)
+        return np.zeros(model.latent_dim, dtype=np.float32)
     return model.encode(read_sound(model, sound)[1][None])[0]
 
 
