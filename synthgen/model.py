@@ -8,13 +8,16 @@ current, so inference needs no torch; the checkpoint serves training and the tor
 """
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "DEFAULT_MODEL",
     "INFERENCE_PATHS",
     "MODELS_DIR",
     "ONNX_FORMAT",
     "LoadedModel",
     "MelStats",
+    "load_checkpoint",
     "load_model",
+    "load_trained_module",
     "onnx_graph_path",
     "onnx_sidecar_path",
     "sha256_of",
@@ -40,6 +43,7 @@ _PACKAGE = Path(__file__).resolve().parent
 MODELS_DIR = next((d for d in (_PACKAGE / "models", _PACKAGE.parent / "models") if d.is_dir()), _PACKAGE.parent / "models")
 DEFAULT_MODEL = MODELS_DIR / "builtin_vae_flow_post" / "model.pt"
 
+CHECKPOINT_FORMAT = "synthgen-checkpoint-1"
 ONNX_FORMAT = "synthgen-onnx-1"
 #: The model methods an artifact can run, each from one array to one array (standardized log-mels in and out).
 INFERENCE_PATHS = ("infer", "encode", "params_from_latent", "latent_from_params", "decode")
@@ -224,9 +228,34 @@ def _load_onnx(checkpoint: Path, info: dict) -> LoadedModel:
     )
 
 
-def _load_torch(checkpoint: Path) -> LoadedModel:
-    from synthgen.train.checkpoint import load_trained_module
+def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint without running any code it might contain (``weights_only=True``)."""
+    import torch
 
+    path = Path(path)
+    if not path.is_file():
+        raise SynthgenError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # torch raises many types for foreign or damaged files
+        raise SynthgenError(f"{path} is not a synthgen model checkpoint ({type(e).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise SynthgenError(f"{path} is not a synthgen model checkpoint")
+    return payload
+
+
+def load_trained_module(path: str | Path) -> tuple[dict[str, Any], "SynthModel"]:
+    """A checkpoint's payload and its model, weights loaded, in eval mode (needs torch)."""
+    from synthgen.nn import build_model
+
+    payload = load_checkpoint(path)
+    module = build_model(payload["model"], **payload["config"])
+    module.load_state_dict(payload["state_dict"])
+    module.eval()
+    return payload, module
+
+
+def _load_torch(checkpoint: Path) -> LoadedModel:
     payload, module = load_trained_module(checkpoint)
     return LoadedModel(
         name=payload["model"],

@@ -6,7 +6,6 @@ import click
 
 from synthgen.errors import SynthgenError
 
-
 # Optional packages and the extra that installs each.
 _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
 
@@ -23,8 +22,8 @@ class _Group(click.Group):
         except ModuleNotFoundError as e:
             if e.name not in _EXTRAS:
                 raise
-            extra = _EXTRAS[e.name]
-            raise click.ClickException(f"this needs {e.name}, which is not installed: pip install 'synthgen[{extra}]' (see README)") from None
+            hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
+            raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)
@@ -40,7 +39,8 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
+    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets)
+    for command in (*commands, *explore.COMMANDS):
         main.add_command(command)
 
 

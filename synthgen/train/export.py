@@ -10,9 +10,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from synthgen.model import ONNX_FORMAT, onnx_graph_path, onnx_sidecar_path, sha256_of
+from synthgen.model import ONNX_FORMAT, load_trained_module, onnx_graph_path, onnx_sidecar_path, sha256_of
 from synthgen.nn import SynthModel
-from synthgen.train.checkpoint import load_trained_module
 from synthgen.versions import package_versions
 
 OPSET = 17

@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 from synthgen.dataset.split import split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
-from synthgen.model import MelStats
+from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
-from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
 from synthgen.train.export import export_onnx
 
