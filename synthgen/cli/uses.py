@@ -21,13 +21,14 @@ from synthgen.model import DEFAULT_MODEL
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
 @click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None) -> None:
+@click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
+def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, plot: bool) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
     trimmed or padded as the model expects), infers the parameters, re-renders them with the synth,
-    and writes the audio, the preset (JSON, plus the plugin's own format where it has one) and a
-    figure comparing the input and output spectrograms.
+    and writes the audio and the preset (JSON, plus the plugin's own format where it has one);
+    with --plot, a figure comparing the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
@@ -38,7 +39,7 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     loaded = load_model(model)
     if synth is not None:
         check_synth_matches(loaded, resolve_config(synth, plugin)[0])
-    result = resynthesize(loaded, audio, out, plugin=plugin)
+    result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
