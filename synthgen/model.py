@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthgen.config import SynthConfig, parse_config
+from synthgen.errors import SynthgenError
 
 if TYPE_CHECKING:
     import torch
@@ -87,18 +88,31 @@ class LoadedModel:
         return self._run(lambda v: self.model.decode(v) * self.stats.std + self.stats.mean, z)
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load ``model.pt`` (or a run folder holding one) safely and put the model in eval mode."""
+def load_model(path: str | Path, synth_config: SynthConfig | None = None) -> LoadedModel:
+    """Load ``model.pt`` (or a run folder holding one) safely and put the model in eval mode.
+
+    The checkpoint holds only tensors and JSON-like data, and never chooses native code: a plugin
+    model's plugin is found through ``synth_config`` or the shipped config of its synth (see
+    :func:`synthgen.synths.resolve.model_synth_config`).
+
+    Arguments:
+        path: ``model.pt`` or a run folder.
+        synth_config: the user's config for the model's synth (``--synth``); it must match the model's.
+    """
     from synthgen.nn import build_model
+    from synthgen.synths.resolve import model_synth_config
     from synthgen.train.checkpoint import load_checkpoint
 
     path = Path(path)
     if path.is_dir():
         path = path / "model.pt"
     payload = load_checkpoint(path)
+    missing = [k for k in ("model", "config", "state_dict", "mel_stats", "synth_config") if k not in payload]
+    if missing:
+        raise SynthgenError(f"{path} is not a synthgen model (no '{missing[0]}'): pass a model.pt written by `synthgen train`")
     model = build_model(payload["model"], **payload["config"])
     model.load_state_dict(payload["state_dict"])
     model.eval()
     stats = MelStats(**payload["mel_stats"])
-    config = parse_config(payload["synth_config"], source=f"model {path}")
+    config = model_synth_config(parse_config(payload["synth_config"], source=f"model {path}"), synth_config, f"model {path}")
     return LoadedModel(payload["model"], model, stats, config, path, payload.get("summary", {}))

@@ -2,9 +2,14 @@
 
 __all__ = ["main"]
 
+import errno
+
 import click
 
 from synthgen.errors import SynthgenError
+
+# Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 
 
 class _Group(click.Group):
@@ -15,6 +20,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "synthgen"
+            raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
+        except OSError as e:
+            if e.errno not in _USER_OS_ERRORS:
+                raise
+            target = f": {e.filename}" if e.filename else ""
+            raise click.ClickException(f"{e.strerror or e}{target}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)

@@ -19,7 +19,11 @@ from synthgen.model import DEFAULT_MODEL
     help="A model.pt (or run folder) from `synthgen train`.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
-@click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+)
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
@@ -33,11 +37,9 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     """
     from synthgen.model import load_model
     from synthgen.synths.resolve import resolve_config
-    from synthgen.uses.resynth import check_synth_matches, resynthesize
+    from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model)
-    if synth is not None:
-        check_synth_matches(loaded, resolve_config(synth, plugin)[0])
+    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
     result = resynthesize(loaded, audio, out, plugin=plugin)
     for change in result.changes:
         click.echo(f"input: {change}")
