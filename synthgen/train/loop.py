@@ -4,7 +4,6 @@ __all__ = ["TrainSettings", "resolve_device", "train_model"]
 
 import csv
 import dataclasses
-import hashlib
 import json
 import math
 import time
@@ -19,6 +18,7 @@ from tqdm.auto import tqdm
 
 from synthgen.dataset.split import split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
+from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
@@ -112,11 +112,6 @@ class _NonFinite(Exception):
     def __init__(self, value: float, batch: int) -> None:
         super().__init__(value, batch)
         self.value, self.batch = value, batch
-
-
-def data_fingerprint(data: DatasetFile) -> str:
-    """A short hash of a dataset's metadata (synth, config, seed, rows): tells one dataset from another."""
-    return hashlib.sha256(json.dumps(data.metadata, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _run_epoch(
