@@ -90,6 +90,7 @@ def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset
     assert real.unit is None and len(real.mel) == 1
 
 
+@pytest.mark.slow
 def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
     config, synth = builtin
     write_wav(tmp_path / "x.wav", render_unit(synth, config, config.space.sample(1, np.random.default_rng(1)))[0], 22050)

@@ -20,7 +20,15 @@ from synthgen.config import SynthConfig
 from synthgen.dataset.sampling import AroundPresets, HumanPresets
 from synthgen.errors import SynthgenError
 from synthgen.params import ParameterSpace
-from synthgen.presets.amsynth_bank import PRESETS_PER_BANK, AmsynthPreset, bank_to_unit, read_bank, unit_to_bank, write_bank
+from synthgen.presets.amsynth_bank import (
+    PRESETS_PER_BANK,
+    SHIPPED_BANK_DIR,
+    AmsynthPreset,
+    bank_to_unit,
+    read_bank,
+    unit_to_bank,
+    write_bank,
+)
 from synthgen.presets.json_preset import fits_config, is_amsynth, read_document
 
 # A value counts as outside a learned range when it is further out than this share of the range.
@@ -69,10 +77,15 @@ def _known_formats() -> str:
 
 
 def find_preset_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
-    """The preset files that files and folders stand for; a folder stands for every preset file under it, sorted."""
+    """The preset files that files and folders stand for; a folder stands for every preset file under it, sorted.
+
+    No paths at all stand for amsynth's installed banks (:data:`SHIPPED_BANK_DIR`).
+    """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths and SHIPPED_BANK_DIR.is_dir():
+        paths = [SHIPPED_BANK_DIR]
     if not paths:
-        raise SynthgenError("no preset files given: name preset files or folders of them")
+        raise SynthgenError(f"no preset files given (and no amsynth banks in {SHIPPED_BANK_DIR}): name preset files or folders of them")
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():

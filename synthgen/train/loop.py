@@ -226,9 +226,9 @@ def train_model(
         raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if resume and not (out / LAST).exists():
         raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(settings.device)
     data = open_dataset(data_path)
+    out.mkdir(parents=True, exist_ok=True)
     if resume:
         state = load_checkpoint(out / LAST, device)
         saved = TrainSettings(**state["settings"])
