@@ -26,8 +26,8 @@ class _Group(click.Group):
         except OSError as e:
             if e.errno not in _USER_OS_ERRORS:
                 raise
-            target = f": {e.filename}" if e.filename else ""
-            raise click.ClickException(f"{e.strerror or e}{target}") from None
+            target = f"cannot use {e.filename}: " if e.filename else ""
+            raise click.ClickException(f"{target}{e.strerror or e}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)
