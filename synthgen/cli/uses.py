@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from synthgen.cli.options import progress_wanted, verbosity_options
 from synthgen.model import DEFAULT_MODEL
 from synthgen.uses.search import DEFAULT_BUDGET
 
@@ -20,7 +21,11 @@ from synthgen.uses.search import DEFAULT_BUDGET
     help="A model.pt (or run folder) from `synthgen train`.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
-@click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+)
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 @click.option(
     "--budget",
@@ -37,8 +42,19 @@ from synthgen.uses.search import DEFAULT_BUDGET
     help="MIDI note to play the preset at (default: the input's tracked pitch, or the model's note when it has none).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the search.")
+@click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
+@verbosity_options
 def resynth(
-    audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, budget: int, midi_pitch: int | None, seed: int
+    audio: Path,
+    model: Path,
+    out: Path,
+    synth: str | None,
+    plugin: Path | None,
+    budget: int,
+    midi_pitch: int | None,
+    seed: int,
+    plot: bool,
+    verbosity: int,
 ) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
@@ -46,20 +62,19 @@ def resynth(
     trimmed or padded as the model expects) and infers the parameters. A search then renders up
     to --budget presets near the model's answer (samples of its posterior, the nearest training
     sounds, then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the
-    input's pitch and level (its output gain is stored in the preset). Writes the audio, the
-    preset (JSON, plus the plugin's own format where it has one) and a figure comparing the input
-    and output spectrograms.
+    input's pitch and level (its output gain is stored in the preset). Writes the audio and the
+    preset (JSON, plus the plugin's own format where it has one); with --plot, a figure comparing
+    the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
     from synthgen.model import load_model
     from synthgen.synths.resolve import resolve_config
-    from synthgen.uses.resynth import check_synth_matches, resynthesize
+    from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model)
-    if synth is not None:
-        check_synth_matches(loaded, resolve_config(synth, plugin)[0])
-    result = resynthesize(loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=True)
+    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
+    progress = progress_wanted(verbosity)
+    result = resynthesize(loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
     for note in result.notes:
@@ -113,15 +128,20 @@ def index(model: Path, data: Path, seed: int) -> None:
     "--train-data",
     type=click.Path(path_type=Path),
     default=None,
-    help="Training dataset for the nearest-neighbour and mean-preset baselines (default: the one the model recorded).",
+    help="Training dataset for the nearest-neighbour and mean-preset baselines (default: the one the model recorded, if unchanged).",
 )
-@click.option("--max-rows", type=int, default=200, show_default=True, help="Test sounds used from --data.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=200, show_default=True, help="Test sounds used from --data.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=Path("evaluation"),
     show_default=True,
     help="Folder for results.md, results.json, examples.png.",
+)
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows, the random baseline and the searches.")
@@ -132,6 +152,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     show_default=True,
     help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
 )
+@verbosity_options
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,
@@ -139,9 +160,11 @@ def evaluate(
     train_data: Path | None,
     max_rows: int,
     out: Path,
+    synth: str | None,
     plugin: Path | None,
     seed: int,
     budget: int,
+    verbosity: int,
 ) -> None:
     """Score models by re-rendering what they infer, next to baselines (like the paper's Table 1).
 
@@ -155,19 +178,21 @@ def evaluate(
     """
     from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
+    from synthgen.synths.resolve import resolve_config
     from synthgen.uses.evaluate import evaluate as run_evaluation
     from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
-    loaded = [load_model(m) for m in models]
+    user_config = resolve_config(synth, plugin)[0] if synth else None
+    loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config
-    synth = load_synth(config, plugin)
+    instance = load_synth(config, plugin)
     if data is not None:
-        targets = targets_from_dataset(data, config, synth, max_rows, seed)
+        targets = targets_from_dataset(data, config, instance, max_rows, seed)
     else:
         targets = targets_from_audio_dir(audio_dir, config)
-    result = run_evaluation(loaded, targets, synth, train_data, seed, budget=budget)
+    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity), budget=budget)
     files = write_report(result, targets, config, out)
     click.echo(result.markdown())
     for kind, path in files.items():

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from synthgen.audio_io import read_audio
 from synthgen.config import SynthConfig
 from synthgen.dataset.storage import open_dataset
+from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -49,6 +50,7 @@ class Evaluation:
     mels: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    train_data: str | None = None
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` (``{"mean"}``) where timed."""
@@ -126,11 +128,27 @@ def _nearest_neighbour_presets(train_path: Path, targets: np.ndarray, chunk: int
         return data.read("params_unit", best_row)
 
 
-def _training_rows(model: LoadedModel, train_data: Path | None) -> Path | None:
+def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | None, str]:
+    """The training dataset for the baselines, and one line saying which one it is and why.
+
+    ``train_data`` (the user's choice) wins; else the dataset the model recorded, only when the
+    recorded path is absolute and the dataset there is the one the model was trained on.
+    """
     if train_data is not None:
-        return train_data
-    recorded = Path(str(model.summary.get("data", "")))
-    return recorded if recorded.exists() else None
+        return train_data, f"baselines (nearest neighbour, mean preset) from training data {train_data} (--train-data)"
+    recorded = str(model.summary.get("data", ""))
+    skipped = "nearest-neighbour and mean-preset baselines skipped: pass --train-data DATASET"
+    if not recorded:
+        return None, f"the model records no training data; {skipped}"
+    path = Path(recorded)
+    if not path.is_absolute():
+        return None, f"the model records its training data as '{recorded}', relative to where it was trained; {skipped}"
+    if not path.exists():
+        return None, f"the model's training data {recorded} is not on this machine; {skipped}"
+    with open_dataset(path) as data:
+        if "data_fingerprint" in model.summary and data_fingerprint(data) != model.summary["data_fingerprint"]:
+            return None, f"{recorded} has changed since the model was trained on it; {skipped}"
+    return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
 def _render_at(synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray) -> np.ndarray:
@@ -194,18 +212,22 @@ def evaluate(
             if model_index(m) is None:
                 result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
             timed(f"{label} + search ({budget} renders)", lambda m=m: _searched(m, targets, synth, budget, seed, progress))
-    train_path = _training_rows(models[0], Path(train_data) if train_data else None)
+    train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
+    result.train_data = None if train_path is None else str(train_path)
     index = model_index(models[0]) if train_path is None else None
+    from_index = f"nearest neighbour and mean preset from the index next to {models[0].path} (PCA-reduced log-mels)"
+    result.notes.append(note if index is None else from_index)
     if train_path is not None:
-        timed("nearest neighbour", lambda: _nearest_neighbour_presets(train_path, targets.mel))
         with open_dataset(train_path) as data:
+            if data.metadata["synth"] != config.name or data.space.names != config.space.names:
+                raise SynthgenError(
+                    f"training data {data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'"
+                )
             mean = data.read("params_unit").mean(axis=0, keepdims=True)
+        timed("nearest neighbour", lambda: _nearest_neighbour_presets(train_path, targets.mel))
     elif index is not None:
-        result.notes.append(f"nearest neighbour and mean preset from the index next to {models[0].path} (log-mels reduced by PCA)")
         timed("nearest neighbour", lambda: index.nearest(targets.mel, 1)[1][:, 0])
         mean = index.unit.mean(axis=0, keepdims=True)
-    else:
-        result.notes.append("no training dataset on this machine: nearest-neighbour and mean-preset baselines skipped (--train-data)")
     if train_path is not None or index is not None:
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
@@ -225,7 +247,11 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(result.markdown())
-    (out / "results.json").write_text(json.dumps({"targets": result.targets, "summary": result.summary(), "notes": result.notes}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps(
+            {"targets": result.targets, "train_data": result.train_data, "summary": result.summary(), "notes": result.notes}, indent=1
+        )
+    )
     picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)
     columns = {"target": targets.mel[picks], **{method: mel[picks] for method, mel in result.mels.items()}}
     plot_examples(columns, [targets.labels[i] for i in picks], out / "examples.png", config)

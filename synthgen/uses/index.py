@@ -12,14 +12,16 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from synthgen.config import SynthConfig
-from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
+
+if TYPE_CHECKING:
+    from synthgen.dataset.storage import DatasetFile
 
 INDEX_FILE = "index.npz"
 INDEX_FORMAT = "synthgen-index-1"
@@ -108,7 +110,7 @@ def _principal_axes(centered: np.ndarray, k: int, rng: np.random.Generator, n_it
     return np.linalg.svd(basis.T @ centered, full_matrices=False)[2][:k]
 
 
-def _flat_mel(dataset: DatasetFile, start: int) -> np.ndarray:
+def _flat_mel(dataset: "DatasetFile", start: int) -> np.ndarray:
     """Log-mels of rows ``start .. start + _CHUNK``, flattened ``(n, n_mels * n_frames)`` float32."""
     mel = dataset.read("mel", slice(start, start + _CHUNK))
     return mel.reshape(len(mel), -1).astype(np.float32)
@@ -123,6 +125,8 @@ def build_index(data: str | Path, config: SynthConfig, n_components: int = N_COM
         n_components: PCA components kept.
         seed: seeds the rows the PCA basis is fitted on.
     """
+    from synthgen.dataset.storage import open_dataset  # h5py: not needed to use an index
+
     with open_dataset(data) as dataset:
         if dataset.metadata["synth"] != config.name or dataset.space.names != config.space.names:
             raise SynthgenError(f"{dataset.path} holds sounds of synth '{dataset.metadata['synth']}', not the model's '{config.name}'")

@@ -16,11 +16,11 @@ __all__ = [
     "scale_log_mel",
 ]
 
-import librosa
 import numpy as np
 import scipy.fft
 
 from synthgen.config import FeatureSettings
+from synthgen.features import stft_power
 from synthgen.uses.level import db_to_gain, fit_gain
 
 _RAW_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
@@ -36,11 +36,8 @@ def param_mse(true_unit: np.ndarray, pred_unit: np.ndarray) -> np.ndarray:
 
 
 def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)``."""
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    frames = librosa.util.frame(np.pad(audio, ((0, 0), (n_fft // 2, n_fft // 2))), frame_length=n_fft, hop_length=hop_length)
-    window = librosa.filters.get_window("hann", n_fft).astype(np.float32)
-    return np.abs(scipy.fft.rfft(frames * window[None, :, None], axis=1))
+    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)`` (centered, periodic Hann)."""
+    return np.swapaxes(np.sqrt(stft_power(audio, n_fft, hop_length)), 1, 2)
 
 
 def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:

@@ -4,7 +4,6 @@ __all__ = ["NoteChoice", "PitchEstimate", "choose_note", "detect_pitch", "note_n
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
 #: pitch search range of the tracker (C2 to C7)
@@ -48,6 +47,8 @@ class NoteChoice:
 
 def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
     """Track the pitch of mono ``audio`` ``(n_samples,)`` with pYIN, one frame every ``hop_length`` samples."""
+    import librosa  # only when tracking: it takes a second to import
+
     f0_hz, voiced, probability = librosa.pyin(
         audio,
         fmin=PITCH_LOW_HZ,
@@ -64,12 +65,19 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
     if voiced_s < MIN_VOICED_S:
         return PitchEstimate(f0_hz, voiced_s, None, None)
     median_hz = float(np.median(f0_hz[voiced]))
-    return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(float(librosa.hz_to_midi(median_hz))), 0, 127)))
+    return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(_hz_to_midi(median_hz)), 0, 127)))
+
+
+def _hz_to_midi(hz: float) -> float:
+    return 69.0 + 12.0 * float(np.log2(hz / 440.0))
+
+
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def note_name(midi_pitch: int) -> str:
-    """``60`` -> ``C4``."""
-    return librosa.midi_to_note(midi_pitch, unicode=False)
+    """``60`` -> ``C4``, ``61`` -> ``C#4`` (as ``librosa.midi_to_note``)."""
+    return f"{_NAMES[midi_pitch % 12]}{midi_pitch // 12 - 1}"
 
 
 def choose_note(audio: np.ndarray, sample_rate: int, hop_length: int, default_midi_pitch: int, midi_pitch: int | None = None) -> NoteChoice:

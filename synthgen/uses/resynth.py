@@ -1,6 +1,6 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "check_synth_matches", "read_sound", "resynthesize"]
+__all__ = ["Resynthesis", "read_sound", "resynthesize"]
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, read_audio, write_wav
-from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -26,10 +25,11 @@ class Resynthesis:
     Arguments:
         source: the input file.
         unit: the preset ``(P,)`` in unit space; ``settings``: the same as synth values.
-        input_audio, output_audio: ``(n_samples,)``; the output is played at ``note`` with ``search.gain_db``.
+        input_audio, output_audio: ``(n_samples,)``; the output is played at ``note`` with ``gain_db``.
         input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
+        gain_db: the output gain (dB) that matches the input's level.
         note: the note the preset is played at, and why.
-        search: the search that found the preset (its gain, distance, renders).
+        search: the search that found the preset (its distance, renders).
         notes: remarks for the user (e.g. no index of training sounds next to the model).
     """
 
@@ -42,15 +42,11 @@ class Resynthesis:
     output_mel: np.ndarray
     sample_rate: int
     changes: list[str]
-    note: NoteChoice
-    search: SearchResult
+    gain_db: float = 0.0
+    note: NoteChoice | None = None
+    search: SearchResult | None = None
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def gain_db(self) -> float:
-        """The output gain (dB) that matches the input's level."""
-        return self.search.gain_db
 
 
 def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tuple[LoadedAudio, np.ndarray]:
@@ -62,15 +58,6 @@ def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tup
     config = model.config
     loaded = read_audio(path, config.render.sample_rate, config.render.render_duration_s, fade_s)
     return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
-
-
-def check_synth_matches(model: LoadedModel, config: SynthConfig | None) -> None:
-    """Refuse to drive a synth with a model trained on another one."""
-    if config is not None and (config.name != model.config.name or config.space.names != model.config.space.names):
-        raise SynthgenError(
-            f"model {model.path} was trained for synth '{model.config.name}', not '{config.name}': "
-            "train a model on a dataset of this synth, or drop --synth"
-        )
 
 
 def resynthesize(
@@ -85,14 +72,15 @@ def resynthesize(
     seed: int = 0,
     fade_s: float = 0.1,
     progress: bool = False,
+    plot: bool = False,
 ) -> Resynthesis:
     """Infer the preset of a sound, search around it with the synth, and render it at the sound's pitch and level.
 
     Arguments:
         model: a loaded model.
         audio_path: any WAV/FLAC/OGG; mixed to mono, resampled, trimmed or padded as the model expects.
-        out: folder for ``<name>_resynth.wav``, ``<name>_preset.json`` (plus the synth's native preset
-            where it has one) and ``<name>_compare.png``; nothing is written when ``None``.
+        out: folder for ``<name>_resynth.wav`` and ``<name>_preset.json`` (plus the synth's native
+            preset where it has one); nothing is written when ``None``.
         synth: an already loaded synth (e.g. kept alive between calls); built from the model's
             config otherwise.
         plugin: plugin file overriding the config's search paths.
@@ -102,6 +90,7 @@ def resynthesize(
         seed: seeds the search.
         fade_s: fade-out of an input longer than the model's sounds.
         progress: show the search's progress.
+        plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
     loaded, mel_in = read_sound(model, audio_path, fade_s)
@@ -116,24 +105,24 @@ def resynthesize(
     result = Resynthesis(
         source=Path(audio_path),
         unit=found.unit,
-        settings=config.space.settings(config.space.from_unit(found.unit[None])[0]),
+        settings=config.space.synth_values(found.unit),
         input_audio=loaded.audio,
         output_audio=found.audio,
         input_mel=mel_in,
         output_mel=log_mel(found.audio, loaded.sample_rate, config.features)[0],
         sample_rate=loaded.sample_rate,
         changes=loaded.changes,
+        gain_db=found.gain_db,
         note=note,
         search=found,
         notes=notes,
     )
     if out is not None:
-        result.files = _write_outputs(result, model, synth, Path(out))
+        result.files = _write_outputs(result, model, synth, Path(out), plot)
     return result
 
 
-def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path) -> dict[str, Path]:
-    from synthgen.plots import plot_mel_comparison
+def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:
     from synthgen.presets.json_preset import write_native_preset
 
     if out.exists() and not out.is_dir():
@@ -150,6 +139,10 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
     note = model.config.render.note(result.note.midi_pitch)
     for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db):
         files[f"preset{preset.suffix}"] = preset
+    if not plot:
+        return files
+    from synthgen.plots import plot_mel_comparison
+
     files["figure"] = plot_mel_comparison(
         [result.input_mel, result.output_mel],
         [f"input: {result.source.name}", f"resynthesized by {model.config.name} ({model.name})"],

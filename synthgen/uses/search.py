@@ -16,7 +16,6 @@ __all__ = [
 
 from dataclasses import dataclass, field
 
-import cma
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -204,6 +203,8 @@ def search_preset(
     bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
     bar.set_postfix(distance=f"{state['distance']:.3f}")
     if budget - n_renders >= CMA_POPSIZE:
+        import cma  # only when searching
+
         options = {"popsize": CMA_POPSIZE, "bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9}
         strategy = cma.CMAEvolutionStrategy(np.clip(state["unit"], 0.0, 1.0).astype(np.float64), CMA_SIGMA, options)
         while budget - n_renders >= CMA_POPSIZE:

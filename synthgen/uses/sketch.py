@@ -1,7 +1,8 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["SKETCH_FADE_S", "sketch_sound", "write_sketch"]
+__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "Sketch", "sketch_sound", "write_sketch"]
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
@@ -9,23 +10,100 @@ import numpy as np
 
 from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
+from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.pitch import note_name
-from synthgen.uses.resynth import Resynthesis, resynthesize
-from synthgen.uses.walk import prepare_folder
+from synthgen.uses.level import apply_gain_db
+from synthgen.uses.metrics import level_gain_db
+from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
+from synthgen.uses.resynth import Resynthesis, read_sound
+from synthgen.uses.walk import Walk, prepare_folder, render_walk
 
 #: a recording longer than the model's sounds is cut with this fade-out
 SKETCH_FADE_S = 1.0
+#: a rendered pitch this far from the sketch's (semitones) moves the note sent to the synth
+PITCH_TOLERANCE_SEMITONES = 0.5
+#: how many times the note sent is corrected after listening to the rendering
+MAX_PITCH_CORRECTIONS = 2
 
 
-def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path, budget: int = 0) -> Resynthesis:
+@dataclass
+class Sketch(Resynthesis):
+    """What one vocal sketch produced: a resynthesis played at the sketch's own note.
+
+    Arguments (besides those of :class:`~synthgen.uses.resynth.Resynthesis`):
+        pitch: the sketch's tracked pitch.
+        midi_pitch: the MIDI note sent to the synth (the sketch's, moved so that the rendering
+            sounds at the sketch's pitch; the model's when the sketch is unpitched).
+        note_message: how that note was chosen, and the pitch the rendering has, in one line.
+        rendered_pitch: the tracked pitch of the rendering.
+    """
+
+    pitch: PitchEstimate | None = None
+    midi_pitch: int = 0
+    note_message: str = ""
+    rendered_pitch: PitchEstimate | None = None
+
+
+def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
     """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
-    The preset is inferred from the sketch as it is and played at the tracked note; without a clear
-    pitch it plays the model's note. ``budget`` renders refine it as in :func:`~synthgen.uses.resynth.resynthesize`.
+    The model only ever heard one note, so the preset is inferred from the sketch as it is and then
+    played at the tracked note; without a clear pitch it plays the model's note.
     """
-    return resynthesize(model, audio_path, synth=synth, budget=budget, fade_s=SKETCH_FADE_S)
+    config = model.config
+    loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
+    choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
+    pitch = choice.pitch
+    unit = model.infer(mel[None])
+    rendered, midi_pitch, rendered_pitch, heard = _render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
+    message = f"{choice.message}; {heard}"
+    gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
+    output = apply_gain_db(rendered.audio, gain_db)
+    return Sketch(
+        source=Path(audio_path),
+        unit=unit[0],
+        settings=config.space.synth_values(unit[0]),
+        input_audio=loaded.audio,
+        output_audio=output[0],
+        input_mel=mel,
+        output_mel=log_mel(output, loaded.sample_rate, config.features)[0],
+        sample_rate=loaded.sample_rate,
+        changes=loaded.changes,
+        gain_db=gain_db,
+        pitch=pitch,
+        midi_pitch=midi_pitch,
+        note_message=message,
+        rendered_pitch=rendered_pitch,
+    )
+
+
+def _render_at_pitch(
+    model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
+) -> tuple[Walk, int, PitchEstimate, str]:
+    """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are
+    detuned sounds away from the note it is sent, so the rendering's own pitch is tracked and the
+    note sent moved by the difference (at most :data:`MAX_PITCH_CORRECTIONS` times).
+
+    Returns:
+        The rendering, the note sent, the rendering's tracked pitch, and one line about it.
+    """
+    config = model.config
+    sent = midi_pitch
+    for correction in range(MAX_PITCH_CORRECTIONS + 1):
+        rendered = render_walk(model, synth, unit, midi_pitch=sent)
+        heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length)
+        if heard.median_hz is None:
+            return rendered, sent, heard, "the preset's rendering has no clear pitch"
+        off = float(librosa.hz_to_midi(heard.median_hz)) - midi_pitch
+        if not pitched or abs(off) <= PITCH_TOLERANCE_SEMITONES or correction == MAX_PITCH_CORRECTIONS:
+            break
+        moved = int(np.clip(sent - round(off), 0, 127))
+        if moved == sent:
+            break
+        sent = moved
+    shifted = f"; note sent moved to MIDI {sent} so it sounds there" if sent != midi_pitch else ""
+    return rendered, sent, heard, f"rendered at {heard.median_hz:.1f} Hz ({off:+.1f} semitones from the target){shifted}"
 
 
 def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
@@ -35,7 +113,7 @@ def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings)
     return np.pad(bands, (0, max(0, settings.n_frames - len(bands))), constant_values=np.nan)[: settings.n_frames]
 
 
-def write_sketch(result: Resynthesis, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
+def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Path) -> dict[str, Path]:
     """Write ``<name>_sketch.wav``, the preset (``<name>_preset.json`` plus native formats) and ``<name>_sketch.png``."""
     from synthgen.plots import plot_sketch
     from synthgen.presets.json_preset import write_native_preset
@@ -44,15 +122,15 @@ def write_sketch(result: Resynthesis, model: LoadedModel, synth: Synth, out: str
     config = model.config
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
-    extra = {"sketch": str(result.source), "pitch": result.note.message}
-    note = config.render.note(result.note.midi_pitch)
+    extra = {"sketch": str(result.source), "pitch": result.note_message}
+    note = config.render.note(result.midi_pitch)
     presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,
         result.output_mel,
-        _pitch_bands(result.note.pitch.f0_hz, result.sample_rate, config.features),
-        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {note_name(result.note.midi_pitch)}"],
+        _pitch_bands(result.pitch.f0_hz, result.sample_rate, config.features),
+        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {note_name(result.midi_pitch)}"],
         out / f"{stem}_sketch.png",
         config,
     )
