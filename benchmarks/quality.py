@@ -87,11 +87,11 @@ def bank_targets(config, synth, n_per_bank: int | None):
     return Targets("amsynth held-out banks", mel, audio, unit, names, np.full(len(unit), config.render.midi_pitch))
 
 
-def score(models: list, targets, synth, budget: int, seed: int) -> tuple[list[dict], list[str]]:
+def score(models: list, targets, synth, budget: int, seed: int, train_data: Path | None) -> tuple[list[dict], list[str]]:
     """Rows of the table for one set: every method's mean metrics."""
     from synthgen.uses.evaluate import evaluate
 
-    result = evaluate(models, targets, synth, seed=seed, progress=False, budget=budget)
+    result = evaluate(models, targets, synth, train_data, seed=seed, progress=False, budget=budget)
     rows = []
     for method, values in result.summary().items():
         row = {"set": targets.name.rsplit("/", 1)[-1], "method": method, "n": len(targets.mel)}
@@ -144,6 +144,10 @@ def main() -> None:
     parser.add_argument(
         "--amsynth-model", type=Path, action="append", default=[], help="An amsynth model (repeat); its sets are skipped without."
     )
+    parser.add_argument(
+        "--train-data", type=Path, help="The built-in models' training set, for an exact nearest neighbour (default: their index)."
+    )
+    parser.add_argument("--amsynth-train-data", type=Path, help="The amsynth models' training set (default: their index).")
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="Renders per sound of the search rows (0: models alone).")
     parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch.")
     parser.add_argument("--rendered", type=int, default=100, help="Rendered test sounds (without --quick).")
@@ -167,7 +171,8 @@ def main() -> None:
             sets += [targets_from_audio_dir(folder, config) for folder in real.values()]
             for targets in sets:
                 print(f"{synth_name}: {targets.name.rsplit('/', 1)[-1]} ({len(targets.mel)} sounds)", flush=True)
-                set_rows, set_notes = score(models, targets, synth, args.budget, args.seed)
+                train_data = args.train_data if synth_name == "builtin" else args.amsynth_train_data
+                set_rows, set_notes = score(models, targets, synth, args.budget, args.seed, train_data)
                 rows += [{"synth": synth_name, **r} for r in set_rows]
                 notes += [f"{synth_name} {targets.name.rsplit('/', 1)[-1]}: {n}" for n in set_notes]
     args.out.parent.mkdir(parents=True, exist_ok=True)
