@@ -184,3 +184,17 @@ def test_evaluate_scores_the_search_next_to_the_model(shipped, builtin, builtin_
     assert (searched["spectral_convergence_level_matched"] <= alone["spectral_convergence_level_matched"] + 0.05).all()
     assert result.seconds["vae_flow_post + search (13 renders)"] > result.seconds["vae_flow_post"]
     assert "seconds_per_sound" in result.markdown() and "log_mel_mse_level_matched" in result.markdown()
+
+
+@needs_shipped_model
+def test_walks_play_at_the_level_of_their_sources(shipped, builtin, tmp_path: Path) -> None:
+    from synthgen.uses.walk import render_walk, source_gain_db
+
+    config, synth = builtin
+    unit = config.space.sample(1, np.random.default_rng(4))
+    write_wav(tmp_path / "quiet.wav", 0.5 * render_unit(synth, config, unit)[0], SAMPLE_RATE)
+    assert source_gain_db(shipped, synth, tmp_path / "quiet.wav", unit[0]) == pytest.approx(20 * np.log10(0.5), abs=0.1)
+    preset = write_preset(tmp_path / "p.json", config, unit[0], output_gain_db=-12.0)
+    assert source_gain_db(shipped, synth, preset, unit[0]) == pytest.approx(-12.0)
+    walk = render_walk(shipped, synth, np.repeat(unit, 2, axis=0), gain_db=np.array([0.0, -12.0]))
+    np.testing.assert_allclose(walk.audio[1], walk.audio[0] * 10 ** (-12 / 20), atol=1e-6)
