@@ -2,6 +2,7 @@
 
 __all__ = ["AroundPresets", "HumanPresets", "PresetSource", "UniformPresets"]
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -76,8 +77,14 @@ class HumanPresets(PresetSource):
     def items(self, ids: np.ndarray, attempt: int) -> Items:
         return self.unit[ids], [self.banks[i] for i in ids], [self.names[i] for i in ids]
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the presets as rendered (unit values, banks, names): changes when any preset does."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.unit, dtype=np.float32).tobytes())
+        digest.update("\n".join(f"{b}\t{n}" for b, n in zip(self.banks, self.names, strict=True)).encode())
+        return digest.hexdigest()
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "banks": sorted(set(self.banks))}
+        return {**super().describe(), "banks": sorted(set(self.banks)), "presets_sha256": self.fingerprint()}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from synthgen.dataset import DatasetFile, open_dataset
 from synthgen.dataset.split import split_rows
-from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
@@ -179,12 +179,12 @@ def train_model(
         raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
     torch.manual_seed(settings.seed)
     stats = mel_stats(data, split["train"], seed=settings.seed)
-    feats = data.metadata["features"]
+    feats = data.config.features
     model = build_model(
         settings.model,
         n_classes=list(data.space.n_classes),
-        n_mels=feats["n_mels"],
-        n_frames=feats["n_frames"],
+        n_mels=feats.n_mels,
+        n_frames=feats.n_frames,
         **settings.model_settings,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -203,7 +203,7 @@ def train_model(
         history, best, best_epoch, start = state["history"], state["best"], state["best_epoch"], state["epoch"] + 1
     summary = {
         "model": settings.model,
-        "synth": data.metadata["synth"],
+        "synth": data.config.name,
         "data": str(data.path),
         "n_train": len(split["train"]),
         "n_valid": len(split["valid"]),
