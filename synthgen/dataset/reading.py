@@ -93,19 +93,19 @@ class _OpenShard:
     """One shard file opened for reading, with the columns read from it so far."""
 
     def __init__(self, path: Path) -> None:
-        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-        fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)  # closing the file closes its datasets too
         # The low-level open costs half of h5py.File's: it matters when batches of random rows touch many shards.
-        self.fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY, fapl=fapl)
+        self.fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY)
         self.columns: dict[str, h5py.Dataset] = {}
 
     def column(self, name: str) -> h5py.Dataset:
         if name not in self.columns:
-            ds = h5py.Dataset(h5py.h5d.open(self.fid, name.encode()))
-            self.columns[name] = ds.asstr() if ds.dtype.kind == "O" else ds
-        return self.columns[name]
+            self.columns[name] = h5py.Dataset(h5py.h5d.open(self.fid, name.encode()))
+        ds = self.columns[name]
+        return ds.asstr() if ds.dtype.kind == "O" else ds
 
     def close(self) -> None:
+        for ds in self.columns.values():
+            ds.id.close()
         self.columns.clear()
         self.fid.close()
 
