@@ -160,26 +160,21 @@ class DatasetFile:
         )
 
     def _shard(self, k: int) -> _OpenShard:
-        """Shard ``k``, opened on first use (its row count checked); past the limit the least recently used is closed."""
+        """Shard ``k``, opened on first use; past the limit the least recently used one is closed."""
         if k in self._open:
             self._open.move_to_end(k)
             return self._open[k]
-        record = self._shards[k]
         try:
-            shard = _OpenShard(self.root / record.file)
-            rows = shard.column("row_id").shape[0]
-        except (OSError, KeyError) as e:
+            shard = _OpenShard(self.root / self._shards[k].file)
+        except OSError as e:
             raise self._damaged(k, str(e).splitlines()[0]) from None
-        if rows != record.rows:
-            shard.close()
-            raise self._damaged(k, f"{rows} rows where {record.rows} were written")
         self._open[k] = shard
         if len(self._open) > MAX_OPEN_SHARDS:
             self._open.popitem(last=False)[1].close()
         return shard
 
     def _read_shard(self, k: int, name: str, local: np.ndarray) -> np.ndarray:
-        """Rows ``local`` (sorted, unique) of column ``name`` in shard ``k``."""
+        """Rows ``local`` (sorted, unique) of column ``name`` in shard ``k``, whose row count is checked."""
         if not len(local):
             selection: slice | np.ndarray = slice(0, 0)
         elif local[-1] - local[0] == len(local) - 1:
@@ -187,7 +182,10 @@ class DatasetFile:
         else:
             selection = local
         try:
-            return self._shard(k).column(name)[selection]
+            column = self._shard(k).column(name)
+            if len(column) != self._shards[k].rows:
+                raise self._damaged(k, f"{len(column)} rows of {name} where {self._shards[k].rows} were written")
+            return column[selection]
         except (OSError, KeyError) as e:
             raise self._damaged(k, str(e).splitlines()[0]) from None
 
