@@ -44,7 +44,7 @@ def build(root: Path, rows: int, chunk_size: int) -> None:
             "row_id": ids.astype(np.int64),
             "mel": rng.normal(size=(len(ids), feats.n_mels, feats.n_frames)).astype(np.float32),
             "params_unit": unit.astype(np.float32),
-            "params_raw": config.space.from_unit(unit),
+            "params_value": config.space.from_unit(unit),
             "midi_pitch": np.full(len(ids), 60, dtype=np.int16),
             "velocity": np.full(len(ids), 127, dtype=np.int16),
             "source_bank": np.array(banks, dtype=object),

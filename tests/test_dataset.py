@@ -39,7 +39,7 @@ def test_rows_have_sound_params_and_metadata(amsynth_data: Path) -> None:
         assert data.read("mel").shape == (40, 64, 80)
         unit = data.read("params_unit")
         assert unit.min() >= 0 and unit.max() <= 1 and unit.std() > 0.2
-        np.testing.assert_allclose(data.space.from_unit(unit), data.read("params_raw"), atol=1e-6)
+        np.testing.assert_allclose(data.space.from_unit(unit), data.read("params_value"), atol=1e-6)
         np.testing.assert_array_equal(np.sort(data.read("row_id")), np.arange(40))
         meta = data.metadata
         assert meta["seed"] == 3 and meta["format_version"] == 2 and data.config.name == "amsynth"

@@ -197,11 +197,16 @@ def test_n_written_as_a_float_is_refused_at_once(tmp_path: Path) -> None:
 
 
 def _write_format_1(folder: Path) -> None:
-    """Rewrite ``dataset.h5`` as synthgen wrote it before format versions: five copies of the config, no shard table."""
+    """Rewrite a dataset as synthgen wrote it before format versions: five copies of the config, no shard
+    table, no checksums, synth values in the column ``params_raw``."""
     with h5py.File(folder / "dataset.h5", "r") as f:
         meta = json.loads(f.attrs["metadata"])
-        columns = {name: (ds.shape, ds.dtype) for name, ds in f.items()}
+        columns = {("params_raw" if name == "params_value" else name): (ds.shape, ds.dtype) for name, ds in f.items()}
         shards = json.loads(f.attrs["shards"])
+    for shard in shards:
+        with h5py.File(folder / shard["file"], "r+") as f:
+            f.move("params_value", "params_raw")
+        (folder / (shard["file"] + ".sha256")).unlink()
     config = meta["config"]
     old = {**{k: v for k, v in meta.items() if k not in ("format_version", "counts")}, "synth": config["name"]}
     old.update(space={k: config[k] for k in ("learned", "fixed")}, features=config["features"], render=config["render"])
@@ -224,7 +229,9 @@ def test_datasets_of_format_1_still_open(builtin_dataset: Path, fresh_copy) -> N
         assert old.format_version == 1 and new.format_version == 2
         assert old.config.to_dict() == new.config.to_dict() and old.metadata["counts"] == {"n_silent": 0, "n_broken": 0}
         assert "space" not in old.metadata and "synth" not in old.metadata
-        np.testing.assert_array_equal(old.read("params_unit", [5, 90, 1]), new.read("params_unit", [5, 90, 1]))
+        for name in ("params_unit", "params_value"):
+            np.testing.assert_array_equal(old.read(name, [5, 90, 1]), new.read(name, [5, 90, 1]))
+        assert "params_value" in old and "params_raw" not in new
     assert "rows        96" in describe_dataset(folder)
     assert "every value readable" in verify_dataset(folder)
     shard_path(folder, 2).unlink()

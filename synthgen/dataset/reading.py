@@ -24,6 +24,8 @@ MAX_OPEN_SHARDS = 128
 # Format 1 stored these beside the config that already holds them.
 _V1_COPIES = ("synth", "space", "parameter_names", "features", "render")
 _V1_COUNTS = ("n_silent", "n_broken")
+# Columns written under an older name by earlier versions: new name -> old name.
+_RENAMED = {"params_value": "params_raw"}
 
 
 def dataset_file(path: str | Path) -> Path:
@@ -141,7 +143,11 @@ class DatasetFile:
         return int(self._starts[-1])
 
     def __contains__(self, name: str) -> bool:
-        return name in self._columns
+        return self._stored_name(name) in self._columns
+
+    def _stored_name(self, name: str) -> str:
+        """The name ``name`` is stored under (older datasets used other names for some columns)."""
+        return name if name in self._columns else _RENAMED.get(name, name)
 
     def __enter__(self) -> "DatasetFile":
         return self
@@ -193,6 +199,7 @@ class DatasetFile:
         """Rows of one column, in the order of ``indices`` (all rows if ``None``)."""
         if name not in self:
             raise SynthgenError(f"{self.path} has no column '{name}'")
+        name = self._stored_name(name)
         rows = np.arange(len(self))
         if indices is not None:
             rows = rows[indices] if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64).reshape(-1)
