@@ -53,6 +53,7 @@ def test_reads_match_the_virtual_view_in_any_order(builtin_dataset: Path, monkey
         np.testing.assert_array_equal(data.read("row_id", slice(10, 70, 3)), np.arange(96)[10:70:3])
         assert list(data.read("source_preset", [95, 0])) == ["random-95", "random-0"]
         assert data.read("mel", []).shape == (0, 64, 80)
+        np.testing.assert_array_equal(data.read("params_unit", 50), vds["params_unit"][50])
         assert len(data._open) <= 2  # at most MAX_OPEN_SHARDS shard files open
 
 

@@ -127,7 +127,7 @@ class DatasetFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = dataset_file(path)
-        self.root = self.path.parent
+        self.root = self.path.parent.absolute()  # shards stay found if the working directory changes
         self.metadata, shards, self._columns = read_header(self.path)
         self.format_version: int = self.metadata["format_version"]
         self.config: SynthConfig = parse_config(self.metadata["config"], source=str(self.path))
@@ -195,14 +195,21 @@ class DatasetFile:
         except (OSError, KeyError) as e:
             raise self._damaged(k, str(e).splitlines()[0]) from None
 
-    def read(self, name: str, indices: np.ndarray | slice | None = None) -> np.ndarray:
-        """Rows of one column, in the order of ``indices`` (all rows if ``None``)."""
+    def read(self, name: str, indices: np.ndarray | slice | int | None = None) -> np.ndarray:
+        """Rows of one column, in the order of ``indices`` (row numbers, repeats allowed; all rows if ``None``).
+
+        Returns:
+            ``(len(indices), ...)``: e.g. ``(n, n_mels, n_frames)`` for ``mel``; one row without the first axis
+            for an int index.
+        """
         if name not in self:
             raise SynthgenError(f"{self.path} has no column '{name}'")
+        if np.ndim(indices) == 0 and indices is not None and not isinstance(indices, slice):
+            return self.read(name, [int(indices)])[0]
         name = self._stored_name(name)
         rows = np.arange(len(self))
         if indices is not None:
-            rows = rows[indices] if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64).reshape(-1)
+            rows = rows[indices] if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)
         if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
             raise IndexError(f"row index out of range 0..{len(self) - 1}")
         unique, inverse = np.unique(rows, return_inverse=True)
