@@ -20,7 +20,7 @@ from synthgen.dataset.storage import DATASET_FILE, FORMAT_VERSION, MANIFEST_FILE
 from synthgen.errors import SynthgenError
 
 #: shard files kept open for reading (each open HDF5 file costs about 0.5 MB)
-MAX_OPEN_SHARDS = 128
+MAX_OPEN_SHARDS = 64
 # Format 1 stored these beside the config that already holds them.
 _V1_COPIES = ("synth", "space", "parameter_names", "features", "render")
 _V1_COUNTS = ("n_silent", "n_broken")
