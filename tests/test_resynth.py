@@ -90,6 +90,18 @@ def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset
     assert real.unit is None and len(real.mel) == 1
 
 
+def test_evaluate_says_which_training_data_gave_the_baselines(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, config, synth, max_rows=2)
+    recorded = evaluate([load_model(tiny_model)], targets, synth, progress=False)
+    assert recorded.train_data == str((builtin_dataset / "dataset.h5").resolve())
+    assert f"training data {recorded.train_data} (recorded in the model)" in recorded.markdown()
+    if DEFAULT_MODEL.exists():  # it records a relative path: never resolved against the current folder
+        shipped = evaluate([load_model(DEFAULT_MODEL)], targets, synth, progress=False)
+        assert shipped.train_data is None and "nearest neighbour" not in shipped.rows
+        assert "relative to where it was trained" in shipped.markdown() and "--train-data" in shipped.markdown()
+
+
 @pytest.mark.slow
 def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
     config, synth = builtin
