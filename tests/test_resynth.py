@@ -66,7 +66,7 @@ def test_resynth_writes_audio_preset_and_figure(tiny_model: Path, builtin, tmp_p
     audio = render_unit(synth, config, config.space.sample(1, np.random.default_rng(0)))[0]
     stereo_44k = np.stack([audio, audio], axis=1).repeat(2, axis=0)[: 44100 * 2]
     sf.write(tmp_path / "in.wav", stereo_44k, 44100)
-    result = resynthesize(load_model(tiny_model), tmp_path / "in.wav", tmp_path / "out", synth=synth)
+    result = resynthesize(load_model(tiny_model), tmp_path / "in.wav", tmp_path / "out", synth=synth, plot=True)
     assert any("mixed 2 channels" in c for c in result.changes)
     assert any("resampled 44100" in c for c in result.changes)
     assert any("padded 2.00 s to 4.00 s" in c for c in result.changes)
@@ -134,7 +134,7 @@ def test_bad_audio_inputs(tmp_path: Path, make, message: str) -> None:
 
 def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path: Path) -> None:
     with pytest.raises(SynthgenError, match="trained for synth 'builtin', not 'amsynth'"):
-        load_model(tiny_model, load_config("amsynth"))
+        load_model(tiny_model, synth_config=load_config("amsynth"))
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen model"):
         load_model(tmp_path / "junk.pt")

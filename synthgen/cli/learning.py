@@ -1,6 +1,6 @@
-"""Commands that learn from datasets: ``train``."""
+"""Commands that learn from datasets and package what they learned: ``train``, ``export-onnx``."""
 
-__all__ = ["train"]
+__all__ = ["export_onnx", "train"]
 
 import json
 from pathlib import Path
@@ -82,3 +82,20 @@ def train(
         f"(mean preset: {summary['mean_preset_valid_mse']:.4f}); model in {out / 'model.pt'}"
         + (f"; {summary['stopped']}" if summary.get("stopped") and not summary.get("resumed_finished_run") else "")
     )
+
+
+@click.command("export-onnx")
+@click.argument("model", type=click.Path(path_type=Path))
+def export_onnx(model: Path) -> None:
+    """Write the ONNX export of a trained MODEL (a model.pt or run folder) beside it.
+
+    One graph per inference path (model.encode.onnx, ...) and model.onnx.json with the settings,
+    mel statistics and synth config: with them, resynth and the other uses run on onnxruntime,
+    without torch. `synthgen train` writes them itself; this command needs torch.
+
+    Example: synthgen export-onnx runs/builtin
+    """
+    from synthgen.train.export import export_onnx as export
+
+    for path in export(model):
+        click.echo(f"wrote {path}")

@@ -26,13 +26,14 @@ from synthgen.model import DEFAULT_MODEL
     help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None) -> None:
+@click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
+def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, plot: bool) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
     trimmed or padded as the model expects), infers the parameters, re-renders them with the synth,
-    and writes the audio, the preset (JSON, plus the plugin's own format where it has one) and a
-    figure comparing the input and output spectrograms.
+    and writes the audio and the preset (JSON, plus the plugin's own format where it has one);
+    with --plot, a figure comparing the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
@@ -40,8 +41,8 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
-    result = resynthesize(loaded, audio, out, plugin=plugin)
+    loaded = load_model(model, synth_config=resolve_config(synth, plugin)[0] if synth else None)
+    result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
@@ -113,7 +114,7 @@ def evaluate(
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
     user_config = resolve_config(synth, plugin)[0] if synth else None
-    loaded = [load_model(m, user_config) for m in models]
+    loaded = [load_model(m, synth_config=user_config) for m in models]
     config = loaded[0].config
     instance = load_synth(config, plugin)
     if data is not None:

@@ -20,10 +20,11 @@ from synthgen.dataset.split import split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
-from synthgen.model import MelStats
+from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
-from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
+from synthgen.train.export import export_onnx
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
@@ -198,9 +199,11 @@ def train_model(
 ) -> dict[str, Any]:
     """Train a model on a dataset and write a run folder.
 
-    The run folder holds ``model.pt`` (best validation parameter error), ``checkpoint-last.pt`` (the
-    full state after every epoch, for ``resume``), ``split.npz``, ``run.json``, ``metrics.csv``,
-    ``metrics.json`` and ``loss_curve.png``. Epochs are numbered from 1, as the progress bar counts.
+    The run folder holds ``model.pt`` (best validation parameter error) and, once training ends,
+    its ONNX export (``model.*.onnx`` and ``model.onnx.json``, for inference without torch),
+    ``checkpoint-last.pt`` (the full state after every epoch, for ``resume``), ``split.npz``,
+    ``run.json``, ``metrics.csv``, ``metrics.json`` and ``loss_curve.png``. Epochs are numbered
+    from 1, as the progress bar counts.
 
     Arguments:
         data_path: the dataset folder.
@@ -349,4 +352,5 @@ def train_model(
         if summary.get("stopped", "").startswith("early"):
             break
     data.close()
+    export_onnx(out / BEST)
     return summary
