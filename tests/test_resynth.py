@@ -143,3 +143,16 @@ def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path:
     assert res.exit_code != 0 and "audio file not found" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, ["resynth", str(tmp_path / "none.wav"), "--model", str(tiny_model), "--synth", "amsynth"])
     assert res.exit_code != 0 and "not 'amsynth'" in res.output
+
+
+def test_tiny_and_truncated_wavs_are_read_with_a_warning(tmp_path: Path) -> None:
+    sf.write(tmp_path / "one.wav", np.array([0.5], dtype=np.float32), 22050)
+    tone = (0.5 * np.sin(np.arange(44100) / 10)).astype(np.float32)
+    sf.write(tmp_path / "full.wav", tone, 22050)
+    whole = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    one = read_audio(tmp_path / "one.wav", 22050, 4.0)
+    assert any(c.startswith("warning: one.wav holds only 1 samples") for c in one.changes)
+    cut = read_audio(tmp_path / "cut.wav", 22050, 4.0)
+    assert any(c.startswith("warning: cut.wav is truncated") for c in cut.changes)
+    assert not any(c.startswith("warning") for c in read_audio(tmp_path / "full.wav", 22050, 4.0).changes)
