@@ -23,7 +23,6 @@ __all__ = [
     "sha256_of",
 ]
 
-import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -210,7 +209,7 @@ def _read_sidecar(checkpoint: Path) -> dict | None:
     return info
 
 
-def _load_onnx(checkpoint: Path, info: dict) -> LoadedModel:
+def _load_onnx(checkpoint: Path, info: dict, synth_config: SynthConfig | None) -> LoadedModel:
     graphs = {name: checkpoint.with_name(file) for name, file in info["graphs"].items()}
     missing = [str(p) for p in graphs.values() if not p.is_file()]
     if missing:
@@ -218,7 +217,7 @@ def _load_onnx(checkpoint: Path, info: dict) -> LoadedModel:
     return LoadedModel(
         name=info["model"],
         stats=MelStats(**info["mel_stats"]),
-        config=parse_config(info["synth_config"], source=f"model {checkpoint}"),
+        config=_trusted_config(info["synth_config"], synth_config, checkpoint),
         path=checkpoint,
         summary=info.get("summary", {}),
         settings=info["settings"],
@@ -259,12 +258,12 @@ def load_trained_module(path: str | Path) -> tuple[dict[str, Any], "SynthModel"]
     return payload, module
 
 
-def _load_torch(checkpoint: Path) -> LoadedModel:
+def _load_torch(checkpoint: Path, synth_config: SynthConfig | None) -> LoadedModel:
     payload, module = load_trained_module(checkpoint)
     return LoadedModel(
         name=payload["model"],
         stats=MelStats(**payload["mel_stats"]),
-        config=parse_config(payload["synth_config"], source=f"model {checkpoint}"),
+        config=_trusted_config(payload["synth_config"], synth_config, checkpoint),
         path=checkpoint,
         summary=payload.get("summary", {}),
         settings=module.config,
@@ -275,23 +274,30 @@ def _load_torch(checkpoint: Path) -> LoadedModel:
     )
 
 
+def _trusted_config(stored: dict, synth_config: SynthConfig | None, checkpoint: Path) -> SynthConfig:
+    """The model's synth config with its plugin located by the user's configs, never by the model file."""
+    from synthgen.synths.resolve import model_synth_config
+
+    return model_synth_config(parse_config(stored, source=f"model {checkpoint}"), synth_config, f"model {checkpoint}")
+
+
 def _installed(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-def load_model(path: str | Path, backend: Backend = "auto", synth_config: SynthConfig | None = None) -> LoadedModel:
+def load_model(path: str | Path, synth_config: SynthConfig | None = None, backend: Backend = "auto") -> LoadedModel:
     """Load a trained model for inference.
 
-    A model never chooses native code: a plugin model's plugin is found through ``synth_config``
-    or the shipped config of its synth, never through a location the model file names (see
-    :func:`synthgen.synths.resolve.model_synth_config`).
+    The model file holds only tensors, graphs and JSON-like data, and never chooses native code: a
+    plugin model's plugin is found through ``synth_config`` or the shipped config of its synth
+    (see :func:`synthgen.synths.resolve.model_synth_config`).
 
     Arguments:
         path: ``model.pt`` or a run folder holding one.
+        synth_config: the user's config for the model's synth (``--synth``); it must match the model's.
         backend: ``"onnx"`` runs the exported graphs with onnxruntime; ``"torch"`` the checkpoint
             (torch installed); ``"auto"`` picks onnx when the export is present and matches the
             checkpoint, torch otherwise.
-        synth_config: the user's config for the model's synth (``--synth``); it must match the model's.
 
     Raises:
         SynthgenError: no model there, a damaged file, or the backend asked for is not available.
@@ -309,17 +315,10 @@ def load_model(path: str | Path, backend: Backend = "auto", synth_config: SynthC
             raise SynthgenError(f"{checkpoint} has no current ONNX export: run `synthgen export-onnx {checkpoint}` (needs torch)")
         if not _installed("onnxruntime"):
             raise SynthgenError("the onnx backend needs onnxruntime: pip install onnxruntime")
-        return _trusted(_load_onnx(checkpoint, info), synth_config)
+        return _load_onnx(checkpoint, info, synth_config)
     if not _installed("torch"):
         raise SynthgenError(
             f"{checkpoint} has no current ONNX export, and running the checkpoint needs torch: "
             "pip install 'synthgen[train]' (see README), then `synthgen export-onnx` to run it without torch"
         )
-    return _trusted(_load_torch(checkpoint), synth_config)
-
-
-def _trusted(model: LoadedModel, synth_config: SynthConfig | None) -> LoadedModel:
-    """The model with the synth config it may use: its Faust source, or the user's plugin location."""
-    from synthgen.synths.resolve import model_synth_config
-
-    return dataclasses.replace(model, config=model_synth_config(model.config, synth_config, f"model {model.path}"))
+    return _load_torch(checkpoint, synth_config)

@@ -8,10 +8,10 @@ import click
 
 from synthgen.errors import SynthgenError
 
-# Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
-_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 # Optional packages and the extra that installs each.
 _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+# Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 
 
 class _Group(click.Group):
@@ -23,6 +23,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
+        except ModuleNotFoundError as e:
+            if e.name not in _EXTRAS:
+                raise
+            hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
+            raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else "synthgen"
             raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
@@ -31,11 +36,6 @@ class _Group(click.Group):
                 raise
             target = f"cannot use {e.filename}: " if e.filename else ""
             raise click.ClickException(f"{target}{e.strerror or e}") from None
-        except ModuleNotFoundError as e:
-            if e.name not in _EXTRAS:
-                raise
-            hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
-            raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)

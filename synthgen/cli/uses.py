@@ -41,7 +41,7 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model, synth_config=resolve_config(synth, plugin)[0] if synth else None)
+    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
     result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
@@ -114,7 +114,7 @@ def evaluate(
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
     user_config = resolve_config(synth, plugin)[0] if synth else None
-    loaded = [load_model(m, synth_config=user_config) for m in models]
+    loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config
     instance = load_synth(config, plugin)
     if data is not None:
