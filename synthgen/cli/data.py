@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import synth_options
+from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -42,6 +42,7 @@ from synthgen.cli.options import synth_options
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
+@verbosity_options
 def render(
     synth: str,
     plugin: str | None,
@@ -57,6 +58,7 @@ def render(
     velocities: tuple[int, ...],
     audio: bool,
     chunk_size: int,
+    verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
@@ -103,6 +105,7 @@ def render(
         chunk_size=chunk_size,
         with_audio=audio,
         plugin=plugin_path,
+        progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))
 
