@@ -1,10 +1,24 @@
 """Options shared by several commands."""
 
-__all__ = ["synth_options"]
+__all__ = ["draws_figures", "synth_options"]
 
+import functools
 from collections.abc import Callable
 
 import click
+
+
+def draws_figures(f: Callable) -> Callable:
+    """Mark a command that writes figures: without matplotlib (the ``[plots]`` extra) it stops before
+    doing any work, with the one-line hint the CLI gives for a missing package."""
+
+    @functools.wraps(f)
+    def command(*args: object, **kwargs: object) -> object:
+        import synthgen.plots  # noqa: F401  (raises ModuleNotFoundError for matplotlib)
+
+        return f(*args, **kwargs)
+
+    return command
 
 
 def synth_options(f: Callable) -> Callable:
