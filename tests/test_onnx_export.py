@@ -5,7 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
 from synthgen.model import INFERENCE_PATHS, load_model, onnx_sidecar_path
@@ -93,3 +95,11 @@ def test_onnx_model_refuses_wrong_inputs_in_one_line(tmp_path: Path) -> None:
         model.encode(np.zeros((1, 16, 20), np.float32))
     with pytest.raises(SynthgenError, match="torch module"):
         _ = model.module
+
+
+def test_export_onnx_command(tmp_path: Path) -> None:
+    _checkpoint("cnn", tmp_path)
+    result = CliRunner().invoke(main, ["export-onnx", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"wrote {tmp_path / 'model.infer.onnx'}", f"wrote {tmp_path / 'model.onnx.json'}"]
+    assert load_model(tmp_path).backend == "onnx"
