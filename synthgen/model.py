@@ -209,7 +209,7 @@ def _read_sidecar(checkpoint: Path) -> dict | None:
     return info
 
 
-def _load_onnx(checkpoint: Path, info: dict) -> LoadedModel:
+def _load_onnx(checkpoint: Path, info: dict, synth_config: SynthConfig | None) -> LoadedModel:
     graphs = {name: checkpoint.with_name(file) for name, file in info["graphs"].items()}
     missing = [str(p) for p in graphs.values() if not p.is_file()]
     if missing:
@@ -217,7 +217,7 @@ def _load_onnx(checkpoint: Path, info: dict) -> LoadedModel:
     return LoadedModel(
         name=info["model"],
         stats=MelStats(**info["mel_stats"]),
-        config=parse_config(info["synth_config"], source=f"model {checkpoint}"),
+        config=_trusted_config(info["synth_config"], synth_config, checkpoint),
         path=checkpoint,
         summary=info.get("summary", {}),
         settings=info["settings"],
@@ -249,18 +249,21 @@ def load_trained_module(path: str | Path) -> tuple[dict[str, Any], "SynthModel"]
     from synthgen.nn import build_model
 
     payload = load_checkpoint(path)
+    missing = [k for k in ("model", "config", "state_dict", "mel_stats", "synth_config") if k not in payload]
+    if missing:
+        raise SynthgenError(f"{path} is not a synthgen model (no '{missing[0]}'): pass a model.pt written by `synthgen train`")
     module = build_model(payload["model"], **payload["config"])
     module.load_state_dict(payload["state_dict"])
     module.eval()
     return payload, module
 
 
-def _load_torch(checkpoint: Path) -> LoadedModel:
+def _load_torch(checkpoint: Path, synth_config: SynthConfig | None) -> LoadedModel:
     payload, module = load_trained_module(checkpoint)
     return LoadedModel(
         name=payload["model"],
         stats=MelStats(**payload["mel_stats"]),
-        config=parse_config(payload["synth_config"], source=f"model {checkpoint}"),
+        config=_trusted_config(payload["synth_config"], synth_config, checkpoint),
         path=checkpoint,
         summary=payload.get("summary", {}),
         settings=module.config,
@@ -271,15 +274,27 @@ def _load_torch(checkpoint: Path) -> LoadedModel:
     )
 
 
+def _trusted_config(stored: dict, synth_config: SynthConfig | None, checkpoint: Path) -> SynthConfig:
+    """The model's synth config with its plugin located by the user's configs, never by the model file."""
+    from synthgen.synths.resolve import model_synth_config
+
+    return model_synth_config(parse_config(stored, source=f"model {checkpoint}"), synth_config, f"model {checkpoint}")
+
+
 def _installed(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-def load_model(path: str | Path, backend: Backend = "auto") -> LoadedModel:
+def load_model(path: str | Path, synth_config: SynthConfig | None = None, backend: Backend = "auto") -> LoadedModel:
     """Load a trained model for inference.
+
+    The model file holds only tensors, graphs and JSON-like data, and never chooses native code: a
+    plugin model's plugin is found through ``synth_config`` or the shipped config of its synth
+    (see :func:`synthgen.synths.resolve.model_synth_config`).
 
     Arguments:
         path: ``model.pt`` or a run folder holding one.
+        synth_config: the user's config for the model's synth (``--synth``); it must match the model's.
         backend: ``"onnx"`` runs the exported graphs with onnxruntime; ``"torch"`` the checkpoint
             (torch installed); ``"auto"`` picks onnx when the export is present and matches the
             checkpoint, torch otherwise.
@@ -300,10 +315,10 @@ def load_model(path: str | Path, backend: Backend = "auto") -> LoadedModel:
             raise SynthgenError(f"{checkpoint} has no current ONNX export: run `synthgen export-onnx {checkpoint}` (needs torch)")
         if not _installed("onnxruntime"):
             raise SynthgenError("the onnx backend needs onnxruntime: pip install onnxruntime")
-        return _load_onnx(checkpoint, info)
+        return _load_onnx(checkpoint, info, synth_config)
     if not _installed("torch"):
         raise SynthgenError(
             f"{checkpoint} has no current ONNX export, and running the checkpoint needs torch: "
             "pip install 'synthgen[train]' (see README), then `synthgen export-onnx` to run it without torch"
         )
-    return _load_torch(checkpoint)
+    return _load_torch(checkpoint, synth_config)

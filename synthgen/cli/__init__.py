@@ -2,12 +2,16 @@
 
 __all__ = ["main"]
 
+import errno
+
 import click
 
 from synthgen.errors import SynthgenError
 
 # Optional packages and the extra that installs each.
 _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+# Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 
 
 class _Group(click.Group):
@@ -24,6 +28,14 @@ class _Group(click.Group):
                 raise
             hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
             raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "synthgen"
+            raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
+        except OSError as e:
+            if e.errno not in _USER_OS_ERRORS:
+                raise
+            target = f"cannot use {e.filename}: " if e.filename else ""
+            raise click.ClickException(f"{target}{e.strerror or e}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)

@@ -1,6 +1,6 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "check_synth_matches", "read_sound", "resynthesize"]
+__all__ = ["Resynthesis", "read_sound", "resynthesize"]
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, read_audio, write_wav
-from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -42,15 +41,6 @@ def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tup
     config = model.config
     loaded = read_audio(path, config.render.sample_rate, config.render.render_duration_s, fade_s)
     return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
-
-
-def check_synth_matches(model: LoadedModel, config: SynthConfig | None) -> None:
-    """Refuse to drive a synth with a model trained on another one."""
-    if config is not None and (config.name != model.config.name or config.space.names != model.config.space.names):
-        raise SynthgenError(
-            f"model {model.path} was trained for synth '{model.config.name}', not '{config.name}': "
-            "train a model on a dataset of this synth, or drop --synth"
-        )
 
 
 def resynthesize(
