@@ -286,6 +286,7 @@ def train_model(
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
     if stopped.startswith("early") or start >= settings.epochs:
         data.close()
+        export_onnx(out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
     epochs = tqdm(
         range(start, settings.epochs),
