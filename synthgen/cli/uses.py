@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import progress_wanted, verbosity_options
+from synthgen.cli.options import draws_figures, progress_wanted, verbosity_options
 from synthgen.model import DEFAULT_MODEL
 from synthgen.uses.search import DEFAULT_BUDGET
 
@@ -153,6 +153,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
 )
 @verbosity_options
+@draws_figures
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,

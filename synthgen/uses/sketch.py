@@ -1,6 +1,6 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "Sketch", "sketch_sound", "write_sketch"]
+__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "Sketch", "render_at_pitch", "sketch_sound", "write_sketch"]
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +56,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
     pitch = choice.pitch
     unit = model.infer(mel[None])
-    rendered, midi_pitch, rendered_pitch, heard = _render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
+    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
     message = f"{choice.message}; {heard}"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
     output = apply_gain_db(rendered.audio, gain_db)
@@ -78,7 +78,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     )
 
 
-def _render_at_pitch(
+def render_at_pitch(
     model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
 ) -> tuple[Walk, int, PitchEstimate, str]:
     """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are
