@@ -25,7 +25,7 @@ from benchmarks.gm_notes import SOUNDFONT, midi_note_file
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AMSYNTH_BANKS = Path("/usr/share/amsynth/banks")
-#: held out of the amsynth model's training (its card names the same three)
+#: banks held out of the amsynth model's training by default (--held-out-banks names others)
 HELD_OUT_BANKS = ("BriansBank20.amSynth.bank", "BriansBank21.amSynth.bank", "BriansBank22.amSynth.bank")
 #: General MIDI programs: piano, bells, organ, guitar, violin, trumpet, flute, saw lead, pad
 GM_PROGRAMS = {0: "piano", 14: "bells", 19: "organ", 25: "guitar", 40: "violin", 56: "trumpet", 73: "flute", 81: "saw_lead", 89: "pad"}
@@ -72,14 +72,14 @@ def rendered_targets(config, synth, n: int):
     )
 
 
-def bank_targets(config, synth, n_per_bank: int | None):
-    """The held-out amsynth banks, rendered at the config's note."""
+def bank_targets(config, synth, n_per_bank: int | None, banks: tuple[str, ...] = HELD_OUT_BANKS):
+    """Presets of held-out amsynth bank files (in :data:`AMSYNTH_BANKS`), rendered at the config's note."""
     from synthgen.features import log_mel
     from synthgen.presets.human import load_human_presets
     from synthgen.synths.rendering import render_unit
     from synthgen.uses.evaluate import Targets
 
-    presets = [load_human_presets(AMSYNTH_BANKS / bank, config) for bank in HELD_OUT_BANKS]
+    presets = [load_human_presets(AMSYNTH_BANKS / bank, config) for bank in banks]
     unit = np.concatenate([p.unit[:n_per_bank] for p in presets])
     names = [f"{p.banks[k]}/{p.names[k]}" for p in presets for k in range(len(p.unit[:n_per_bank]))]
     audio = render_unit(synth, config, unit)
@@ -148,6 +148,9 @@ def main() -> None:
         "--train-data", type=Path, help="The built-in models' training set, for an exact nearest neighbour (default: their index)."
     )
     parser.add_argument("--amsynth-train-data", type=Path, help="The amsynth models' training set (default: their index).")
+    parser.add_argument(
+        "--held-out-banks", nargs=3, default=HELD_OUT_BANKS, help="The amsynth bank files the amsynth models never saw in training."
+    )
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="Renders per sound of the search rows (0: models alone).")
     parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch.")
     parser.add_argument("--rendered", type=int, default=100, help="Rendered test sounds (without --quick).")
@@ -167,7 +170,7 @@ def main() -> None:
             synth = load_synth(config)
             sets = [rendered_targets(config, synth, 20 if args.quick else args.rendered)]
             if synth_name == "amsynth":
-                sets.append(bank_targets(config, synth, 10 if args.quick else None))
+                sets.append(bank_targets(config, synth, 10 if args.quick else None, tuple(args.held_out_banks)))
             sets += [targets_from_audio_dir(folder, config) for folder in real.values()]
             for targets in sets:
                 print(f"{synth_name}: {targets.name.rsplit('/', 1)[-1]} ({len(targets.mel)} sounds)", flush=True)
