@@ -124,7 +124,7 @@ def test_index_round_trip(builtin, builtin_dataset: Path, tmp_path: Path) -> Non
     for name in ("mean", "components", "codes", "unit"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(built, name))
     assert loaded.metadata == built.metadata and loaded.metadata["seed"] == 2 and len(loaded) == 96
-    from synthgen.dataset.storage import open_dataset
+    from synthgen.dataset import open_dataset
 
     with open_dataset(builtin_dataset) as data:
         mel, unit = data.read("mel", np.arange(5)), data.read("params_unit", np.arange(5))

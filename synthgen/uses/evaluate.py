@@ -215,8 +215,11 @@ def evaluate(
     train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
     result.train_data = None if train_path is None else str(train_path)
     index = model_index(models[0]) if train_path is None else None
-    from_index = f"nearest neighbour and mean preset from the index next to {models[0].path} (PCA-reduced log-mels)"
-    result.notes.append(note if index is None else from_index)
+    result.notes.append(note)
+    if index is not None:
+        result.notes.append(
+            f"instead, nearest neighbour and mean preset come from the index next to {models[0].path} (PCA-reduced log-mels)"
+        )
     if train_path is not None:
         with open_dataset(train_path) as data:
             if data.config.name != config.name or data.space.names != config.space.names:

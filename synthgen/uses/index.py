@@ -21,7 +21,7 @@ from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 
 if TYPE_CHECKING:
-    from synthgen.dataset.storage import DatasetFile
+    from synthgen.dataset import DatasetFile
 
 INDEX_FILE = "index.npz"
 INDEX_FORMAT = "synthgen-index-1"
@@ -125,11 +125,11 @@ def build_index(data: str | Path, config: SynthConfig, n_components: int = N_COM
         n_components: PCA components kept.
         seed: seeds the rows the PCA basis is fitted on.
     """
-    from synthgen.dataset.storage import open_dataset  # h5py: not needed to use an index
+    from synthgen.dataset import open_dataset  # h5py: not needed to use an index
 
     with open_dataset(data) as dataset:
-        if dataset.metadata["synth"] != config.name or dataset.space.names != config.space.names:
-            raise SynthgenError(f"{dataset.path} holds sounds of synth '{dataset.metadata['synth']}', not the model's '{config.name}'")
+        if dataset.config.name != config.name or dataset.space.names != config.space.names:
+            raise SynthgenError(f"{dataset.path} holds sounds of synth '{dataset.config.name}', not the model's '{config.name}'")
         if dataset.config.features != config.features:
             raise SynthgenError(f"{dataset.path} was rendered with other log-mel settings than the model's")
         chosen = np.zeros(len(dataset), dtype=bool)

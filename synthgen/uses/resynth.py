@@ -134,7 +134,12 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
         "source": str(result.source),
         "model": str(model.path),
         "pitch": result.note.message,
-        "search": {"renders": result.search.n_renders, "distance": round(result.search.distance, 4), "from": result.search.origin},
+        "search": {
+            "renders": result.search.n_renders,
+            "seed": result.search.seed,
+            "distance": round(result.search.distance, 4),
+            "from": result.search.origin,
+        },
     }
     note = model.config.render.note(result.note.midi_pitch)
     for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db):

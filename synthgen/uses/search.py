@@ -108,6 +108,7 @@ class SearchResult:
         origin: the starting point the best preset came from (``model answer``, ``nearest training
             sound 2``, ``posterior sample 1``), plus `` + CMA-ES`` when the local search improved it.
         n_renders: renders spent.
+        seed: the seed of the posterior samples and CMA-ES.
         history: the best distance after each batch of renders ``(n_batches,)``.
     """
 
@@ -118,6 +119,7 @@ class SearchResult:
     model_distance: float
     origin: str
     n_renders: int
+    seed: int
     history: list[float] = field(default_factory=list)
 
 
@@ -232,5 +234,6 @@ def search_preset(
         model_distance=model_distance,
         origin=origin,
         n_renders=n_renders,
+        seed=seed,
         history=history,
     )
