@@ -317,6 +317,7 @@ def train_model(
         history.append(row)
         if epoch >= settings.warm_epochs() - 1:
             scheduler.step(valid["param_mse"])
+        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
             summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
@@ -325,7 +326,6 @@ def train_model(
             summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
         elif epoch + 1 == settings.epochs:
             summary["stopped"] = f"all {settings.epochs} epochs done"
-        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         save_checkpoint(
             {
                 **_model_payload(model, settings.model, data, stats, summary),
