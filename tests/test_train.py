@@ -188,3 +188,21 @@ def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset
     assert [line.split(",")[0] for line in (tmp_path / "q" / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
     again = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "q"), "--resume"])
     assert again.exit_code == 0 and "already finished (all 2 epochs done)" in again.output, again.output
+
+
+def test_full_disk_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import synthgen.train.checkpoint as checkpoint
+
+    path = tmp_path / "model.pt"
+    checkpoint.save_checkpoint({"epoch": 1}, path)
+
+    def full_disk(obj: object, f: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.torch, "save", full_disk)
+    with pytest.raises(SynthgenError, match="cannot write .*No space left on device; model.pt keeps its last complete version"):
+        checkpoint.save_checkpoint({"epoch": 2}, path)
+    assert torch.load(path, weights_only=True)["epoch"] == 1
+    assert not (tmp_path / "model.pt.tmp").exists()
