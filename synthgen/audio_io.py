@@ -67,8 +67,13 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     mono = audio.mean(axis=1)
     if not np.isfinite(mono).all():
         raise SynthgenError(f"{path} holds invalid (NaN or infinite) samples")
-    if np.abs(mono).max() < SILENT_PEAK:
+    peak = float(np.abs(mono).max())
+    if peak < SILENT_PEAK:
         raise SynthgenError(f"{path} is silent (peak below -80 dBFS); give a recording with sound in it")
+    if peak > 1.0:
+        # float files may go past full scale; far past it, spectrogram powers overflow
+        mono = mono / peak
+        changes.append(f"scaled down to full scale (its peak was {peak:.3g})")
     if file_rate != sample_rate:
         mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ")  # librosa.resample's default
         changes.append(f"resampled {file_rate} Hz to {sample_rate} Hz")

@@ -83,8 +83,8 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
-@verbosity_options
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
+@verbosity_options()
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,
