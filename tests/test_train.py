@@ -1,6 +1,7 @@
 """Training on a tiny rendered dataset: losses fall, checkpoints round-trip, resume is exact."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -162,14 +163,22 @@ def test_resume_when_validation_no_longer_improves_and_on_a_finished_run(
     assert finished["resumed_finished_run"] and finished["best_epoch"] == 1 and finished["stopped"] == "all 3 epochs done"
 
 
-def test_resume_on_another_dataset_is_refused(builtin_dataset: Path, tmp_path: Path) -> None:
+def test_resume_on_another_or_changed_dataset_is_refused(builtin_dataset: Path, tmp_path: Path) -> None:
     from synthgen.config import load_config
     from synthgen.dataset import render_dataset
 
-    other = render_dataset(load_config("builtin"), tmp_path / "other", n=40, seed=1, jobs=1, chunk_size=40, progress=False)
+    other = tmp_path / "other"
+    render_dataset(load_config("builtin"), other, n=40, seed=1, jobs=1, chunk_size=40, progress=False)
     train_model(builtin_dataset, tmp_path / "run", settings("mlp", 1), progress=False)
     with pytest.raises(SynthgenError, match="was trained on .*resume it with --data"):
         train_model(other, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)
+    moved = shutil.copytree(builtin_dataset, tmp_path / "moved")  # the same rows elsewhere: fine
+    assert train_model(moved, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)["epochs_done"] == 2
+    train_model(other, tmp_path / "run_on_other", settings("mlp", 1), progress=False)
+    shutil.rmtree(other)  # rendered again in the same place, with other presets
+    render_dataset(load_config("builtin"), other, n=40, seed=2, jobs=1, chunk_size=40, progress=False)
+    with pytest.raises(SynthgenError, match="has changed since .* started training on it"):
+        train_model(other, tmp_path / "run_on_other", settings("mlp", 2), resume=True, progress=False)
 
 
 def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset: Path, tmp_path: Path) -> None:
