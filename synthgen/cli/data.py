@@ -1,4 +1,4 @@
-"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``."""
+"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``, ``dataset verify``."""
 
 __all__ = ["dataset", "info", "render"]
 
@@ -126,7 +126,7 @@ def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
 
 @click.group()
 def dataset() -> None:
-    """Inspect rendered datasets."""
+    """Inspect and check rendered datasets."""
 
 
 @dataset.command("info")
@@ -136,3 +136,16 @@ def dataset_info(path: Path) -> None:
     from synthgen.dataset.summary import describe_dataset
 
     click.echo(describe_dataset(path))
+
+
+@dataset.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def dataset_verify(path: Path) -> None:
+    """Check every shard of a dataset against the size and SHA-256 recorded when it was written.
+
+    A damaged or missing shard is named; running the render command that made the dataset
+    again re-renders it.
+    """
+    from synthgen.dataset.verify import verify_dataset
+
+    click.echo(verify_dataset(path))

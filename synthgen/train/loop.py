@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from synthgen.dataset import DatasetFile, open_dataset
 from synthgen.dataset.split import split_rows
-from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
@@ -248,12 +248,12 @@ def train_model(
         raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
     torch.manual_seed(settings.seed)
     stats = mel_stats(data, split["train"], seed=settings.seed)
-    feats = data.metadata["features"]
+    feats = data.config.features
     model = build_model(
         settings.model,
         n_classes=list(data.space.n_classes),
-        n_mels=feats["n_mels"],
-        n_frames=feats["n_frames"],
+        n_mels=feats.n_mels,
+        n_frames=feats.n_frames,
         **settings.model_settings,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -276,7 +276,7 @@ def train_model(
         stopped = state["summary"].get("stopped", "")
     summary |= {
         "model": settings.model,
-        "synth": data.metadata["synth"],
+        "synth": data.config.name,
         "data": str(Path(data.path).resolve()),
         "data_fingerprint": data_fingerprint(data),
         "n_train": len(split["train"]),
@@ -288,6 +288,7 @@ def train_model(
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
     if stopped.startswith("early") or start >= settings.epochs:
         data.close()
+        export_onnx(out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
     epochs = tqdm(
         range(start, settings.epochs),
