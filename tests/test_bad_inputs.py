@@ -122,6 +122,14 @@ BATTERY = [
     (["resynth", "/proc/self/status", "--model", "{model}", "--out", "{root}/r3"], "is not an audio file"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{read_only}/sub"], None),
     (["resynth", "{tone}", "--model", "{model}", "--out", "/proc/synthgen-out"], None),
+    # /sys refuses new files even to root: an unwritable --out wherever the tests run
+    (["resynth", "{tone}", "--model", "{model}", "--out", "/sys/synthgen-out"], "cannot use /sys/synthgen-out"),
+    (["train", "--data", "{data}", "--out", "/sys/synthgen-run"], "cannot use /sys/synthgen-run"),
+    (
+        ["evaluate", "--model", "{model}", "--data", "{data}", "--max-rows", "2", "--out", "/sys/synthgen-eval"],
+        "cannot use /sys/synthgen-eval",
+    ),
+    (["render", "--n", "2", "--out", "/sys/synthgen-data"], "/sys/synthgen-data"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{a_file}"], "is a file"),
     (["resynth", "{tone}", "--model", "{model}", "--synth", "amsynth"], "not 'amsynth'"),
     (["resynth", "{tone}", "--model", "{text}"], "not a synthgen model"),
