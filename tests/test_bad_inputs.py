@@ -96,11 +96,11 @@ BATTERY = [
     # configs (render builds the synth the config describes)
     *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
     (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
-    (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "200 is not in the range 0<=x<=127"),
-    (["render", "--n", "2", "--notes", "-1", "--out", "{root}/never"], "-1 is not in the range 0<=x<=127"),
-    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/never"], "500 is not in the range 1<=x<=127"),
-    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/never"], "-1 is not in the range x>=0"),
-    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/never"], "0 is not in the range x>=1"),
+    (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "MIDI pitch 200 is outside 0..127"),
+    (["render", "--n", "2", "--notes", "-1", "--out", "{root}/never"], "MIDI pitch -1 is outside 0..127"),
+    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/never"], "MIDI velocity 500 is outside 1..127"),
+    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/never"], "--seed must be 0 or more"),
+    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/never"], "--chunk-size must be at least 1"),
     # train
     (["train", "--data", "{data}", "--out", "{root}/t1", "--batch-size", "1"], "--batch-size must be at least 2"),
     (["train", "--data", "{data}", "--out", "{root}/t2", "--lr", "0"], "--lr must be"),

@@ -37,15 +37,11 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Dataset folder (created; resumed if it exists).")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random choice.")
-@click.option(
-    "--notes", type=click.IntRange(0, 127), multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's)."
-)
-@click.option("--velocities", type=click.IntRange(1, 127), multiple=True, help="MIDI velocities each preset is played at (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
+@click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
-@click.option(
-    "--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Rows per shard file (the unit of resumption)."
-)
+@click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
 @verbosity_options()
 def render(
     synth: str,
