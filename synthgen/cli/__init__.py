@@ -28,9 +28,19 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synthgen.cli import data, explore, learning, presets, uses
+    from synthgen.cli import data, explore, learning, presets, serve, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
+    for command in (
+        data.render,
+        data.info,
+        data.dataset,
+        learning.train,
+        uses.resynth,
+        uses.evaluate,
+        presets.presets,
+        serve.serve,
+        *explore.COMMANDS,
+    ):
         main.add_command(command)
 
 

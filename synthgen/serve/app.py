@@ -1,0 +1,203 @@
+"""The web side of the instrument: one page, a JSON API, and a websocket for live moves, states and sounds."""
+
+__all__ = ["STATIC_DIR", "apply_message", "create_app"]
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from synthgen.errors import SynthgenError
+from synthgen.serve.instrument import Instrument
+from synthgen.serve.messages import hello_message, sound_frame, state_message
+from synthgen.serve.panel import Panel, PanelState
+from synthgen.serve.render_worker import Sound
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+_log = logging.getLogger("synthgen.serve")
+
+
+class _Client:
+    """One connected page: the newest state and sound wait here (latest wins), errors queue in order."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.state: dict | None = None
+        self.sound: bytes | None = None
+        self.notes: list[dict] = []
+        self.ready = asyncio.Event()
+
+    def post(self, state: dict | None = None, sound: bytes | None = None, note: dict | None = None) -> None:
+        self.state = state or self.state
+        self.sound = sound or self.sound
+        if note is not None:
+            self.notes = [*self.notes[-15:], note]
+        self.ready.set()
+
+    async def send_forever(self) -> None:
+        while True:
+            await self.ready.wait()
+            self.ready.clear()
+            notes, self.notes = self.notes, []
+            state, self.state = self.state, None
+            sound, self.sound = self.sound, None
+            for message in [*notes, state]:
+                if message is not None:
+                    await self.websocket.send_text(json.dumps(message))
+            if sound is not None:
+                await self.websocket.send_bytes(sound)
+
+
+class _Clients:
+    """The connected pages; states and sounds from any thread are handed to them on the server's loop."""
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.clients: set[_Client] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        instrument.panel.subscribe(self._on_state)
+        instrument.on_sound(self._on_sound)
+
+    def _post_all(self, **message: Any) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            for client in list(self.clients):
+                self.loop.call_soon_threadsafe(lambda c=client: c.post(**message))
+
+    def _on_state(self, state: PanelState) -> None:
+        self._post_all(state=state_message(self.instrument.panel, state))
+
+    def _on_sound(self, sound: Sound) -> None:
+        self._post_all(sound=sound_frame(sound))
+
+
+def apply_message(panel: Panel, message: Any) -> PanelState:
+    """Apply one move: ``{"type": "latent", "values": {dim: value}}``, ``xy`` (``x``, ``y``), ``note``
+    (``midi_pitch``, ``velocity``) or ``undo``.
+
+    Raises:
+        SynthgenError: the message is malformed, out of range or of an unknown type.
+    """
+    if not isinstance(message, dict):
+        raise SynthgenError("a message must be a JSON object with a 'type'")
+    kind = message.get("type")
+    if kind == "latent":
+        values = message.get("values")
+        if not isinstance(values, dict):
+            raise SynthgenError("'latent' needs 'values': {dimension: value}")
+        return panel.set_latent({_dimension(k): v for k, v in values.items()}, source="knob")
+    if kind == "xy":
+        return panel.set_xy(message.get("x"), message.get("y"))
+    if kind == "note":
+        return panel.set_note(message.get("midi_pitch"), message.get("velocity"))
+    if kind == "undo":
+        return panel.undo()
+    raise SynthgenError(f"unknown message type {kind!r}: use latent, xy, note or undo")
+
+
+def _dimension(key: Any) -> int:
+    try:
+        return int(key)
+    except (TypeError, ValueError):
+        raise SynthgenError(f"latent dimension {key!r} is not a whole number") from None
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        raise SynthgenError("send moves as JSON text, not binary")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise SynthgenError("a message must be JSON") from None
+
+
+def create_app(instrument: Instrument) -> FastAPI:
+    """The ASGI app serving ``instrument``: ``/`` the page, ``/api/...`` JSON, ``/ws`` the live channel."""
+    app = FastAPI(title="synthgen serve", docs_url=None, redoc_url=None)
+    clients = _Clients(instrument)
+    panel = instrument.panel
+
+    @app.exception_handler(SynthgenError)
+    async def user_mistake(request: Request, error: SynthgenError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    def state() -> dict:
+        return state_message(panel, panel.state)
+
+    async def body_json(request: Request) -> dict:
+        body = _json((await request.body()).decode("utf-8", errors="replace"))
+        if not isinstance(body, dict):
+            raise SynthgenError("the request body must be a JSON object")
+        return body
+
+    @app.get("/")
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/api/state")
+    async def get_state() -> dict:
+        return {**hello_message(panel), **state()}
+
+    @app.post("/api/move")
+    async def move(request: Request) -> dict:
+        apply_message(panel, await body_json(request))
+        return state()
+
+    @app.post("/api/presets")
+    async def save_preset(request: Request) -> dict:
+        paths = await run_in_threadpool(instrument.save_preset, (await body_json(request)).get("name"))
+        return {"files": [str(p) for p in paths]}
+
+    @app.post("/api/presets/load")
+    async def load_preset(request: Request) -> dict:
+        name = request.headers.get("x-filename", "preset.json")
+        await run_in_threadpool(instrument.load_preset, await request.body(), name)
+        return state()
+
+    @app.post("/api/resynth")
+    async def post_resynth(request: Request) -> dict:
+        name = request.headers.get("x-filename", "sound.wav")
+        _, changes = await run_in_threadpool(instrument.resynthesize, await request.body(), name)
+        return {**state(), "changes": changes}
+
+    @app.get("/api/sound.wav")
+    async def latest_sound() -> Response:
+        sound = instrument.latest_sound
+        if sound is None:
+            raise SynthgenError("no sound rendered yet")
+        return Response(sound.wav, media_type="audio/wav", headers={"x-version": str(sound.version)})
+
+    @app.websocket("/ws")
+    async def live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        clients.loop = asyncio.get_running_loop()
+        client = _Client(websocket)
+        clients.clients.add(client)
+        sound = instrument.latest_sound
+        client.post(note=hello_message(panel), state=state(), sound=None if sound is None else sound_frame(sound))
+        sender = asyncio.create_task(client.send_forever())
+        try:
+            while True:
+                received = await websocket.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                try:
+                    apply_message(panel, _json(received.get("text")))
+                except SynthgenError as e:
+                    client.post(note={"type": "error", "message": str(e)})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            clients.clients.discard(client)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

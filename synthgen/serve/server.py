@@ -1,0 +1,90 @@
+"""Run the instrument: load the model and synth, rank the knobs, and serve the page and the OSC bridge."""
+
+__all__ = ["build_instrument", "parse_host_port", "run_server"]
+
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from synthgen.errors import SynthgenError
+from synthgen.serve.app import create_app
+from synthgen.serve.instrument import Instrument
+from synthgen.serve.knobs import choose_knobs
+from synthgen.synths.base import Synth
+from synthgen.synths.loading import load_synth
+from synthgen.synths.resolve import resolve_config
+from synthgen.uses.resynth import check_synth_matches
+from synthgen.uses.walk import open_model
+
+
+def parse_host_port(text: str, what: str) -> tuple[str, int]:
+    """``host:port`` (or a bare port, on 127.0.0.1) -> ``(host, port)``."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SynthgenError(f"{what} must be host:port or a port from 1 to 65535, got '{text}'")
+    return host or "127.0.0.1", int(port)
+
+
+def build_instrument(
+    model_path: str | Path,
+    synth: str | None = None,
+    plugin: str | Path | None = None,
+    knobs: int = 8,
+    dims: Sequence[int] = (),
+    latent_range: float = 3.0,
+    presets_dir: str | Path = "presets",
+    osc_listen: tuple[str, int] | None = None,
+    osc_send_to: tuple[str, int] | None = None,
+) -> Instrument:
+    """Load a model and its synth, rank the latent dimensions as knobs, and start the instrument.
+
+    Arguments:
+        model_path: an invertible latent model (``vae_flow_post``) file or run folder.
+        synth: a synth config name or file the model must match (default: the model's own).
+        plugin: plugin file overriding the config's search paths.
+        knobs: how many of the best latent dimensions become knobs (without ``dims``).
+        dims: latent dimensions to use as knobs, in order (at least 2).
+        latent_range: knobs span ``-latent_range .. latent_range``.
+        presets_dir: where saved presets go.
+        osc_listen, osc_send_to: OSC ``(host, port)`` in and out, or ``None``.
+    """
+    model = open_model(model_path, "serve")
+    if synth is not None:
+        check_synth_matches(model, resolve_config(synth, plugin)[0])
+
+    def make_synth() -> Synth:
+        return load_synth(model.config, plugin)
+
+    own_synth = make_synth()
+    chosen = choose_knobs(model, own_synth, knobs, dims, latent_range=latent_range)
+    return Instrument(model, own_synth, make_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise SynthgenError(f"cannot serve on {host}:{port} ({e.strerror}): another program uses it; choose another --port") from None
+
+
+def run_server(instrument: Instrument, host: str = "127.0.0.1", port: int = 8000, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve the instrument's page and API until interrupted, then stop its threads.
+
+    Arguments:
+        instrument: a started instrument.
+        host: address to bind (127.0.0.1: this machine only).
+        port: TCP port of the page.
+        on_ready: called with the page's URL once the port is bound.
+    """
+    import uvicorn
+
+    try:
+        _check_port_free(host, port)
+        config = uvicorn.Config(create_app(instrument), host=host, port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        if on_ready is not None:
+            on_ready(f"http://{host}:{port}/")
+        server.run()
+    finally:
+        instrument.close()
