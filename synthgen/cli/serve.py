@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from synthgen.errors import SynthgenError
 from synthgen.model import DEFAULT_MODEL
 
 
@@ -71,10 +72,14 @@ def serve(
       synthgen serve
       synthgen serve --port 8001 --osc-in 9000 --osc-out 127.0.0.1:9001
     """
-    from synthgen.serve.server import build_instrument, parse_host_port, run_server
+    try:
+        from synthgen.serve.server import build_instrument, check_port_free, parse_host_port, run_server
+    except ModuleNotFoundError as e:
+        raise SynthgenError(f"synthgen serve needs the package {e.name}: pip install 'synthgen[serve]'") from None
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
     listen = None if osc_in is None else (host, osc_in)
+    check_port_free(host, port)
     click.echo("ranking latent dimensions as knobs ...")
     instrument = build_instrument(model_path, synth, plugin, knobs, dims, latent_range, presets_dir, listen, send_to)
     knob_text = ", ".join(f"{k.dim} ({'/'.join(k.moved[:2])})" for k in instrument.panel.knobs)

@@ -1,6 +1,6 @@
 """Run the instrument: load the model and synth, rank the knobs, and serve the page and the OSC bridge."""
 
-__all__ = ["build_instrument", "parse_host_port", "run_server"]
+__all__ = ["build_instrument", "check_port_free", "parse_host_port", "run_server"]
 
 import socket
 from collections.abc import Callable, Sequence
@@ -60,7 +60,8 @@ def build_instrument(
     return Instrument(model, own_synth, make_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to)
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a TCP port another program already uses."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((host, port))
@@ -80,7 +81,7 @@ def run_server(instrument: Instrument, host: str = "127.0.0.1", port: int = 8000
     import uvicorn
 
     try:
-        _check_port_free(host, port)
+        check_port_free(host, port)
         config = uvicorn.Config(create_app(instrument), host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         if on_ready is not None:

@@ -169,8 +169,8 @@ function showState(state) {
     const display = panel.display && panel.display[p.name];
     tr.querySelector(".text").textContent = display ? `${display} (${p.text})` : p.text;
     tr.querySelector(".bar div").style.width = `${(100 * p.unit_value).toFixed(1)}%`;
-    const old = previous && previous.parameters[k];
-    tr.classList.toggle("changed", Boolean(old) && Math.abs(old.unit_value - p.unit_value) > 1e-4);
+    const old = previous && previous.version !== state.version && previous.parameters[k];
+    if (old) tr.classList.toggle("changed", Math.abs(old.unit_value - p.unit_value) > 1e-4);
   });
   if (document.activeElement !== $("pitch")) $("pitch").value = state.midi_pitch;
   if (document.activeElement !== $("velocity")) $("velocity").value = state.velocity;
