@@ -45,6 +45,11 @@ def parse_sound(frame: bytes) -> tuple[dict, np.ndarray, int]:
     return header, audio, rate
 
 
+def greeting(ws) -> tuple[dict, dict, bytes, dict]:
+    """What a page receives on connecting: hello, the state, the current sound, then its spectrogram."""
+    return ws.receive_json(), ws.receive_json(), ws.receive_bytes(), ws.receive_json()
+
+
 # ---- the panel ----
 
 
@@ -142,13 +147,13 @@ def test_websocket_move_brings_state_and_new_sound(make_instrument, serve_knobs,
     instrument = make_instrument()
     dim = serve_knobs[0].dim
     with TestClient(create_app(instrument)) as client, client.websocket_connect("/ws") as ws:
-        hello = ws.receive_json()
+        hello, first, frame, mel = greeting(ws)
         assert hello["type"] == "hello" and [k["dim"] for k in hello["knobs"]] == [k.dim for k in serve_knobs]
-        first = ws.receive_json()
         assert first["type"] == "state" and len(first["parameters"]) == serve_model.config.space.size
-        header, before, rate = parse_sound(ws.receive_bytes())
+        header, before, rate = parse_sound(frame)
         assert rate == serve_model.config.render.sample_rate and len(before) == 4 * rate
-        assert (header["mel"]["n_mels"], header["mel"]["n_frames"]) == (64, 80)
+        assert mel["type"] == "spectrogram" and mel["version"] == header["version"]
+        assert (mel["n_mels"], mel["n_frames"]) == (64, 80) and len(mel["levels"]) == 64 * 80 and max(mel["levels"]) == 255
         ws.send_json({"type": "latent", "values": {str(dim): 2.0}})
         state = ws.receive_json()
         assert state["source"] == "knob" and state["z"][dim] == pytest.approx(2.0)
@@ -157,12 +162,13 @@ def test_websocket_move_brings_state_and_new_sound(make_instrument, serve_knobs,
         header, after, _ = parse_sound(ws.receive_bytes())
         assert header["version"] == state["version"]
         assert np.abs(after - before).max() > 1e-3
+        assert ws.receive_json()["version"] == state["version"]
 
 
 def test_bad_messages_are_answered_and_the_server_goes_on(make_instrument, serve_knobs) -> None:
     dim = serve_knobs[0].dim
     with TestClient(create_app(make_instrument())) as client, client.websocket_connect("/ws") as ws:
-        ws.receive_json(), ws.receive_json(), ws.receive_bytes()
+        greeting(ws)
         for bad, answer in (
             ("not json", "must be JSON"),
             (json.dumps([1, 2]), "JSON object"),

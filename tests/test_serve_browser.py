@@ -41,6 +41,10 @@ def test_dragging_a_knob_plays_a_new_sound_and_updates_the_readout(make_instrume
             page.wait_for_function(
                 "Number(document.body.dataset.soundVersion) === Number(document.body.dataset.stateVersion)", timeout=20_000
             )
+            # The spectrogram of the last sound follows it.
+            page.wait_for_function(
+                "Number(document.body.dataset.spectrogramVersion) === Number(document.body.dataset.soundVersion)", timeout=20_000
+            )
             assert page.locator("#params").inner_text() != readout
             assert page.locator("#params tr.changed").count() > 0
             assert float(page.locator(".knob .value").first.inner_text()) > 0.5

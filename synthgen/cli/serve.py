@@ -73,13 +73,13 @@ def serve(
       synthgen serve --port 8001 --osc-in 9000 --osc-out 127.0.0.1:9001
     """
     try:
-        from synthgen.serve.server import build_instrument, check_port_free, parse_host_port, run_server
+        from synthgen.serve.server import build_instrument, open_port, parse_host_port, run_server
     except ModuleNotFoundError as e:
         raise SynthgenError(f"synthgen serve needs the package {e.name}: pip install 'synthgen[serve]'") from None
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
     listen = None if osc_in is None else (host, osc_in)
-    check_port_free(host, port)
+    listening = open_port(host, port)
     click.echo("ranking latent dimensions as knobs ...")
     instrument = build_instrument(model_path, synth, plugin, knobs, dims, latent_range, presets_dir, listen, send_to)
     knob_text = ", ".join(f"{k.dim} ({'/'.join(k.moved[:2])})" for k in instrument.panel.knobs)
@@ -88,4 +88,4 @@ def serve(
         click.echo(f"OSC in:  udp://{listen[0]}:{listen[1]}")
     if send_to is not None:
         click.echo(f"OSC out: udp://{send_to[0]}:{send_to[1]}")
-    run_server(instrument, host, port, on_ready=lambda url: click.echo(f"serving {url} (Ctrl-C stops)"))
+    run_server(instrument, listening, on_ready=lambda url: click.echo(f"serving {url} (Ctrl-C stops)"))

@@ -16,27 +16,32 @@ from fastapi.staticfiles import StaticFiles
 
 from synthgen.errors import SynthgenError
 from synthgen.serve.instrument import Instrument
-from synthgen.serve.messages import hello_message, sound_frame, state_message
+from synthgen.serve.messages import hello_message, mel_message, sound_frame, state_message
 from synthgen.serve.panel import Panel, PanelState
-from synthgen.serve.render_worker import Sound
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _log = logging.getLogger("synthgen.serve")
 
 
 class _Client:
-    """One connected page: the newest state and sound wait here (latest wins), errors queue in order."""
+    """One connected page: the newest state, sound and spectrogram wait here (latest wins); errors queue in order.
 
-    def __init__(self, websocket: WebSocket) -> None:
+    A state becomes a message only when it is sent, so a slow page costs no work for the states it skips.
+    """
+
+    def __init__(self, websocket: WebSocket, panel: Panel) -> None:
         self.websocket = websocket
-        self.state: dict | None = None
+        self.panel = panel
+        self.state: PanelState | None = None
         self.sound: bytes | None = None
+        self.mel: dict | None = None
         self.notes: list[dict] = []
         self.ready = asyncio.Event()
 
-    def post(self, state: dict | None = None, sound: bytes | None = None, note: dict | None = None) -> None:
+    def post(self, state: PanelState | None = None, sound: bytes | None = None, mel: dict | None = None, note: dict | None = None) -> None:
         self.state = state or self.state
         self.sound = sound or self.sound
+        self.mel = mel or self.mel
         if note is not None:
             self.notes = [*self.notes[-15:], note]
         self.ready.set()
@@ -48,33 +53,32 @@ class _Client:
             notes, self.notes = self.notes, []
             state, self.state = self.state, None
             sound, self.sound = self.sound, None
-            for message in [*notes, state]:
+            mel, self.mel = self.mel, None
+            for message in [*notes, None if state is None else state_message(self.panel, state)]:
                 if message is not None:
                     await self.websocket.send_text(json.dumps(message))
             if sound is not None:
                 await self.websocket.send_bytes(sound)
+            if mel is not None:
+                await self.websocket.send_text(json.dumps(mel))
 
 
 class _Clients:
     """The connected pages; states and sounds from any thread are handed to them on the server's loop."""
 
     def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
         self.clients: set[_Client] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
-        instrument.panel.subscribe(self._on_state)
-        instrument.on_sound(self._on_sound)
+        instrument.panel.subscribe(lambda state: self._post_all(state=state))
+        instrument.listen(
+            lambda sound: self._post_all(sound=sound_frame(sound)),
+            lambda version, mel: self._post_all(mel=mel_message(version, mel)),
+        )
 
     def _post_all(self, **message: Any) -> None:
         if self.loop is not None and not self.loop.is_closed():
             for client in list(self.clients):
                 self.loop.call_soon_threadsafe(lambda c=client: c.post(**message))
-
-    def _on_state(self, state: PanelState) -> None:
-        self._post_all(state=state_message(self.instrument.panel, state))
-
-    def _on_sound(self, sound: Sound) -> None:
-        self._post_all(sound=sound_frame(sound))
 
 
 def apply_message(panel: Panel, message: Any) -> PanelState:
@@ -177,10 +181,15 @@ def create_app(instrument: Instrument) -> FastAPI:
     async def live(websocket: WebSocket) -> None:
         await websocket.accept()
         clients.loop = asyncio.get_running_loop()
-        client = _Client(websocket)
+        client = _Client(websocket, panel)
         clients.clients.add(client)
-        sound = instrument.latest_sound
-        client.post(note=hello_message(panel), state=state(), sound=None if sound is None else sound_frame(sound))
+        sound, mel = instrument.latest_sound, instrument.latest_mel
+        client.post(
+            note=hello_message(panel),
+            state=panel.state,
+            sound=None if sound is None else sound_frame(sound),
+            mel=None if mel is None else mel_message(*mel),
+        )
         sender = asyncio.create_task(client.send_forever())
         try:
             while True:

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.presets.json_preset import write_native_preset
@@ -52,8 +54,10 @@ class Instrument:
         self._synth_lock = threading.Lock()
         self.panel = Panel(model, knobs, latent_range)
         self.latest_sound: Sound | None = None
+        self.latest_mel: tuple[int, np.ndarray] | None = None
         self._sound_listeners: list[Callable[[Sound], None]] = []
-        self.worker = RenderWorker(model.config, make_synth, self._on_sound)
+        self._mel_listeners: list[Callable[[int, np.ndarray], None]] = []
+        self.worker = RenderWorker(model.config, make_synth, self._on_sound, self._on_mel)
         self.panel.subscribe(self.worker.submit)
         try:
             self.osc = OscBridge(self.panel, self.synth, osc_listen, osc_send_to)
@@ -62,14 +66,20 @@ class Instrument:
             raise
         self.worker.submit(self.panel.state)
 
-    def on_sound(self, listener: Callable[[Sound], None]) -> None:
-        """Call ``listener(sound)`` (in the render thread) for every new sound."""
-        self._sound_listeners.append(listener)
+    def listen(self, on_sound: Callable[[Sound], None], on_mel: Callable[[int, np.ndarray], None]) -> None:
+        """Call ``on_sound(sound)`` for every new sound and ``on_mel(version, mel)`` for its log-mel (in the render thread)."""
+        self._sound_listeners.append(on_sound)
+        self._mel_listeners.append(on_mel)
 
     def _on_sound(self, sound: Sound) -> None:
         self.latest_sound = sound
         for listener in self._sound_listeners:
             listener(sound)
+
+    def _on_mel(self, version: int, mel: np.ndarray) -> None:
+        self.latest_mel = version, mel
+        for listener in self._mel_listeners:
+            listener(version, mel)
 
     def close(self) -> None:
         """Stop the OSC bridge and the render worker."""

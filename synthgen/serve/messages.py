@@ -1,6 +1,6 @@
 """What the server tells the page: the panel's layout, each state, and each sound as one binary frame."""
 
-__all__ = ["hello_message", "sound_frame", "state_message"]
+__all__ = ["hello_message", "mel_message", "sound_frame", "state_message"]
 
 import json
 import struct
@@ -47,17 +47,16 @@ def state_message(panel: Panel, state: PanelState) -> dict:
 def sound_frame(sound: Sound) -> bytes:
     """A sound as one binary websocket frame: a little-endian uint32 header length, the JSON header, the WAV file.
 
-    The header holds ``version``, ``render_ms``, the plugin's ``display`` texts and the log-mel as
-    ``mel: {n_mels, n_frames, levels}`` (0..255 row-major, low band first).
+    The header holds ``version``, ``render_ms`` and the plugin's ``display`` texts.
     """
-    mel = np.asarray(sound.mel, dtype=np.float32)
-    top = float(mel.max())
-    levels = np.clip((mel - (top - _MEL_RANGE)) / _MEL_RANGE * 255.0, 0, 255).astype(np.uint8)
-    header = {
-        "version": sound.version,
-        "render_ms": round(sound.render_s * 1000.0, 2),
-        "display": sound.display,
-        "mel": {"n_mels": mel.shape[0], "n_frames": mel.shape[1], "levels": levels.ravel().tolist()},
-    }
+    header = {"version": sound.version, "render_ms": round(sound.render_s * 1000.0, 2), "display": sound.display}
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     return struct.pack("<I", len(encoded)) + encoded + sound.wav
+
+
+def mel_message(version: int, mel: np.ndarray) -> dict:
+    """A sound's log-mel ``(n_mels, n_frames)`` as 0..255 ``levels`` (row-major, low band first)."""
+    mel = np.asarray(mel, dtype=np.float32)
+    top = float(mel.max())
+    levels = np.clip((mel - (top - _MEL_RANGE)) / _MEL_RANGE * 255.0, 0, 255).astype(np.uint8)
+    return {"type": "spectrogram", "version": version, "n_mels": mel.shape[0], "n_frames": mel.shape[1], "levels": levels.ravel().tolist()}

@@ -69,6 +69,7 @@ class OscBridge:
     def __init__(self, panel: Panel, synth: Synth, listen: tuple[str, int] | None, send_to: tuple[str, int] | None) -> None:
         self.panel = panel
         self._synth = synth
+        self._send_to = send_to
         self._client = SimpleUDPClient(*send_to) if send_to else None
         self._last_sent: np.ndarray | None = None
         self._server: BlockingOSCUDPServer | None = None
@@ -107,7 +108,10 @@ class OscBridge:
         if self._last_sent is not None and np.array_equal(self._last_sent, state.unit):
             return
         self._last_sent = state.unit
-        self._client.send(param_bundle(host_values(self._synth, self.panel.model.config, state.unit)))
+        try:
+            self._client.send(param_bundle(host_values(self._synth, self.panel.model.config, state.unit)))
+        except OSError as e:  # the host is away: the panel goes on
+            _log.warning("cannot send OSC to %s:%d: %s", *self._send_to, e)
 
     def _guarded(self, handle: Any) -> Any:
         """Wrap a handler: a user mistake or a failure is logged and answered, never raised."""

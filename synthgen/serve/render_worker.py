@@ -27,14 +27,12 @@ class Sound:
     Arguments:
         version: the panel state it renders.
         wav: the note as a 16-bit mono WAV file.
-        mel: its log-mel ``(n_mels, n_frames)``.
         display: the synth's own display text per learned parameter (plugins; empty for Faust).
         render_s: seconds from picking the state up to the sound being ready.
     """
 
     version: int
     wav: bytes
-    mel: np.ndarray
     display: dict[str, str]
     render_s: float
 
@@ -42,18 +40,27 @@ class Sound:
 class RenderWorker:
     """A thread that renders the newest submitted state as soon as the previous render finishes.
 
-    States submitted while a render runs replace each other: only the latest is rendered next.
+    States submitted while a render runs replace each other: only the latest is rendered next. The
+    sound is handed on first; its log-mel follows unless a newer state is already waiting.
 
     Arguments:
         config: the model's synth config.
         make_synth: builds the worker's own synth (called once, in the worker thread).
         on_sound: called with every :class:`Sound`, in the worker thread.
+        on_mel: called with a sound's version and log-mel ``(n_mels, n_frames)``, in the worker thread.
     """
 
-    def __init__(self, config: SynthConfig, make_synth: Callable[[], Synth], on_sound: Callable[[Sound], None]) -> None:
+    def __init__(
+        self,
+        config: SynthConfig,
+        make_synth: Callable[[], Synth],
+        on_sound: Callable[[Sound], None],
+        on_mel: Callable[[int, np.ndarray], None],
+    ) -> None:
         self.config = config
         self._make_synth = make_synth
         self._on_sound = on_sound
+        self._on_mel = on_mel
         self._pending: PanelState | None = None
         self._wake = threading.Condition()
         self._stopped = False
@@ -85,17 +92,20 @@ class RenderWorker:
         synth = self._make_synth()
         while (state := self._next()) is not None:
             try:
-                self._on_sound(self._render(synth, state))
+                audio = self._render(synth, state)
+                if self._pending is None:
+                    config = self.config
+                    self._on_mel(state.version, log_mel(audio, config.render.sample_rate, config.features)[0])
             except Exception:  # a bad render must not stop the instrument
                 _log.exception("render of version %d failed", state.version)
 
-    def _render(self, synth: Synth, state: PanelState) -> Sound:
+    def _render(self, synth: Synth, state: PanelState) -> np.ndarray:
+        """Render a state, hand its sound on, and return its audio ``(n_samples,)``."""
         start = time.perf_counter()
         config = self.config
         audio = render_unit(synth, config, state.unit[None], [(state.midi_pitch, state.velocity)])[0]
-        mel = log_mel(audio, config.render.sample_rate, config.features)[0]
         text = getattr(synth, "parameter_text", None)
         display = {name: text(name) for name in config.space.names} if text is not None else {}
-        wav = wav_bytes(audio, config.render.sample_rate)
         self.renders += 1
-        return Sound(state.version, wav, mel, display, time.perf_counter() - start)
+        self._on_sound(Sound(state.version, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start))
+        return audio

@@ -1,6 +1,6 @@
 """Run the instrument: load the model and synth, rank the knobs, and serve the page and the OSC bridge."""
 
-__all__ = ["build_instrument", "check_port_free", "parse_host_port", "run_server"]
+__all__ = ["build_instrument", "open_port", "parse_host_port", "run_server"]
 
 import socket
 from collections.abc import Callable, Sequence
@@ -60,32 +60,34 @@ def build_instrument(
     return Instrument(model, own_synth, make_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to)
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Refuse, in one line, a TCP port another program already uses."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            raise SynthgenError(f"cannot serve on {host}:{port} ({e.strerror}): another program uses it; choose another --port") from None
+def open_port(host: str, port: int) -> socket.socket:
+    """Bind and listen on a TCP port for the page, or refuse in one line when another program has it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+        sock.listen(64)
+    except OSError as e:
+        sock.close()
+        raise SynthgenError(f"cannot serve on {host}:{port} ({e.strerror}): another program uses it; choose another --port") from None
+    return sock
 
 
-def run_server(instrument: Instrument, host: str = "127.0.0.1", port: int = 8000, on_ready: Callable[[str], None] | None = None) -> None:
+def run_server(instrument: Instrument, listening: socket.socket, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve the instrument's page and API until interrupted, then stop its threads.
 
     Arguments:
         instrument: a started instrument.
-        host: address to bind (127.0.0.1: this machine only).
-        port: TCP port of the page.
-        on_ready: called with the page's URL once the port is bound.
+        listening: the socket from :func:`open_port`.
+        on_ready: called with the page's URL before serving starts.
     """
     import uvicorn
 
+    host, port = listening.getsockname()[:2]
     try:
-        check_port_free(host, port)
-        config = uvicorn.Config(create_app(instrument), host=host, port=port, log_level="warning")
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn.Config(create_app(instrument), log_level="warning"))
         if on_ready is not None:
             on_ready(f"http://{host}:{port}/")
-        server.run()
+        server.run(sockets=[listening])
     finally:
+        listening.close()
         instrument.close()

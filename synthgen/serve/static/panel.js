@@ -192,6 +192,7 @@ function color(level) {
   return COLORS[k].map((c, i) => Math.round(c + f * (COLORS[k + 1][i] - c)));
 }
 
+// The log-mel of a sound follows it (and is skipped when a newer sound is already on its way).
 function drawSpectrogram(mel) {
   const canvas = $("spectrogram");
   canvas.width = mel.n_frames;
@@ -223,7 +224,6 @@ async function receiveSound(data) {
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
   const wav = data.slice(4 + length);
   panel.display = header.display;
-  drawSpectrogram(header.mel);
   if (!audioContext) audioContext = new AudioContext();
   currentBuffer = await audioContext.decodeAudioData(wav);
   panel.sounds += 1;
@@ -302,6 +302,9 @@ function connect() {
       buildKnobs();
     } else if (message.type === "state") {
       showState(message);
+    } else if (message.type === "spectrogram") {
+      drawSpectrogram(message);
+      document.body.dataset.spectrogramVersion = message.version;
     } else if (message.type === "error") {
       log(message.message, true);
     }
