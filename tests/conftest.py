@@ -73,7 +73,7 @@ def make_instrument(serve_model, serve_knobs, tmp_path: Path):
 
     def make(**kwargs):
         config = serve_model.config
-        instrument = Instrument(serve_model, load_synth(config), lambda: load_synth(config), serve_knobs, tmp_path / "presets", **kwargs)
+        instrument = Instrument(serve_model, load_synth(config), serve_knobs, tmp_path / "presets", **kwargs)
         made.append(instrument)
         return instrument
 

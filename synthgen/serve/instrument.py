@@ -28,25 +28,26 @@ class Instrument:
 
     Arguments:
         model: an invertible latent model.
-        synth: a synth of the model's config, for resynthesis and preset files.
-        make_synth: builds another one, for the render worker.
+        synth: a synth of the model's config, for resynthesis and preset files (the render worker
+            builds its own).
         knobs: the macro knobs (the XY pad drives the first two).
         presets_dir: where saved presets go.
         latent_range: knobs span ``-latent_range .. latent_range``.
         osc_listen: ``(host, port)`` for OSC in, or ``None``.
         osc_send_to: ``(host, port)`` for OSC out, or ``None``.
+        plugin: plugin file overriding the config's search paths.
     """
 
     def __init__(
         self,
         model: LoadedModel,
         synth: Synth,
-        make_synth: Callable[[], Synth],
         knobs: Sequence[Knob],
         presets_dir: str | Path,
         latent_range: float = 3.0,
         osc_listen: tuple[str, int] | None = None,
         osc_send_to: tuple[str, int] | None = None,
+        plugin: str | Path | None = None,
     ) -> None:
         self.model = model
         self.presets_dir = Path(presets_dir)
@@ -57,7 +58,7 @@ class Instrument:
         self.latest_mel: tuple[int, np.ndarray] | None = None
         self._sound_listeners: list[Callable[[Sound], None]] = []
         self._mel_listeners: list[Callable[[int, np.ndarray], None]] = []
-        self.worker = RenderWorker(model.config, make_synth, self._on_sound, self._on_mel)
+        self.worker = RenderWorker(model.config, plugin, self._on_sound, self._on_mel)
         self.panel.subscribe(self.worker.submit)
         try:
             self.osc = OscBridge(self.panel, self.synth, osc_listen, osc_send_to)

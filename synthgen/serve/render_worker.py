@@ -1,23 +1,32 @@
-"""Render the panel's latest point in a worker thread with its own synth; quick moves coalesce (latest wins)."""
+"""Render the panel's latest point in a worker process with its own synth; quick moves coalesce (latest wins)."""
 
 __all__ = ["RenderWorker", "Sound"]
 
 import logging
+import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from synthgen.audio_io import wav_bytes
 from synthgen.config import SynthConfig
+from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.serve.panel import PanelState
 from synthgen.synths.base import Synth
+from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 
 _log = logging.getLogger("synthgen.serve")
+# Worker processes fork from one server process that has imported the renderer once.
+_CONTEXT = mp.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__])
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class Sound:
         version: the panel state it renders.
         wav: the note as a 16-bit mono WAV file.
         display: the synth's own display text per learned parameter (plugins; empty for Faust).
-        render_s: seconds from picking the state up to the sound being ready.
+        render_s: seconds from the worker picking the state up to the sound being ready.
     """
 
     version: int
@@ -37,34 +46,74 @@ class Sound:
     render_s: float
 
 
+def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | None) -> None:
+    """The worker process: render each job ``(version, unit, midi_pitch, velocity)`` until ``None`` comes.
+
+    Sends ``("sound", Sound)`` (or ``("failed", text)``), then ``("mel", version, mel)`` with
+    ``mel = None`` when the next job is already waiting.
+    """
+    try:
+        synth = load_synth(config, plugin)
+    except SynthgenError as e:
+        conn.send(("failed", str(e)))
+        return
+    conn.send(("ready", None))
+    try:
+        # One sound at a time: BLAS threads gain nothing, and on a busy machine their spinning costs.
+        with threadpool_limits(1):
+            _render_jobs(conn, config, synth)
+    except (EOFError, OSError, KeyboardInterrupt):  # the server went away
+        return
+
+
+def _render_jobs(conn: Connection, config: SynthConfig, synth: Synth) -> None:
+    text = getattr(synth, "parameter_text", None)
+    while (job := conn.recv()) is not None:
+        version, unit, midi_pitch, velocity = job
+        start = time.perf_counter()
+        try:
+            audio = render_unit(synth, config, unit[None], [(midi_pitch, velocity)])[0]
+            display = {name: text(name) for name in config.space.names} if text is not None else {}
+            conn.send(("sound", Sound(version, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start)))
+        except Exception as e:  # a bad render must not stop the instrument
+            conn.send(("failed", f"render of version {version} failed: {type(e).__name__}: {e}"))
+            conn.send(("mel", version, None))
+            continue
+        mel = None if conn.poll() else log_mel(audio, config.render.sample_rate, config.features)[0]
+        conn.send(("mel", version, mel))
+
+
 class RenderWorker:
-    """A thread that renders the newest submitted state as soon as the previous render finishes.
+    """Renders the newest submitted state in a process of its own, as soon as the previous render finishes.
 
     States submitted while a render runs replace each other: only the latest is rendered next. The
-    sound is handed on first; its log-mel follows unless a newer state is already waiting.
+    sound is handed on first; its log-mel follows unless a newer state is already waiting. The process
+    keeps its own synth, and rendering never holds up the server's threads.
 
     Arguments:
         config: the model's synth config.
-        make_synth: builds the worker's own synth (called once, in the worker thread).
-        on_sound: called with every :class:`Sound`, in the worker thread.
-        on_mel: called with a sound's version and log-mel ``(n_mels, n_frames)``, in the worker thread.
+        plugin: plugin file overriding the config's search paths.
+        on_sound: called with every :class:`Sound` (in a thread of this process).
+        on_mel: called with a sound's version and log-mel ``(n_mels, n_frames)``.
     """
 
     def __init__(
         self,
         config: SynthConfig,
-        make_synth: Callable[[], Synth],
+        plugin: str | Path | None,
         on_sound: Callable[[Sound], None],
         on_mel: Callable[[int, np.ndarray], None],
     ) -> None:
-        self.config = config
-        self._make_synth = make_synth
         self._on_sound = on_sound
         self._on_mel = on_mel
         self._pending: PanelState | None = None
         self._wake = threading.Condition()
         self._stopped = False
         self.renders = 0
+        self._conn, child = _CONTEXT.Pipe()
+        self._process = _CONTEXT.Process(target=_render_forever, args=(child, config, plugin), name="synthgen-render", daemon=True)
+        self._process.start()
+        child.close()
         self._thread = threading.Thread(target=self._run, name="synthgen-render", daemon=True)
         self._thread.start()
 
@@ -75,37 +124,60 @@ class RenderWorker:
             self._wake.notify()
 
     def close(self) -> None:
-        """Stop after the render under way and wait for the thread."""
+        """Stop after the render under way; wait for the thread and the process."""
         with self._wake:
             self._stopped = True
             self._wake.notify()
         self._thread.join()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+        self._conn.close()
 
-    def _next(self) -> PanelState | None:
+    def _take(self, wait: bool) -> PanelState | None:
+        """The waiting state (``None`` if none, or once stopped); with ``wait``, block until there is one."""
         with self._wake:
-            while self._pending is None and not self._stopped:
+            while wait and self._pending is None and not self._stopped:
                 self._wake.wait()
             state, self._pending = self._pending, None
             return None if self._stopped else state
 
-    def _run(self) -> None:
-        synth = self._make_synth()
-        while (state := self._next()) is not None:
-            try:
-                audio = self._render(synth, state)
-                if self._pending is None:
-                    config = self.config
-                    self._on_mel(state.version, log_mel(audio, config.render.sample_rate, config.features)[0])
-            except Exception:  # a bad render must not stop the instrument
-                _log.exception("render of version %d failed", state.version)
+    def _send(self, state: PanelState) -> None:
+        self._conn.send((state.version, state.unit, state.midi_pitch, state.velocity))
 
-    def _render(self, synth: Synth, state: PanelState) -> np.ndarray:
-        """Render a state, hand its sound on, and return its audio ``(n_samples,)``."""
-        start = time.perf_counter()
-        config = self.config
-        audio = render_unit(synth, config, state.unit[None], [(state.midi_pitch, state.velocity)])[0]
-        text = getattr(synth, "parameter_text", None)
-        display = {name: text(name) for name in config.space.names} if text is not None else {}
-        self.renders += 1
-        self._on_sound(Sound(state.version, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start))
-        return audio
+    def _receive_sound(self) -> None:
+        kind, result = self._conn.recv()
+        if kind == "sound":
+            self.renders += 1
+            self._on_sound(result)
+        else:
+            _log.error("%s", result)
+
+    def _receive_mel(self) -> None:
+        _, version, mel = self._conn.recv()
+        if mel is not None:
+            self._on_mel(version, mel)
+
+    def _run(self) -> None:
+        try:
+            kind, message = self._conn.recv()
+            if kind != "ready":
+                _log.error("the render process could not start: %s", message)
+                return
+            in_flight = self._take(wait=True)
+            if in_flight is not None:
+                self._send(in_flight)
+            while in_flight is not None:
+                self._receive_sound()
+                following = self._take(wait=False)
+                if following is not None:
+                    self._send(following)  # before the log-mel is made: the process skips it then
+                self._receive_mel()
+                if following is None:
+                    following = self._take(wait=True)
+                    if following is not None:
+                        self._send(following)
+                in_flight = following
+            self._conn.send(None)
+        except (EOFError, OSError):
+            _log.error("the render process stopped")

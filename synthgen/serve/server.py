@@ -10,7 +10,6 @@ from synthgen.errors import SynthgenError
 from synthgen.serve.app import create_app
 from synthgen.serve.instrument import Instrument
 from synthgen.serve.knobs import choose_knobs
-from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.resolve import resolve_config
 from synthgen.uses.resynth import check_synth_matches
@@ -23,6 +22,13 @@ def parse_host_port(text: str, what: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise SynthgenError(f"{what} must be host:port or a port from 1 to 65535, got '{text}'")
     return host or "127.0.0.1", int(port)
+
+
+def _infer_on_one_thread() -> None:
+    """Map one latent point at a time on one thread: more gain nothing, and on a busy machine their spinning delays every move."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def build_instrument(
@@ -49,15 +55,13 @@ def build_instrument(
         osc_listen, osc_send_to: OSC ``(host, port)`` in and out, or ``None``.
     """
     model = open_model(model_path, "serve")
+    _infer_on_one_thread()
     if synth is not None:
         check_synth_matches(model, resolve_config(synth, plugin)[0])
 
-    def make_synth() -> Synth:
-        return load_synth(model.config, plugin)
-
-    own_synth = make_synth()
+    own_synth = load_synth(model.config, plugin)
     chosen = choose_knobs(model, own_synth, knobs, dims, latent_range=latent_range)
-    return Instrument(model, own_synth, make_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to)
+    return Instrument(model, own_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to, plugin)
 
 
 def open_port(host: str, port: int) -> socket.socket:
