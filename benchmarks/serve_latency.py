@@ -1,8 +1,9 @@
 """Real-time control latency of ``synthgen serve``: knob move -> new audio playable, OSC in -> OSC out, memory over many moves.
 
 Runs the real command in a child process on 127.0.0.1 and plays the page's part over its websocket:
-each move is a ``latent`` message; a sound counts as playable once its frame (with a version at least
-the move's) has arrived and its WAV is decoded.
+each move is a numbered ``latent`` message; a move's sound counts as playable once the first frame
+including the move has arrived and its WAV is decoded. Two ways of moving: one move at a time (the
+next once the sound is there), and dragging (60 moves a second, as a page sends while a knob turns).
 
 Targets: knob move -> new audio p50 <= 150 ms and p95 <= 300 ms over 200 moves; OSC in -> OSC out
 p95 <= 20 ms; resident memory flat over 10,000 moves (growth from move 1,000 to 10,000 <= 10 MB).
@@ -45,18 +46,17 @@ def rss_mb(pid: int) -> float:
 
 
 class Page:
-    """The page's side of the websocket: sends moves, and notes when each playable sound arrived.
+    """The page's side of the websocket: sends numbered moves, and notes when each playable sound arrived.
 
-    Only this page moves the panel, so the server numbers the states of its moves one by one.
+    The server echoes the number of the last move a sound includes (moves that arrive together are merged).
     """
 
     def __init__(self, url: str) -> None:
         self.ws = connect(url, max_size=None)
         self.hello = json.loads(self.ws.recv())
-        self.version = json.loads(self.ws.recv())["version"]
         self.dims = [k["dim"] for k in self.hello["knobs"]]
-        self.sound_version = -1
-        self.server_version = self.version
+        self.move_id = 0
+        self.heard_id = -1
         self.arrivals: list[tuple[int, float]] = []
         self.changed = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -66,37 +66,33 @@ class Page:
         try:
             for message in self.ws:
                 if isinstance(message, str):
-                    state = json.loads(message)
-                    self.server_version = max(self.server_version, state.get("version", -1))
                     continue
                 (length,) = struct.unpack("<I", message[:4])
-                version = json.loads(message[4 : 4 + length])["version"]
+                move_id = json.loads(message[4 : 4 + length])["move_id"]
                 sf.read(io.BytesIO(message[4 + length :]), dtype="float32")  # playable: the WAV decodes
+                if move_id is None:
+                    continue
                 with self.changed:
-                    self.sound_version = version
-                    self.arrivals.append((version, time.perf_counter()))
+                    self.heard_id = move_id
+                    self.arrivals.append((move_id, time.perf_counter()))
                     self.changed.notify_all()
         except Exception:  # the connection closes at the end
             return
 
     def move(self, rng: np.random.Generator) -> tuple[int, float]:
-        """Move a random knob to a random value; returns the state's version and when it was sent."""
+        """Move a random knob to a random value; returns the move's number and when it was sent."""
+        self.move_id += 1
         sent = time.perf_counter()
-        self.ws.send(json.dumps({"type": "latent", "values": {str(rng.choice(self.dims)): float(rng.uniform(-3, 3))}}))
-        self.version += 1
-        return self.version, sent
+        message = {"type": "latent", "values": {str(rng.choice(self.dims)): float(rng.uniform(-3, 3))}, "id": self.move_id}
+        self.ws.send(json.dumps(message))
+        return self.move_id, sent
 
-    def catch_up(self) -> None:
-        """Count from the server's newest state (after moves made elsewhere, e.g. over OSC)."""
-        time.sleep(0.5)
-        self.version = self.server_version
-
-    def wait_for(self, version: int, timeout_s: float = 30.0) -> float:
-        """When the first sound of ``version`` or later arrived (waiting for it)."""
+    def wait_for(self, move_id: int, timeout_s: float = 30.0) -> float:
+        """When the first sound including move ``move_id`` arrived (waiting for it)."""
         with self.changed:
-            if not self.changed.wait_for(lambda: self.sound_version >= version, timeout_s):
-                raise TimeoutError(f"no sound of version {version}")
-            return next(t for v, t in self.arrivals if v >= version)
+            if not self.changed.wait_for(lambda: self.heard_id >= move_id, timeout_s):
+                raise TimeoutError(f"no sound of move {move_id}")
+            return next(t for heard, t in self.arrivals if heard >= move_id)
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -104,16 +100,15 @@ def percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def knob_latency(page: Page, moves: int, interval_s: float, rng: np.random.Generator) -> list[float]:
-    """Moves ``interval_s`` apart (0: each after the previous sound); ms from each move to a sound of its version or later."""
-    page.wait_for(page.version)
+    """Moves ``interval_s`` apart (0: each after the previous sound); ms from each move to the first sound including it."""
     sent = []
     for _ in range(moves):
         sent.append(page.move(rng))
         if interval_s == 0:
-            page.wait_for(page.version)
+            page.wait_for(page.move_id)
         else:
             time.sleep(max(0.0, sent[-1][1] + interval_s - time.perf_counter()))
-    return [1000 * (page.wait_for(version) - t) for version, t in sent]
+    return [1000 * (page.wait_for(move_id) - t) for move_id, t in sent]
 
 
 def drain(sock: socket.socket) -> None:
@@ -144,7 +139,7 @@ def memory_over_moves(page: Page, pid: int, moves: int, rng: np.random.Generator
     for k in range(1, moves + 1):
         page.move(rng)
         if k % 1000 == 0:
-            page.wait_for(page.version, timeout_s=120)
+            page.wait_for(page.move_id, timeout_s=120)
             samples.append((k, rss_mb(pid)))
     return samples
 
@@ -181,7 +176,6 @@ def main() -> None:
             drain(host)  # the bundles of the knob moves above
             osc = percentiles(osc_latency(osc_in, host, page.dims, args.moves, rng))
             rows.append({"what": "OSC in -> OSC out", **osc, "target": "p95<=20"})
-            page.catch_up()
             memory = memory_over_moves(page, server.pid, args.memory_moves, rng)
             growth = memory[-1][1] - memory[0][1]
             rows.append(

@@ -18,6 +18,7 @@ from synthgen.errors import SynthgenError
 from synthgen.presets.json_preset import read_preset, write_preset
 from synthgen.serve import Panel, build_instrument, create_app
 from synthgen.serve.app import STATIC_DIR
+from synthgen.serve.moves import merge_moves
 from synthgen.serve.readout import host_values, read_parameters
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
@@ -154,13 +155,13 @@ def test_websocket_move_brings_state_and_new_sound(make_instrument, serve_knobs,
         assert rate == serve_model.config.render.sample_rate and len(before) == 4 * rate
         assert mel["type"] == "spectrogram" and mel["version"] == header["version"]
         assert (mel["n_mels"], mel["n_frames"]) == (64, 80) and len(mel["levels"]) == 64 * 80 and max(mel["levels"]) == 255
-        ws.send_json({"type": "latent", "values": {str(dim): 2.0}})
+        ws.send_json({"type": "latent", "values": {str(dim): 2.0}, "id": 7})
         state = ws.receive_json()
-        assert state["source"] == "knob" and state["z"][dim] == pytest.approx(2.0)
+        assert state["source"] == "knob" and state["z"][dim] == pytest.approx(2.0) and state["move_id"] == 7
         changed = [a["text"] != b["text"] for a, b in zip(first["parameters"], state["parameters"], strict=True)]
         assert any(changed)
         header, after, _ = parse_sound(ws.receive_bytes())
-        assert header["version"] == state["version"]
+        assert header["version"] == state["version"] and header["move_id"] == 7
         assert np.abs(after - before).max() > 1e-3
         assert ws.receive_json()["version"] == state["version"]
 
@@ -176,6 +177,7 @@ def test_bad_messages_are_answered_and_the_server_goes_on(make_instrument, serve
             (json.dumps({"type": "latent", "values": {str(dim): 7}}), "out of range"),
             (json.dumps({"type": "latent", "values": {"x": 1}}), "not a whole number"),
             (json.dumps({"type": "xy", "x": "left", "y": 0}), "finite number"),
+            (json.dumps({"type": "xy", "x": 0, "y": 0, "id": "first"}), "'id' must be a whole number"),
         ):
             ws.send_text(bad)
             message = ws.receive_json()
@@ -186,6 +188,24 @@ def test_bad_messages_are_answered_and_the_server_goes_on(make_instrument, serve
         assert ws.receive_json()["z"][dim] == pytest.approx(-1.0)
         response = client.post("/api/move", content=b"{")
         assert response.status_code == 400 and "JSON" in response.json()["error"]
+
+
+def test_moves_arriving_together_merge_in_order() -> None:
+    moves = [
+        {"type": "latent", "values": {"3": 1.0, "5": 0.5}, "id": 1},
+        {"type": "latent", "values": {"3": 2.0}, "id": 2},
+        {"type": "undo"},
+        {"type": "xy", "x": 0.1, "y": 0.2, "id": 3},
+        {"type": "xy", "x": 0.3, "y": 0.4, "id": 4},
+        {"type": "latent", "values": {"3": -1.0}, "id": 5},
+    ]
+    assert merge_moves(moves) == [
+        {"type": "latent", "values": {"3": 2.0, "5": 0.5}, "id": 2},
+        {"type": "undo"},
+        {"type": "xy", "x": 0.3, "y": 0.4, "id": 4},
+        {"type": "latent", "values": {"3": -1.0}, "id": 5},
+    ]
+    assert merge_moves(["junk", "junk"]) == ["junk", "junk"]
 
 
 def test_quick_moves_coalesce(make_instrument, serve_knobs) -> None:

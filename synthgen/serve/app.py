@@ -1,6 +1,6 @@
 """The web side of the instrument: one page, a JSON API, and a websocket for live moves, states and sounds."""
 
-__all__ = ["STATIC_DIR", "apply_message", "create_app"]
+__all__ = ["STATIC_DIR", "create_app"]
 
 import asyncio
 import contextlib
@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from synthgen.errors import SynthgenError
 from synthgen.serve.instrument import Instrument
 from synthgen.serve.messages import hello_message, mel_message, sound_frame, state_message
+from synthgen.serve.moves import apply_message, merge_moves, parse_message
 from synthgen.serve.panel import Panel, PanelState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -81,46 +82,6 @@ class _Clients:
                 self.loop.call_soon_threadsafe(lambda c=client: c.post(**message))
 
 
-def apply_message(panel: Panel, message: Any) -> PanelState:
-    """Apply one move: ``{"type": "latent", "values": {dim: value}}``, ``xy`` (``x``, ``y``), ``note``
-    (``midi_pitch``, ``velocity``) or ``undo``.
-
-    Raises:
-        SynthgenError: the message is malformed, out of range or of an unknown type.
-    """
-    if not isinstance(message, dict):
-        raise SynthgenError("a message must be a JSON object with a 'type'")
-    kind = message.get("type")
-    if kind == "latent":
-        values = message.get("values")
-        if not isinstance(values, dict):
-            raise SynthgenError("'latent' needs 'values': {dimension: value}")
-        return panel.set_latent({_dimension(k): v for k, v in values.items()}, source="knob")
-    if kind == "xy":
-        return panel.set_xy(message.get("x"), message.get("y"))
-    if kind == "note":
-        return panel.set_note(message.get("midi_pitch"), message.get("velocity"))
-    if kind == "undo":
-        return panel.undo()
-    raise SynthgenError(f"unknown message type {kind!r}: use latent, xy, note or undo")
-
-
-def _dimension(key: Any) -> int:
-    try:
-        return int(key)
-    except (TypeError, ValueError):
-        raise SynthgenError(f"latent dimension {key!r} is not a whole number") from None
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        raise SynthgenError("send moves as JSON text, not binary")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise SynthgenError("a message must be JSON") from None
-
-
 def create_app(instrument: Instrument) -> FastAPI:
     """The ASGI app serving ``instrument``: ``/`` the page, ``/api/...`` JSON, ``/ws`` the live channel."""
     app = FastAPI(title="synthgen serve", docs_url=None, redoc_url=None)
@@ -135,7 +96,7 @@ def create_app(instrument: Instrument) -> FastAPI:
         return state_message(panel, panel.state)
 
     async def body_json(request: Request) -> dict:
-        body = _json((await request.body()).decode("utf-8", errors="replace"))
+        body = parse_message((await request.body()).decode("utf-8", errors="replace"))
         if not isinstance(body, dict):
             raise SynthgenError("the request body must be a JSON object")
         return body
@@ -190,23 +151,41 @@ def create_app(instrument: Instrument) -> FastAPI:
             sound=None if sound is None else sound_frame(sound),
             mel=None if mel is None else mel_message(*mel),
         )
-        sender = asyncio.create_task(client.send_forever())
+        inbox: list[Any] = []
+        arrived = asyncio.Event()
+
+        async def apply_forever() -> None:
+            # Moves that came in while the last ones were applied are merged: a busy server catches up.
+            while True:
+                await arrived.wait()
+                arrived.clear()
+                batch = inbox.copy()
+                inbox.clear()
+                for message in merge_moves(batch):
+                    try:
+                        apply_message(panel, message)
+                    except SynthgenError as e:
+                        client.post(note={"type": "error", "message": str(e)})
+
+        tasks = [asyncio.create_task(client.send_forever()), asyncio.create_task(apply_forever())]
         try:
             while True:
                 received = await websocket.receive()
                 if received["type"] == "websocket.disconnect":
                     break
                 try:
-                    apply_message(panel, _json(received.get("text")))
+                    inbox.append(parse_message(received.get("text")))
+                    arrived.set()
                 except SynthgenError as e:
                     client.post(note={"type": "error", "message": str(e)})
         except WebSocketDisconnect:
             pass
         finally:
             clients.clients.discard(client)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -40,6 +40,7 @@ def state_message(panel: Panel, state: PanelState) -> dict:
         "midi_pitch": state.midi_pitch,
         "velocity": state.velocity,
         "source": state.source,
+        "move_id": state.move_id,
         "history": panel.history_size,
     }
 
@@ -47,9 +48,9 @@ def state_message(panel: Panel, state: PanelState) -> dict:
 def sound_frame(sound: Sound) -> bytes:
     """A sound as one binary websocket frame: a little-endian uint32 header length, the JSON header, the WAV file.
 
-    The header holds ``version``, ``render_ms`` and the plugin's ``display`` texts.
+    The header holds ``version``, ``move_id``, ``render_ms`` and the plugin's ``display`` texts.
     """
-    header = {"version": sound.version, "render_ms": round(sound.render_s * 1000.0, 2), "display": sound.display}
+    header = {"version": sound.version, "move_id": sound.move_id, "render_ms": round(sound.render_s * 1000.0, 2), "display": sound.display}
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     return struct.pack("<I", len(encoded)) + encoded + sound.wav
 

@@ -27,6 +27,7 @@ class PanelState:
         unit: its preset ``(P,)`` in unit space.
         midi_pitch, velocity: the note to audition.
         source: what made the change (``knob``, ``osc``, ``preset NAME``, ``undo``, ...).
+        move_id: the number its sender gave the move (echoed with the state and its sound), if any.
     """
 
     version: int
@@ -35,6 +36,7 @@ class PanelState:
     midi_pitch: int
     velocity: int
     source: str
+    move_id: int | None = None
 
 
 class Panel:
@@ -104,6 +106,7 @@ class Panel:
         note: tuple[int, int] | None = None,
         move: bool = False,
         unit: np.ndarray | None = None,
+        move_id: int | None = None,
     ) -> PanelState:
         with self._lock:
             old = self._state
@@ -115,7 +118,7 @@ class Panel:
             if unit is None:
                 unit = old.unit if z is old.z else self._unit(z)
             pitch, velocity = note or (old.midi_pitch, old.velocity)
-            return self._publish(PanelState(old.version + 1, z, unit, pitch, velocity, source))
+            return self._publish(PanelState(old.version + 1, z, unit, pitch, velocity, source, move_id))
 
     def _publish(self, state: PanelState) -> PanelState:
         self._state = state
@@ -130,22 +133,25 @@ class Panel:
             raise SynthgenError(f"{what} = {value} is out of range {low:g} .. {high:g}")
         return float(value)
 
-    def set_latent(self, values: Mapping[int, float], source: str = "knob") -> PanelState:
-        """Move latent dimensions (``dim -> value``, each within ``±latent_range``); the others stay."""
+    def set_latent(self, values: Mapping[int, float], source: str = "knob", move_id: int | None = None) -> PanelState:
+        """Move latent dimensions (``dim -> value``, each within ``±latent_range``); the others stay.
+
+        ``move_id``: the sender's number for this move, echoed with the state and its sound.
+        """
         z = self._state.z.copy()
         n_dims = len(z)
         for dim, value in values.items():
             if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 0 <= dim < n_dims:
                 raise SynthgenError(f"latent dimension {dim!r} does not exist: the model has dimensions 0 to {n_dims - 1}")
             z[dim] = self._check_value(f"latent {dim}", value, -self.latent_range, self.latent_range)
-        return self._change(source, z, move=True)
+        return self._change(source, z, move=True, move_id=move_id)
 
-    def set_xy(self, x: float, y: float, source: str = "xy") -> PanelState:
+    def set_xy(self, x: float, y: float, source: str = "xy", move_id: int | None = None) -> PanelState:
         """Move the first two knobs: ``x`` and ``y`` in 0..1 span their whole range."""
         x = self._check_value("x", x, 0.0, 1.0)
         y = self._check_value("y", y, 0.0, 1.0)
         r = self.latent_range
-        return self.set_latent({self.knobs[0].dim: (2 * x - 1) * r, self.knobs[1].dim: (2 * y - 1) * r}, source)
+        return self.set_latent({self.knobs[0].dim: (2 * x - 1) * r, self.knobs[1].dim: (2 * y - 1) * r}, source, move_id)
 
     def set_note(self, midi_pitch: int, velocity: int) -> PanelState:
         """Audition another note: MIDI pitch 0..127, velocity 1..127."""

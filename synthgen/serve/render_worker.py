@@ -35,19 +35,21 @@ class Sound:
 
     Arguments:
         version: the panel state it renders.
+        move_id: that state's move number, as its sender gave it.
         wav: the note as a 16-bit mono WAV file.
         display: the synth's own display text per learned parameter (plugins; empty for Faust).
         render_s: seconds from the worker picking the state up to the sound being ready.
     """
 
     version: int
+    move_id: int | None
     wav: bytes
     display: dict[str, str]
     render_s: float
 
 
 def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | None) -> None:
-    """The worker process: render each job ``(version, unit, midi_pitch, velocity)`` until ``None`` comes.
+    """The worker process: render each job ``(version, move_id, unit, midi_pitch, velocity)`` until ``None`` comes.
 
     Sends ``("sound", Sound)`` (or ``("failed", text)``), then ``("mel", version, mel)`` with
     ``mel = None`` when the next job is already waiting.
@@ -69,12 +71,12 @@ def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | 
 def _render_jobs(conn: Connection, config: SynthConfig, synth: Synth) -> None:
     text = getattr(synth, "parameter_text", None)
     while (job := conn.recv()) is not None:
-        version, unit, midi_pitch, velocity = job
+        version, move_id, unit, midi_pitch, velocity = job
         start = time.perf_counter()
         try:
             audio = render_unit(synth, config, unit[None], [(midi_pitch, velocity)])[0]
             display = {name: text(name) for name in config.space.names} if text is not None else {}
-            conn.send(("sound", Sound(version, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start)))
+            conn.send(("sound", Sound(version, move_id, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start)))
         except Exception as e:  # a bad render must not stop the instrument
             conn.send(("failed", f"render of version {version} failed: {type(e).__name__}: {e}"))
             conn.send(("mel", version, None))
@@ -143,7 +145,7 @@ class RenderWorker:
             return None if self._stopped else state
 
     def _send(self, state: PanelState) -> None:
-        self._conn.send((state.version, state.unit, state.midi_pitch, state.velocity))
+        self._conn.send((state.version, state.move_id, state.unit, state.midi_pitch, state.velocity))
 
     def _receive_sound(self) -> None:
         kind, result = self._conn.recv()

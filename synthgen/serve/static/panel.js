@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const panel = { hello: null, state: null, knobs: [], dragging: new Set(), pending: {}, sentAt: 0, sounds: 0 };
+const panel = { hello: null, state: null, knobs: [], dragging: new Set(), pending: {}, sounds: 0, moveId: 0, sentAt: new Map() };
 let socket = null;
 let audioContext = null;
 let currentBuffer = null;
@@ -17,10 +17,15 @@ function log(text, isError = false) {
 }
 
 function send(message) {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    panel.sentAt = performance.now();
-    socket.send(JSON.stringify(message));
-  }
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+// Moves carry a number; the server echoes it with the sound, so the page knows how long the sound took.
+function sendMove(message) {
+  panel.moveId += 1;
+  panel.sentAt.set(panel.moveId, performance.now());
+  if (panel.sentAt.size > 500) panel.sentAt.delete(panel.sentAt.keys().next().value);
+  send({ ...message, id: panel.moveId });
 }
 
 // Moves are merged and sent at most once per animation frame; the server renders only the newest.
@@ -32,7 +37,7 @@ function moveLatent(dim, value) {
     frameRequested = true;
     requestAnimationFrame(() => {
       frameRequested = false;
-      send({ type: "latent", values: panel.pending });
+      sendMove({ type: "latent", values: panel.pending });
       panel.pending = {};
     });
   }
@@ -218,7 +223,6 @@ function play() {
 }
 
 async function receiveSound(data) {
-  const arrived = performance.now();
   const view = new DataView(data);
   const length = view.getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
@@ -231,7 +235,9 @@ async function receiveSound(data) {
   document.body.dataset.soundVersion = header.version;
   $("duration").textContent = `${currentBuffer.duration.toFixed(1)} s`;
   $("sound-info").textContent = `v${header.version} · rendered in ${header.render_ms.toFixed(0)} ms`;
-  if (panel.sentAt) $("status").textContent = `new sound ${(arrived - panel.sentAt).toFixed(0)} ms after the last move`;
+  if (panel.sentAt.has(header.move_id)) {
+    $("status").textContent = `move → sound in ${(performance.now() - panel.sentAt.get(header.move_id)).toFixed(0)} ms`;
+  }
   if ($("autoplay").checked && audioContext.state === "running") play();
   if (panel.state) showState(panel.state);
 }
