@@ -11,7 +11,7 @@ from synthgen.cli import main
 from synthgen.dataset import open_dataset
 from synthgen.dataset.split import split_rows
 from synthgen.errors import SynthgenError
-from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, bank_to_unit, read_bank, write_bank
+from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, bank_to_values, read_bank, write_bank
 from synthgen.presets.human import load_human_presets
 
 from .conftest import requires_amsynth
@@ -75,7 +75,7 @@ def _expected_unit(small_banks: tuple[Path, Path], space) -> dict[tuple[str, str
     out = {}
     for path in [*sorted(folder.glob("*.bank")), single]:
         for preset in read_bank(path):
-            host = bank_to_unit(preset.values)
+            host = bank_to_values(preset.values)
             out[(path.stem, preset.name)] = space.to_unit(np.array([[host[name] for name in space.names]]))[0]
     return out
 
@@ -136,7 +136,7 @@ def test_loading_reports_clipped_and_fixed_values(amsynth_config) -> None:
     assert loaded.unit.min() >= 0 and loaded.unit.max() <= 1
     cutoff = space.names.index("filter_cutoff")
     low = space.specs[cutoff].low
-    hosts = [bank_to_unit(p.values)["filter_cutoff"] for p in read_bank(SHIPPED_BANK_DIR / "amsynth_factory.bank")]
+    hosts = [bank_to_values(p.values)["filter_cutoff"] for p in read_bank(SHIPPED_BANK_DIR / "amsynth_factory.bank")]
     assert loaded.clipped["filter_cutoff"] == sum(h < low for h in hosts) > 0
     assert (loaded.unit[np.array(hosts) < low, cutoff] == 0).all()
     assert loaded.overridden["master_vol"] > 0
@@ -183,3 +183,34 @@ def test_cli_errors_are_one_line(tmp_path: Path, make, args: list[str], message:
     assert code == 1, output
     assert output.startswith("Error: ") and output.count("\n") == 1, output
     assert re.search(message, output), output
+
+
+@requires_amsynth
+def test_presets_as_authored_keep_their_own_fixed_values(small_banks: tuple[Path, Path], amsynth_config, tmp_path: Path) -> None:
+    from synthgen.synths.loading import load_synth
+    from synthgen.synths.rendering import render_unit
+
+    folder, _ = small_banks
+    fixed = load_human_presets(folder, amsynth_config)
+    authored = load_human_presets(folder, amsynth_config, as_authored=True)
+    np.testing.assert_array_equal(fixed.unit, authored.unit)  # the learned subset is the same
+    differs = [i for i, own in enumerate(authored.own_values) if any(abs(own[k] - v) > 1e-3 for k, v in amsynth_config.space.fixed.items())]
+    assert differs, "no preset sets a fixed parameter differently from the config"
+    i = differs[0]
+    synth = load_synth(amsynth_config)
+    as_config = render_unit(synth, amsynth_config, fixed.unit[i : i + 1])
+    as_made = render_unit(synth, amsynth_config, authored.unit[i : i + 1], authored=authored.source(0).authored(np.array([i])))
+    assert np.abs(as_config - as_made).max() > 1e-3
+    assert "as authored" in authored.summary() and "--presets-as-authored keeps them" in fixed.summary()
+    code, output = _run("render", "--synth", "amsynth", "--presets", str(folder), "--presets-as-authored", "--out", str(tmp_path / "d"))
+    assert code == 0, output
+    with open_dataset(tmp_path / "d") as data:
+        assert data.metadata["source"]["as_authored"] is True
+        np.testing.assert_allclose(data.read("params_unit"), fixed.unit, atol=1e-6)
+
+
+@needs_banks
+def test_presets_list_defaults_to_the_installed_banks() -> None:
+    result = CliRunner().invoke(main, ["presets", "list"])
+    assert result.exit_code == 0, result.output
+    assert "amsynth_factory" in result.stdout and "presets in 28 banks" in result.stderr

@@ -1,4 +1,4 @@
-"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``."""
+"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``, ``dataset verify``."""
 
 __all__ = ["dataset", "info", "render"]
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import synth_options
+from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -19,7 +19,14 @@ from synthgen.cli.options import synth_options
     multiple=True,
     help="Render human presets instead of random ones: preset files (amsynth .bank, synthgen .json) or folders "
     "of them (repeatable). Only the config's learned parameters come from the presets (clipped into its ranges); "
-    "its fixed parameters keep the config's values.",
+    "its fixed parameters keep the config's values unless --presets-as-authored.",
+)
+@click.option(
+    "--presets-as-authored",
+    "as_authored",
+    is_flag=True,
+    help="With --presets: render each preset with its own values of the parameters the config does not learn "
+    "(as its author made it) instead of the config's fixed values; the dataset still records the learned ones.",
 )
 @click.option("--around-presets", type=int, default=None, help="With --presets: render K random presets near each one instead.")
 @click.option(
@@ -35,11 +42,13 @@ from synthgen.cli.options import synth_options
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
+@verbosity_options
 def render(
     synth: str,
     plugin: str | None,
     n: int | None,
     preset_paths: tuple[Path, ...],
+    as_authored: bool,
     around_presets: int | None,
     spread: float | None,
     out: Path,
@@ -49,12 +58,14 @@ def render(
     velocities: tuple[int, ...],
     audio: bool,
     chunk_size: int,
+    verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
     Interrupt it at any time and run the same command again: it resumes where it stopped.
     With --presets, only the config's learned parameters come from the presets; the parameters
-    it keeps fixed take the config's values, whatever the presets say.
+    it keeps fixed take the config's values, whatever the presets say, unless
+    --presets-as-authored (each preset then sounds as its author made it).
 
     \b
     Examples:
@@ -69,8 +80,8 @@ def render(
 
     if preset_paths and n is not None:
         raise SynthgenError("give either --n (random presets) or --presets (preset files), not both")
-    if not preset_paths and (around_presets is not None or spread is not None):
-        raise SynthgenError("--around-presets and --spread need --presets (the presets to sample around)")
+    if not preset_paths and (around_presets is not None or spread is not None or as_authored):
+        raise SynthgenError("--around-presets, --spread and --presets-as-authored need --presets (preset files or folders)")
     if spread is not None and around_presets is None:
         raise SynthgenError("--spread needs --around-presets K (random presets per human one)")
     if not preset_paths and n is None:
@@ -78,7 +89,7 @@ def render(
     config, plugin_path = resolve_config(synth, plugin)
     source = None
     if preset_paths:
-        loaded = load_human_presets(preset_paths, config)
+        loaded = load_human_presets(preset_paths, config, as_authored)
         source = loaded.source(seed, around_presets, 0.1 if spread is None else spread)
         click.echo(loaded.summary())
     pitches = notes or (config.render.midi_pitch,)
@@ -94,6 +105,7 @@ def render(
         chunk_size=chunk_size,
         with_audio=audio,
         plugin=plugin_path,
+        progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))
 
@@ -114,7 +126,7 @@ def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
 
 @click.group()
 def dataset() -> None:
-    """Inspect rendered datasets."""
+    """Inspect and check rendered datasets."""
 
 
 @dataset.command("info")
@@ -124,3 +136,16 @@ def dataset_info(path: Path) -> None:
     from synthgen.dataset.summary import describe_dataset
 
     click.echo(describe_dataset(path))
+
+
+@dataset.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def dataset_verify(path: Path) -> None:
+    """Check every shard of a dataset against the size and SHA-256 recorded when it was written.
+
+    A damaged or missing shard is named; running the render command that made the dataset
+    again re-renders it.
+    """
+    from synthgen.dataset.verify import verify_dataset
+
+    click.echo(verify_dataset(path))

@@ -19,7 +19,11 @@ from synthgen.model import DEFAULT_MODEL
     show_default="the shipped models/builtin_vae_flow_post/model.pt",
     help="An invertible latent model (vae_flow_post): model.pt or its run folder.",
 )
-@click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+)
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port of the page.")

@@ -51,7 +51,7 @@ def choose_knobs(
     Returns:
         The knobs, best first (or in the order of ``dims``).
     """
-    n_dims = model.model.latent_dim
+    n_dims = model.latent_dim
     walked = list(dims) or list(range(n_dims))
     walks = walk_dimensions(model, synth, walked, np.zeros(n_dims, dtype=np.float32), steps, latent_range)
     scores = {s.dim: s for s in rank_dimensions(walks, model.config.space.names)}

@@ -81,7 +81,7 @@ class Panel:
         self._history: deque[PanelState] = deque(maxlen=history_size)
         self._last_move_at = -np.inf
         render = model.config.render
-        z = np.zeros(model.model.latent_dim, dtype=np.float32)
+        z = np.zeros(model.latent_dim, dtype=np.float32)
         self._state = PanelState(0, z, self._unit(z), render.midi_pitch, render.velocity, "start")
 
     @property

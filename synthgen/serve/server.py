@@ -11,8 +11,6 @@ from synthgen.serve.app import create_app
 from synthgen.serve.instrument import Instrument
 from synthgen.serve.knobs import choose_knobs
 from synthgen.synths.loading import load_synth
-from synthgen.synths.resolve import resolve_config
-from synthgen.uses.resynth import check_synth_matches
 from synthgen.uses.walk import open_model
 
 
@@ -22,13 +20,6 @@ def parse_host_port(text: str, what: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise SynthgenError(f"{what} must be host:port or a port from 1 to 65535, got '{text}'")
     return host or "127.0.0.1", int(port)
-
-
-def _infer_on_one_thread() -> None:
-    """Map one latent point at a time on one thread: more gain nothing, and on a busy machine their spinning delays every move."""
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def build_instrument(
@@ -46,7 +37,8 @@ def build_instrument(
 
     Arguments:
         model_path: an invertible latent model (``vae_flow_post``) file or run folder.
-        synth: a synth config name or file the model must match (default: the model's own).
+        synth: your config (name or ``.yaml``) for the model's synth: where its plugin is found
+            (default: the shipped config of that name).
         plugin: plugin file overriding the config's search paths.
         knobs: how many of the best latent dimensions become knobs (without ``dims``).
         dims: latent dimensions to use as knobs, in order (at least 2).
@@ -54,10 +46,7 @@ def build_instrument(
         presets_dir: where saved presets go.
         osc_listen, osc_send_to: OSC ``(host, port)`` in and out, or ``None``.
     """
-    model = open_model(model_path, "serve")
-    _infer_on_one_thread()
-    if synth is not None:
-        check_synth_matches(model, resolve_config(synth, plugin)[0])
+    model = open_model(model_path, "serve", synth, plugin)
 
     own_synth = load_synth(model.config, plugin)
     chosen = choose_knobs(model, own_synth, knobs, dims, latent_range=latent_range)
