@@ -19,10 +19,12 @@ from synthgen.presets.json_preset import read_preset, write_preset
 from synthgen.serve import Panel, build_instrument, create_app
 from synthgen.serve.app import STATIC_DIR
 from synthgen.serve.moves import merge_moves
+from synthgen.serve.osc import carla_bundle
 from synthgen.serve.readout import host_values, read_parameters
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 
+from .conftest import requires_amsynth
 from .serve_helpers import free_port, wait_for
 
 with warnings.catch_warnings():
@@ -325,3 +327,18 @@ def test_taken_ports_get_one_clear_line(serve_model, tmp_path: Path) -> None:
             build_instrument(serve_model.path, dims=(0, 1), presets_dir=tmp_path, osc_listen=("127.0.0.1", osc_port))
     result = CliRunner().invoke(main, ["serve", "--osc-out", "somewhere"])
     assert result.exit_code != 0 and "--osc-out must be host:port" in result.output
+
+
+@requires_amsynth
+def test_carla_messages_name_the_plugins_parameter_indices(amsynth_config) -> None:
+    synth = load_synth(amsynth_config)
+    names = amsynth_config.space.names[:3]
+    bundle = carla_bundle(dict(zip(names, (0.25, 0.5, 1.0), strict=True)), synth, plugin_id=2)
+    messages = list(bundle)
+    assert [m.address for m in messages] == ["/Carla/2/set_parameter_value"] * 3
+    assert [m.params for m in messages] == [[synth.index_of(n), v] for n, v in zip(names, (0.25, 0.5, 1.0), strict=True)]
+
+
+def test_carla_output_needs_a_plugin(make_instrument) -> None:
+    with pytest.raises(SynthgenError, match="needs a plugin synth"):
+        make_instrument(osc_send_to=("127.0.0.1", free_port()), carla_plugin=0)

@@ -56,6 +56,7 @@ def serve(
     port: int,
     osc_in: int | None,
     osc_out: str | None,
+    carla_plugin: int | None,
     knobs: int,
     dims: tuple[int, ...],
     latent_range: float,
@@ -82,14 +83,17 @@ def serve(
         raise SynthgenError(f"synthgen serve needs the package {e.name}: pip install 'synthgen[serve]'") from None
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
+    if carla_plugin is not None and send_to is None:
+        raise click.UsageError("--osc-carla needs --osc-out HOST:PORT (Carla's OSC UDP port)")
     listen = None if osc_in is None else (host, osc_in)
     listening = open_port(host, port)
     click.echo("ranking latent dimensions as knobs ...")
-    instrument = build_instrument(model_path, synth, plugin, knobs, dims, latent_range, presets_dir, listen, send_to)
+    instrument = build_instrument(model_path, synth, plugin, knobs, dims, latent_range, presets_dir, listen, send_to, carla_plugin)
     knob_text = ", ".join(f"{k.dim} ({'/'.join(k.moved[:2])})" for k in instrument.panel.knobs)
     click.echo(f"knobs: latent dimensions {knob_text}")
     if listen is not None:
         click.echo(f"OSC in:  udp://{listen[0]}:{listen[1]}")
     if send_to is not None:
-        click.echo(f"OSC out: udp://{send_to[0]}:{send_to[1]}")
+        style = "/synthgen/param/<name>" if carla_plugin is None else f"Carla's /Carla/{carla_plugin}/set_parameter_value"
+        click.echo(f"OSC out: udp://{send_to[0]}:{send_to[1]} ({style})")
     run_server(instrument, listening, on_ready=lambda url: click.echo(f"serving {url} (Ctrl-C stops)"))

@@ -36,6 +36,7 @@ class Instrument:
         osc_listen: ``(host, port)`` for OSC in, or ``None``.
         osc_send_to: ``(host, port)`` for OSC out, or ``None``.
         plugin: plugin file overriding the config's search paths.
+        carla_plugin: send OSC as Carla's control messages for the plugin of this id (see :class:`OscBridge`).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Instrument:
         osc_listen: tuple[str, int] | None = None,
         osc_send_to: tuple[str, int] | None = None,
         plugin: str | Path | None = None,
+        carla_plugin: int | None = None,
     ) -> None:
         self.model = model
         self.presets_dir = Path(presets_dir)
@@ -61,7 +63,7 @@ class Instrument:
         self.worker = RenderWorker(model.config, plugin, self._on_sound, self._on_mel)
         self.panel.subscribe(self.worker.submit)
         try:
-            self.osc = OscBridge(self.panel, self.synth, osc_listen, osc_send_to)
+            self.osc = OscBridge(self.panel, self.synth, osc_listen, osc_send_to, carla_plugin)
         except SynthgenError:
             self.worker.close()
             raise

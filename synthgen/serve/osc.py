@@ -1,6 +1,6 @@
 """The OSC bridge: latent moves, XY and presets in; the parameters, as one bundle, out after every change."""
 
-__all__ = ["OscBridge", "osc_address", "param_bundle"]
+__all__ = ["OscBridge", "carla_bundle", "osc_address", "param_bundle"]
 
 import logging
 import re
@@ -41,6 +41,24 @@ def param_bundle(values: Mapping[str, float]) -> OscBundle:
     return bundle.build()
 
 
+def carla_bundle(values: Mapping[str, float], synth: Synth, plugin_id: int, client: str = "Carla") -> OscBundle:
+    """The same values as Carla's own OSC control messages: ``/<client>/<plugin_id>/set_parameter_value <index> <value>``.
+
+    ``synth`` is the plugin Carla hosts (its parameter indices); values are host values 0..1, the
+    range Carla gives a VST2 plugin's parameters.
+    """
+    index_of = getattr(synth, "index_of", None)
+    if index_of is None:
+        raise SynthgenError("OSC for Carla needs a plugin synth (Carla hosts plugins, not synthgen's Faust voice)")
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    for name, value in values.items():
+        message = OscMessageBuilder(f"/{client}/{plugin_id}/set_parameter_value")
+        message.add_arg(index_of(name), OscMessageBuilder.ARG_TYPE_INT)
+        message.add_arg(float(value), OscMessageBuilder.ARG_TYPE_FLOAT)
+        bundle.add_content(message.build())
+    return bundle.build()
+
+
 def _message(address: str, *args: Any) -> bytes:
     message = OscMessageBuilder(address)
     for arg in args:
@@ -57,18 +75,29 @@ class OscBridge:
     ``/synthgen/error <text>``; the bridge keeps running.
 
     Out (to ``send_to``, when given): after every change of the preset, one bundle of
-    ``/synthgen/param/<name> <host value 0..1>``.
+    ``/synthgen/param/<name> <host value 0..1>`` (or, with ``carla_plugin``, Carla's own messages).
 
     Arguments:
         panel: the panel to steer.
         synth: the model's synth (its parameter ranges give host values).
         listen: ``(host, port)`` to receive on, or ``None`` for no input.
         send_to: ``(host, port)`` to send parameters to, or ``None``.
+        carla_plugin: send Carla's ``set_parameter_value`` messages for the plugin of this id instead.
     """
 
-    def __init__(self, panel: Panel, synth: Synth, listen: tuple[str, int] | None, send_to: tuple[str, int] | None) -> None:
+    def __init__(
+        self,
+        panel: Panel,
+        synth: Synth,
+        listen: tuple[str, int] | None,
+        send_to: tuple[str, int] | None,
+        carla_plugin: int | None = None,
+    ) -> None:
         self.panel = panel
         self._synth = synth
+        self._carla_plugin = carla_plugin
+        if carla_plugin is not None:
+            carla_bundle({}, synth, carla_plugin)  # refuse a synth Carla cannot host, before serving
         self._send_to = send_to
         self._client = SimpleUDPClient(*send_to) if send_to else None
         self._last_sent: np.ndarray | None = None
@@ -108,8 +137,10 @@ class OscBridge:
         if self._last_sent is not None and np.array_equal(self._last_sent, state.unit):
             return
         self._last_sent = state.unit
+        values = host_values(self._synth, self.panel.model.config, state.unit)
+        bundle = param_bundle(values) if self._carla_plugin is None else carla_bundle(values, self._synth, self._carla_plugin)
         try:
-            self._client.send(param_bundle(host_values(self._synth, self.panel.model.config, state.unit)))
+            self._client.send(bundle)
         except OSError as e:  # the host is away: the panel goes on
             _log.warning("cannot send OSC to %s:%d: %s", *self._send_to, e)
 

@@ -32,6 +32,7 @@ def build_instrument(
     presets_dir: str | Path = "presets",
     osc_listen: tuple[str, int] | None = None,
     osc_send_to: tuple[str, int] | None = None,
+    carla_plugin: int | None = None,
 ) -> Instrument:
     """Load a model and its synth, rank the latent dimensions as knobs, and start the instrument.
 
@@ -45,12 +46,13 @@ def build_instrument(
         latent_range: knobs span ``-latent_range .. latent_range``.
         presets_dir: where saved presets go.
         osc_listen, osc_send_to: OSC ``(host, port)`` in and out, or ``None``.
+        carla_plugin: send OSC out as Carla's control messages for the plugin of this id.
     """
     model = open_model(model_path, "serve", synth, plugin)
 
     own_synth = load_synth(model.config, plugin)
     chosen = choose_knobs(model, own_synth, knobs, dims, latent_range=latent_range)
-    return Instrument(model, own_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to, plugin)
+    return Instrument(model, own_synth, chosen, presets_dir, latent_range, osc_listen, osc_send_to, plugin, carla_plugin)
 
 
 def open_port(host: str, port: int) -> socket.socket:
