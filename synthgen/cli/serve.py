@@ -34,6 +34,14 @@ from synthgen.model import DEFAULT_MODEL
     "--osc-out", default=None, metavar="HOST:PORT", help="Send the parameters as OSC here after every change, e.g. 127.0.0.1:9001."
 )
 @click.option(
+    "--osc-carla",
+    "carla_plugin",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="PLUGIN_ID",
+    help="Send --osc-out as Carla's own control messages for Carla's plugin PLUGIN_ID (0: the first), to Carla's OSC UDP port.",
+)
+@click.option(
     "--knobs", type=click.IntRange(min=2), default=8, show_default=True, help="How many of the best latent dimensions become knobs."
 )
 @click.option("--dims", type=int, multiple=True, help="Use these latent dimensions as knobs, in order (repeat: --dims 3 --dims 7).")
@@ -84,7 +92,7 @@ def serve(
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
     if carla_plugin is not None and send_to is None:
-        raise click.UsageError("--osc-carla needs --osc-out HOST:PORT (Carla's OSC UDP port)")
+        raise SynthgenError("--osc-carla needs --osc-out HOST:PORT (Carla's OSC UDP port)")
     listen = None if osc_in is None else (host, osc_in)
     listening = open_port(host, port)
     click.echo("ranking latent dimensions as knobs ...")
