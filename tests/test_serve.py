@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+pytest.importorskip("fastapi", reason="synthgen serve needs the [serve] extra")
+
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient

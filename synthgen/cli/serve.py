@@ -105,3 +105,4 @@ def serve(
         style = "/synthgen/param/<name>" if carla_plugin is None else f"Carla's /Carla/{carla_plugin}/set_parameter_value"
         click.echo(f"OSC out: udp://{send_to[0]}:{send_to[1]} ({style})")
     run_server(instrument, listening, on_ready=lambda url: click.echo(f"serving {url} (Ctrl-C stops)"))
+    click.echo("stopped")

@@ -4,6 +4,7 @@ __all__ = ["RenderWorker", "Sound"]
 
 import logging
 import multiprocessing as mp
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | 
     Sends ``("sound", Sound)`` (or ``("failed", text)``), then ``("mel", version, mel)`` with
     ``mel = None`` when the next job is already waiting.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops this process
     try:
         synth = load_synth(config, plugin)
     except SynthgenError as e:

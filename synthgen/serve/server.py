@@ -68,7 +68,7 @@ def open_port(host: str, port: int) -> socket.socket:
 
 
 def run_server(instrument: Instrument, listening: socket.socket, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve the instrument's page and API until interrupted, then stop its threads.
+    """Serve the instrument's page and API until Ctrl-C, then stop its threads and render process.
 
     Arguments:
         instrument: a started instrument.
@@ -79,10 +79,12 @@ def run_server(instrument: Instrument, listening: socket.socket, on_ready: Calla
 
     host, port = listening.getsockname()[:2]
     try:
-        server = uvicorn.Server(uvicorn.Config(create_app(instrument), log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(instrument), log_level="warning", lifespan="off"))
         if on_ready is not None:
             on_ready(f"http://{host}:{port}/")
         server.run(sockets=[listening])
+    except KeyboardInterrupt:  # uvicorn has shut down cleanly, then passes Ctrl-C on
+        pass
     finally:
         listening.close()
         instrument.close()
