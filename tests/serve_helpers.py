@@ -26,10 +26,10 @@ def start_server(instrument: Instrument) -> tuple[str, Callable[[], None]]:
     """Serve ``instrument`` with uvicorn on a free local port in a thread; returns its URL and a stop function."""
     import uvicorn
 
-    from synthgen.serve import create_app
+    from synthgen.serve.server import uvicorn_config
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(instrument), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(instrument, host="127.0.0.1", port=port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started)

@@ -1,10 +1,13 @@
 """Run the instrument: load the model and synth, rank the knobs, and serve the page and the OSC bridge."""
 
-__all__ = ["build_instrument", "open_port", "parse_host_port", "run_server"]
+__all__ = ["build_instrument", "open_port", "parse_host_port", "run_server", "uvicorn_config"]
 
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 from synthgen.errors import SynthgenError
 from synthgen.serve.app import create_app
@@ -67,6 +70,12 @@ def open_port(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_config(instrument: Instrument, **settings: Any) -> uvicorn.Config:
+    """How uvicorn serves the instrument's app (``settings``: more ``uvicorn.Config`` arguments)."""
+    # No per-message deflate: compressing each sound took longer than rendering it.
+    return uvicorn.Config(create_app(instrument), log_level="warning", lifespan="off", ws_per_message_deflate=False, **settings)
+
+
 def run_server(instrument: Instrument, listening: socket.socket, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve the instrument's page and API until Ctrl-C, then stop its threads and render process.
 
@@ -75,11 +84,9 @@ def run_server(instrument: Instrument, listening: socket.socket, on_ready: Calla
         listening: the socket from :func:`open_port`.
         on_ready: called with the page's URL before serving starts.
     """
-    import uvicorn
-
     host, port = listening.getsockname()[:2]
     try:
-        server = uvicorn.Server(uvicorn.Config(create_app(instrument), log_level="warning", lifespan="off"))
+        server = uvicorn.Server(uvicorn_config(instrument))
         if on_ready is not None:
             on_ready(f"http://{host}:{port}/")
         server.run(sockets=[listening])
