@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from synthgen.cli.options import draws_figures
 from synthgen.model import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def _ranked(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
 )
 @_model_options("macro")
+@draws_figures
 def macro(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],
@@ -142,6 +144,7 @@ def macro(
 @click.argument("sound_b", type=_PATH)
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
 @_model_options("interpolate")
+@draws_figures
 def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
 
@@ -170,6 +173,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
 @click.command()
 @click.argument("sound", type=_PATH)
 @_model_options("sketch")
+@draws_figures
 def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
@@ -195,6 +199,7 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 @click.command()
 @_walk_options(5, "Grid points per side.")
 @_model_options("explore")
+@draws_figures
 def explore(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],

@@ -286,6 +286,7 @@ def train_model(
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
     if stopped.startswith("early") or start >= settings.epochs:
         data.close()
+        export_onnx(out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
     epochs = tqdm(
         range(start, settings.epochs),
@@ -317,6 +318,7 @@ def train_model(
         history.append(row)
         if epoch >= settings.warm_epochs() - 1:
             scheduler.step(valid["param_mse"])
+        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
             summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
@@ -325,7 +327,6 @@ def train_model(
             summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
         elif epoch + 1 == settings.epochs:
             summary["stopped"] = f"all {settings.epochs} epochs done"
-        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         save_checkpoint(
             {
                 **_model_payload(model, settings.model, data, stats, summary),
