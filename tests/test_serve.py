@@ -23,7 +23,7 @@ from synthgen.serve import Panel, build_instrument, create_app
 from synthgen.serve.app import STATIC_DIR
 from synthgen.serve.moves import merge_moves
 from synthgen.serve.osc import carla_bundle
-from synthgen.serve.readout import host_values, read_parameters
+from synthgen.serve.readout import host_ranges, host_values, read_parameters
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 
@@ -130,7 +130,7 @@ def test_readout_has_real_units(serve_model) -> None:
     assert readings["amp_attack_s"].unit == "s" and readings["amp_attack_s"].text.endswith(" s")
     assert readings["lfo_rate_hz"].text.endswith(" Hz")
     assert readings["cutoff"].value == pytest.approx(80.0) and "(831 Hz)" in readings["cutoff"].text
-    host = host_values(load_synth(config), config, unit)
+    host = host_values(host_ranges(load_synth(config)), config, unit)
     # cutoff 80 on a slider from 20 to 135
     assert host["cutoff"] == pytest.approx(60 / 115, abs=1e-4)
     assert all(0.0 <= v <= 1.0 for v in host.values())
@@ -285,7 +285,7 @@ def test_osc_round_trip(make_instrument, serve_knobs, serve_model, tmp_path: Pat
         values = receive_params(host)
         assert instrument.panel.state.z[dim] == pytest.approx(1.5) and instrument.panel.state.source == "osc"
         assert list(values) == config.space.names
-        expected = host_values(instrument.synth, config, instrument.panel.state.unit)
+        expected = host_values(host_ranges(instrument.synth), config, instrument.panel.state.unit)
         assert np.allclose(list(values.values()), list(expected.values()), atol=1e-6)
         controller.send_message("/synthgen/xy", [0.1, 0.9])
         assert receive_params(host) != values

@@ -18,7 +18,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from synthgen.errors import SynthgenError
 from synthgen.serve.panel import Panel, PanelState
-from synthgen.serve.readout import host_values
+from synthgen.serve.readout import host_ranges, host_values
 from synthgen.synths.base import Synth
 
 _log = logging.getLogger("synthgen.serve")
@@ -95,6 +95,8 @@ class OscBridge:
     ) -> None:
         self.panel = panel
         self._synth = synth
+        # Read once: the synth may be busy in another thread later (resynthesis, preset files).
+        self._ranges = host_ranges(synth)
         self._carla_plugin = carla_plugin
         if carla_plugin is not None:
             carla_bundle({}, synth, carla_plugin)  # refuse a synth Carla cannot host, before serving
@@ -137,7 +139,7 @@ class OscBridge:
         if self._last_sent is not None and np.array_equal(self._last_sent, state.unit):
             return
         self._last_sent = state.unit
-        values = host_values(self._synth, self.panel.model.config, state.unit)
+        values = host_values(self._ranges, self.panel.model.config, state.unit)
         bundle = param_bundle(values) if self._carla_plugin is None else carla_bundle(values, self._synth, self._carla_plugin)
         try:
             self._client.send(bundle)

@@ -1,7 +1,8 @@
 """What the panel shows and sends of a preset: each parameter's value with its unit, and its host value."""
 
-__all__ = ["ParameterReading", "host_values", "read_parameters", "unit_of"]
+__all__ = ["ParameterReading", "host_ranges", "host_values", "read_parameters", "unit_of"]
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,17 +65,25 @@ def read_parameters(config: SynthConfig, unit_row: np.ndarray) -> list[Parameter
     ]
 
 
-def host_values(synth: Synth, config: SynthConfig, unit_row: np.ndarray) -> dict[str, float]:
+def host_ranges(synth: Synth) -> dict[str, tuple[float, float]]:
+    """Each parameter's whole range as the synth reports it, ``name -> (low, high)`` in synth units."""
+    return {p.name: (p.low, p.high) for p in synth.parameters()}
+
+
+def host_values(ranges: Mapping[str, tuple[float, float]], config: SynthConfig, unit_row: np.ndarray) -> dict[str, float]:
     """Learned parameters of one preset ``(P,)`` as a host sees them: 0..1 over the synth's whole range.
 
-    A plugin's synth values already are host values; a Faust slider's value is scaled by the
-    slider's own range (as a plugin built from the same source would show it).
+    A plugin's synth values already are host values (its ranges are 0..1); a Faust slider's value is
+    scaled by the slider's own range (as a plugin built from the same source would show it).
+
+    Arguments:
+        ranges: from :func:`host_ranges`.
+        config: the config whose unit space ``unit_row`` is in.
+        unit_row: one preset ``(P,)``.
     """
-    infos = {p.name: p for p in synth.parameters()}
     raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64)[None])[0]
     out = {}
     for name, value in zip(config.space.names, raw, strict=True):
-        info = infos[name]
-        span = info.high - info.low
-        out[name] = float(np.clip((value - info.low) / span, 0.0, 1.0)) if span > 0 else 0.0
+        low, high = ranges[name]
+        out[name] = float(np.clip((value - low) / (high - low), 0.0, 1.0)) if high > low else 0.0
     return out
