@@ -5,7 +5,6 @@ __all__ = ["STATIC_DIR", "create_app"]
 import asyncio
 import contextlib
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from synthgen.serve.moves import apply_message, merge_moves, parse_message
 from synthgen.serve.panel import Panel, PanelState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-_log = logging.getLogger("synthgen.serve")
 
 
 class _Client:

@@ -138,13 +138,14 @@ class Panel:
 
         ``move_id``: the sender's number for this move, echoed with the state and its sound.
         """
-        z = self._state.z.copy()
-        n_dims = len(z)
-        for dim, value in values.items():
-            if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 0 <= dim < n_dims:
-                raise SynthgenError(f"latent dimension {dim!r} does not exist: the model has dimensions 0 to {n_dims - 1}")
-            z[dim] = self._check_value(f"latent {dim}", value, -self.latent_range, self.latent_range)
-        return self._change(source, z, move=True, move_id=move_id)
+        with self._lock:  # moves from the page and from OSC may come at once: none is lost
+            z = self._state.z.copy()
+            n_dims = len(z)
+            for dim, value in values.items():
+                if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 0 <= dim < n_dims:
+                    raise SynthgenError(f"latent dimension {dim!r} does not exist: the model has dimensions 0 to {n_dims - 1}")
+                z[dim] = self._check_value(f"latent {dim}", value, -self.latent_range, self.latent_range)
+            return self._change(source, z, move=True, move_id=move_id)
 
     def set_xy(self, x: float, y: float, source: str = "xy", move_id: int | None = None) -> PanelState:
         """Move the first two knobs: ``x`` and ``y`` in 0..1 span their whole range."""
