@@ -345,3 +345,26 @@ def test_carla_messages_name_the_plugins_parameter_indices(amsynth_config) -> No
 def test_carla_output_needs_a_plugin(make_instrument) -> None:
     with pytest.raises(SynthgenError, match="needs a plugin synth"):
         make_instrument(osc_send_to=("127.0.0.1", free_port()), carla_plugin=0)
+
+
+def test_the_command_serves_until_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    port = free_port()
+    command = [sys.executable, "-m", "synthgen", "serve", "--port", str(port), "--dims", "19", "--dims", "20"]
+    server = subprocess.Popen([*command, "--presets-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in server.stdout:
+            if line.startswith("serving"):
+                break
+        assert line.strip() == f"serving http://127.0.0.1:{port}/ (Ctrl-C stops)"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=10) as response:
+            assert [k["dim"] for k in json.load(response)["knobs"]] == [19, 20]
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0 and out.strip() == "stopped"
+    assert "Traceback" not in err, err
