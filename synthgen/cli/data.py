@@ -42,7 +42,7 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
-@verbosity_options
+@verbosity_options()
 def render(
     synth: str,
     plugin: str | None,

@@ -41,9 +41,9 @@ from synthgen.uses.search import DEFAULT_BUDGET
     default=None,
     help="MIDI note to play the preset at (default: the input's tracked pitch, or the model's note when it has none).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the search.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
-@verbosity_options
+@verbosity_options()
 def resynth(
     audio: Path,
     model: Path,
@@ -95,7 +95,7 @@ def resynth(
 @click.command()
 @click.option("--model", type=click.Path(path_type=Path), required=True, help="A model.pt (or run folder); the index is saved next to it.")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="The model's training dataset.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
 def index(model: Path, data: Path, seed: int) -> None:
     """Index a model's training sounds (PCA-reduced log-mels and their presets) for resynthesis search.
 
@@ -144,7 +144,13 @@ def index(model: Path, data: Path, seed: int) -> None:
     help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows, the random baseline and the searches.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seeds the choice of rows, the random baseline and the searches.",
+)
 @click.option(
     "--budget",
     type=click.IntRange(min=0),
@@ -152,7 +158,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     show_default=True,
     help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
 )
-@verbosity_options
+@verbosity_options()
 @draws_figures
 def evaluate(
     models: tuple[Path, ...],
