@@ -1,0 +1,245 @@
+"""Persistent render worker processes, watched by a supervisor that survives their crashes and hangs.
+
+Each worker builds the synth once, then renders chunk after chunk into one of two shared audio
+buffers, so it renders the next chunk while the supervisor turns the last one into log-mels and a
+shard. Before every sound it marks (row, draw, start time) in shared memory: when a plugin aborts,
+segfaults or hangs, the supervisor knows which preset did it, tries it again in a fresh worker, and
+after :data:`MAX_PRESET_TRIES` failures has the worker skip it (recorded in the shard). A worker
+dies with its parent, so a ``kill -9`` of the render leaves no process behind.
+"""
+
+__all__ = ["LOAD_TIMEOUT_S", "MAX_PRESET_TRIES", "WorkerPool"]
+
+import ctypes
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import numpy as np
+
+from synthgen.dataset.chunks import RenderedChunk, RenderJob, preset_failure, render_chunk_audio
+from synthgen.errors import SynthgenError
+
+#: tries of a preset that crashes or hangs the synth before it is skipped
+MAX_PRESET_TRIES = 2
+#: seconds a worker may take to build its synth (a Faust compile, a plugin load)
+LOAD_TIMEOUT_S = 600.0
+#: worker deaths outside any render (loading, between sounds) tolerated before the render stops
+_MAX_STRAY_DEATHS = 2
+_PR_SET_PDEATHSIG = 1
+_POLL_S = 0.25
+_IDLE = -1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this process when the supervisor dies (Linux), or leave at once if it is gone."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _worker_main(job: RenderJob, conn: Connection, marker: Any, buffer: Any, parent_pid: int) -> None:
+    """A worker's life: build the synth, say ready, then render each chunk it is sent until told to stop."""
+    _die_with_parent(parent_pid)
+    from synthgen.synths.loading import load_synth
+
+    def mark(row: int, attempt: int) -> None:
+        # The row goes last: a supervisor reading row >= 0 sees this sound's start time.
+        if row == _IDLE:
+            marker[0] = _IDLE
+        else:
+            marker[2], marker[1], marker[0] = time.monotonic_ns(), attempt, row
+
+    slots = np.frombuffer(buffer, dtype=np.float32).reshape(2, job.chunk_size, job.n_samples)
+    try:
+        synth = load_synth(job.config, job.plugin, check=True)
+        conn.send(("ready",))
+        while (task := conn.recv()) is not None:
+            chunk, slot, skip = task
+            conn.send(("done", slot, render_chunk_audio(job, chunk, synth, slots[slot], skip, mark)))
+    except SynthgenError as e:
+        conn.send(("user-error", str(e)))
+    except EOFError:
+        pass
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"crashed ({signal.Signals(-exitcode).name})"
+    return f"ended its process (exit code {exitcode})"
+
+
+class _Worker:
+    """The supervisor's handle on one worker process, its two audio buffers and its preset marker."""
+
+    def __init__(self, ctx: Any, job: RenderJob) -> None:
+        self._ctx, self._job = ctx, job
+        self.buffer = ctx.RawArray(ctypes.c_float, 2 * job.chunk_size * job.n_samples)
+        self.slots = np.frombuffer(self.buffer, dtype=np.float32).reshape(2, job.chunk_size, job.n_samples)
+        self.marker = ctx.RawArray(ctypes.c_int64, 3)
+        self.chunk: int | None = None
+        self.slot = 0
+        self.start()
+
+    def start(self) -> None:
+        """Start a fresh process (after a crash too); it reports ``ready`` once its synth is built."""
+        self.marker[0] = _IDLE
+        self.conn, child = self._ctx.Pipe()
+        self.process = self._ctx.Process(
+            target=_worker_main, args=(self._job, child, self.marker, self.buffer, os.getpid()), daemon=True, name="synthgen-render"
+        )
+        self.process.start()
+        child.close()
+        self.chunk = None
+        self.loaded_at = time.monotonic()
+        self.ready = False
+
+    def submit(self, chunk: int, skip: dict[tuple[int, int], str]) -> None:
+        self.chunk = chunk
+        self.conn.send((chunk, self.slot, skip))
+        self.slot = 1 - self.slot
+
+    def preset(self) -> tuple[int, int] | None:
+        """The (row, draw) being rendered, if any."""
+        row = int(self.marker[0])
+        return None if row == _IDLE else (row, int(self.marker[1]))
+
+    def overdue(self, render_timeout_s: float | None) -> bool:
+        """Whether the sound in progress (or the synth's start-up) has run past its time."""
+        if not self.ready:
+            return time.monotonic() - self.loaded_at > LOAD_TIMEOUT_S
+        if render_timeout_s is None or self.preset() is None:
+            return False
+        return (time.monotonic_ns() - int(self.marker[2])) / 1e9 > render_timeout_s
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+    def stop(self) -> None:
+        """Ask an idle worker to leave; kill it if it does not."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        self.kill()
+
+
+class WorkerPool:
+    """Persistent render workers under supervision; a context manager that kills them all on exit.
+
+    Entering starts ``jobs`` workers and waits until each has built its synth, so a bad config or
+    a plugin that cannot load fails before anything is written.
+
+    Arguments:
+        job: the render.
+        jobs: worker processes.
+        render_timeout_s: seconds one sound may take before its worker is killed (``None``: no limit).
+        notify: called with one line for each crash, hang and skipped preset.
+    """
+
+    def __init__(self, job: RenderJob, jobs: int, render_timeout_s: float | None, notify: Callable[[str], None]) -> None:
+        self.job, self.jobs, self.render_timeout_s, self.notify = job, jobs, render_timeout_s, notify
+        self._pending: deque[int] = deque()
+        self._skips: dict[int, dict[tuple[int, int], str]] = {}
+        self._tries: dict[tuple[int, int], int] = {}
+        self._stray_deaths = 0
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> "WorkerPool":
+        ctx = mp.get_context("spawn")
+        try:
+            self._workers = [_Worker(ctx, self.job) for _ in range(self.jobs)]
+            while not all(w.ready for w in self._workers):
+                for _ in self._step():
+                    pass
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            if worker.ready and worker.chunk is None and worker.process.is_alive():
+                worker.stop()
+            else:
+                worker.kill()
+
+    def render(self, chunks: list[int]) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
+        """Render ``chunks``; yields each rendered chunk (in completion order) and its kept rows' audio
+        ``(n_kept, n_samples)``, valid until the next chunk is asked for."""
+        self._pending.extend(chunks)
+        while self._pending or any(w.chunk is not None for w in self._workers):
+            for worker in self._workers:
+                if worker.ready and worker.chunk is None:
+                    self._submit_next(worker)
+            yield from self._step()
+
+    def _submit_next(self, worker: _Worker) -> None:
+        if self._pending:
+            chunk = self._pending.popleft()
+            worker.submit(chunk, self._skips.get(chunk, {}))
+
+    def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
+        """Wait a moment for news from the workers and act on it: results, errors, deaths, hangs."""
+        waiting = [w for w in self._workers if not w.ready or w.chunk is not None]
+        wait([w.conn for w in waiting] + [w.process.sentinel for w in waiting], timeout=_POLL_S)
+        for worker in waiting:
+            if worker.conn.poll():
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    worker.process.join(1)
+                    self._lost(worker, _death_reason(worker.process.exitcode))
+                    continue
+                if message[0] == "ready":
+                    worker.ready = True
+                elif message[0] == "done":
+                    _, slot, rendered = message
+                    worker.chunk = None
+                    # The worker renders its next chunk into the other buffer while this one is used.
+                    self._submit_next(worker)
+                    yield rendered, worker.slots[slot, : len(rendered.row_id)]
+                elif message[0] == "user-error":
+                    raise SynthgenError(message[1])
+                else:
+                    raise RuntimeError(f"a render worker failed:\n{message[1]}")
+            elif not worker.process.is_alive():
+                self._lost(worker, _death_reason(worker.process.exitcode))
+            elif worker.overdue(self.render_timeout_s):
+                limit = f"no sound after {self.render_timeout_s:g} s" if worker.ready else f"not loaded after {LOAD_TIMEOUT_S:g} s"
+                self._lost(worker, f"hung ({limit})")
+
+    def _lost(self, worker: _Worker, reason: str) -> None:
+        """A worker crashed or hung: charge the preset it was on, put its chunk back, start a new one."""
+        preset = worker.preset()
+        worker.kill()
+        if preset is None:
+            self._stray_deaths += 1
+            if not worker.ready or self._stray_deaths > _MAX_STRAY_DEATHS:
+                where = "while loading" if not worker.ready else "between sounds"
+                raise SynthgenError(f"synth '{self.job.config.name}' {reason} {where}; the render stops (finished shards are kept)")
+        else:
+            self._tries[preset] = tries = self._tries.get(preset, 0) + 1
+            failure = preset_failure(self.job, *preset, reason)
+            if tries < MAX_PRESET_TRIES:
+                self.notify(f"preset {failure.describe()} {reason}; trying it again ({tries} of {MAX_PRESET_TRIES})")
+            else:
+                self._skips.setdefault(int(worker.chunk), {})[preset] = reason
+                self.notify(f"skipped preset {failure.describe()}: it {reason} {MAX_PRESET_TRIES} times; recorded in the dataset")
+        if worker.chunk is not None:
+            self._pending.appendleft(worker.chunk)
+        worker.start()
