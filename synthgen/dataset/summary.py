@@ -23,7 +23,8 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
     lines = [
         f"dataset {data.path}",
         f"  synth       {meta['synth']} ({meta['config']['backend']}), seed {meta['seed']}, source {meta['source']['kind']}",
-        f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {meta['n_silent']} silent, {meta['n_broken']} broken)",
+        f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {meta['n_silent']} silent, {meta['n_broken']} broken, "
+        f"{meta.get('n_failed', 0)} crashed or hung the synth{' (see failed_presets.json)' * bool(meta.get('n_failed'))})",
         f"  notes       {', '.join(f'pitch {p} vel {v}' for p, v in meta['notes'])}; "
         f"{meta['render']['note_duration_s']} s held in {meta['render']['render_duration_s']} s at {meta['render']['sample_rate']} Hz",
         f"  features    log-mel {feats['n_mels']} x {feats['n_frames']} (n_fft {feats['n_fft']}, hop {feats['hop_length']}, "
