@@ -169,3 +169,16 @@ def test_amsynth_nan_render_does_not_poison_the_next(amsynth_config: SynthConfig
     with open_dataset(tmp_path / "d") as data:
         assert data.read("source_preset").tolist() == ["a", "b", "c"]
         assert data.metadata["n_broken"] == 1
+
+
+@requires_amsynth
+@pytest.mark.slow
+def test_render_around_every_amsynth_bank_finishes(tmp_path: Path) -> None:
+    # Some of these 10,446 presets render NaN; before the plugin was recreated, every later one did too.
+    cmd = [sys.executable, "-m", "synthgen.cli", "render", "--synth", "amsynth", "--presets", str(AMSYNTH_BANKS)]
+    cmd += ["--around-presets", "3", "--spread", "0.1", "--jobs", "2", "--out", str(tmp_path / "d")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open_dataset(tmp_path / "d") as data:
+        assert len(data) == data.metadata["n_rows_planned"]
+        assert data.metadata["n_broken"] >= 1

@@ -10,6 +10,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from synthgen.config import SynthConfig
@@ -145,7 +146,8 @@ def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: 
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
     bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
     counts = {"silent": 0, "broken": 0, "failed": 0}
-    with bar:
+    # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
+    with bar, threadpool_limits(1):
         for rendered, audio in pool.render(todo):
             write_chunk(job, rendered, audio)
             counts["silent"] += rendered.n_silent
