@@ -56,7 +56,7 @@ def check_recorded(out: Path, config: SynthConfig, n: int, seed: int, reason: st
     with open_dataset(out) as data:
         assert len(data) == n
         np.testing.assert_array_equal(np.sort(data.read("row_id")), np.arange(n))
-        resonance = data.read("params_raw")[:, config.space.names.index("Resonance")]
+        resonance = data.read("params_value")[:, config.space.names.index("Resonance")]
         assert resonance.max() <= FAULT_ABOVE
         assert data.metadata["n_failed"] == len(expected)
     assert f"{len(expected)} crashed or hung the synth (see failed_presets.json)" in describe_dataset(out)

@@ -174,6 +174,7 @@ def render_chunk_audio(
     result = RenderedChunk(chunk, np.empty(0, np.int64), np.empty((0, job.config.space.size)), np.empty(0, np.int64))
     for row in rows.tolist():
         item, note = divmod(row, len(job.notes))
+        authored = job.source.authored(np.array([item]))
         for attempt in range(MAX_ATTEMPTS + 1):
             unit, bank, name = job.source.items(np.array([item]), attempt)
             reason = skip.get((row, attempt))
@@ -183,7 +184,7 @@ def render_chunk_audio(
             else:
                 if mark is not None:
                     mark(row, attempt)
-                audio = render_unit(synth, job.config, unit, job.notes, np.array([note]))
+                audio = render_unit(synth, job.config, unit, job.notes, np.array([note]), authored)
                 if mark is not None:
                     mark(-1, 0)
                 silent, broken = check_renders(audio)
@@ -225,7 +226,7 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
         "row_id": rendered.row_id,
         "mel": log_mel(audio, job.config.render.sample_rate, job.config.features),
         "params_unit": rendered.unit.astype(np.float32),
-        "params_raw": job.config.space.from_unit(rendered.unit),
+        "params_value": job.config.space.from_unit(rendered.unit),
         "midi_pitch": notes[:, 0],
         "velocity": notes[:, 1],
         "source_bank": np.array(rendered.banks, dtype=object),
