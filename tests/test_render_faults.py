@@ -17,6 +17,7 @@ from synthgen.dataset.chunks import MAX_ATTEMPTS
 from synthgen.dataset.sampling import HumanPresets, UniformPresets
 from synthgen.dataset.summary import describe_dataset
 from synthgen.dataset.workers import MAX_PRESET_TRIES
+from synthgen.errors import SynthgenError
 
 from .conftest import requires_amsynth
 from .test_vst3 import write_config
@@ -182,3 +183,9 @@ def test_render_around_every_amsynth_bank_finishes(tmp_path: Path) -> None:
     with open_dataset(tmp_path / "d") as data:
         assert len(data) == data.metadata["n_rows_planned"]
         assert data.metadata["n_broken"] >= 1
+
+
+def test_more_rows_than_a_dataset_may_hold_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SynthgenError, match="100,000,000,000,000,000,000 sounds .* is more than the 100,000,000"):
+        render_dataset(load_config("builtin"), tmp_path / "d", n=10**20, progress=False)
+    assert not (tmp_path / "d").exists()

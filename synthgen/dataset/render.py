@@ -1,11 +1,12 @@
 """Render presets into a dataset in parallel: one shard per chunk, resumable after any interruption."""
 
-__all__ = ["FAILED_FILE", "render_dataset"]
+__all__ = ["FAILED_FILE", "MAX_ROWS", "render_dataset"]
 
 import json
 import os
 import platform
 import sys
+from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset,
 from synthgen.dataset.workers import WorkerPool
 from synthgen.errors import SynthgenError
 
+#: the most rows one render may plan (a hundred million sounds is terabytes of log-mels)
+MAX_ROWS = 10**8
 #: the presets that crashed or hung the synth and were skipped, written next to ``dataset.h5``
 FAILED_FILE = "failed_presets.json"
 
@@ -117,12 +120,14 @@ def render_dataset(
     jobs = _usable_jobs(jobs)
     if render_timeout_s is not None and render_timeout_s <= 0:
         raise SynthgenError(f"--render-timeout-s must be positive, got {render_timeout_s:g}")
-    todo = [k for k in range(job.n_chunks) if not shard_path(root, k).exists()]
-    if todo:
+    if job.n_rows > MAX_ROWS:
+        raise SynthgenError(f"{job.n_rows:,} sounds (presets times notes) is more than the {MAX_ROWS:,} one dataset may hold")
+    n_todo = sum(1 for _ in _missing_chunks(job))
+    if n_todo:
         # The workers build the synth (and check the config's names) before the folder is touched.
-        with WorkerPool(job, min(jobs, len(todo)), render_timeout_s, _notify) as pool:
+        with WorkerPool(job, min(jobs, n_todo), render_timeout_s, _notify) as pool:
             _prepare_folder(root, job.settings())
-            _render_chunks(job, pool, todo, progress)
+            _render_chunks(job, pool, progress)
     _prepare_folder(root, job.settings())
     metadata = {
         **job.settings(),
@@ -141,14 +146,19 @@ def render_dataset(
     return finalize_dataset(root, job.n_chunks, metadata)
 
 
-def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: bool) -> None:
-    """Render the chunks ``todo`` with the pool, writing each shard as it arrives, under a progress bar."""
-    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
+def _missing_chunks(job: RenderJob) -> Iterator[int]:
+    """The chunks with no shard yet, one at a time (a list of them could outgrow memory)."""
+    return (k for k in range(job.n_chunks) if not shard_path(job.root, k).exists())
+
+
+def _render_chunks(job: RenderJob, pool: WorkerPool, progress: bool) -> None:
+    """Render the missing chunks with the pool, writing each shard as it arrives, under a progress bar."""
+    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in _missing_chunks(job))
     bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
     counts = {"silent": 0, "broken": 0, "failed": 0}
     # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
     with bar, threadpool_limits(1):
-        for rendered, audio in pool.render(todo):
+        for rendered, audio in pool.render(_missing_chunks(job)):
             write_chunk(job, rendered, audio)
             counts["silent"] += rendered.n_silent
             counts["broken"] += rendered.n_broken

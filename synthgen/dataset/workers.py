@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -153,7 +153,9 @@ class WorkerPool:
 
     def __init__(self, job: RenderJob, jobs: int, render_timeout_s: float | None, notify: Callable[[str], None]) -> None:
         self.job, self.jobs, self.render_timeout_s, self.notify = job, jobs, render_timeout_s, notify
-        self._pending: deque[int] = deque()
+        self._pending: deque[int] = deque()  # chunks given back by a lost worker
+        self._fresh: Iterator[int] = iter(())
+        self._exhausted = False
         self._skips: dict[int, dict[tuple[int, int], str]] = {}
         self._tries: dict[tuple[int, int], int] = {}
         self._stray_deaths = 0
@@ -178,19 +180,23 @@ class WorkerPool:
             else:
                 worker.kill()
 
-    def render(self, chunks: list[int]) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
-        """Render ``chunks``; yields each rendered chunk (in completion order) and its kept rows' audio
-        ``(n_kept, n_samples)``, valid until the next chunk is asked for."""
-        self._pending.extend(chunks)
-        while self._pending or any(w.chunk is not None for w in self._workers):
+    def render(self, chunks: Iterable[int]) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
+        """Render ``chunks`` (taken one at a time); yields each rendered chunk (in completion order)
+        and its kept rows' audio ``(n_kept, n_samples)``, valid until the next chunk is asked for."""
+        self._fresh, self._exhausted = iter(chunks), False
+        while True:
             for worker in self._workers:
                 if worker.ready and worker.chunk is None:
                     self._submit_next(worker)
+            if self._exhausted and not self._pending and all(w.chunk is None for w in self._workers):
+                return
             yield from self._step()
 
     def _submit_next(self, worker: _Worker) -> None:
-        if self._pending:
-            chunk = self._pending.popleft()
+        chunk = self._pending.popleft() if self._pending else next(self._fresh, None)
+        if chunk is None:
+            self._exhausted = True
+        else:
             worker.submit(chunk, self._skips.get(chunk, {}))
 
     def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
