@@ -49,6 +49,8 @@ def _die_with_parent(parent_pid: int) -> None:
 def _worker_main(job: RenderJob, conn: Connection, marker: Any, buffer: Any, parent_pid: int) -> None:
     """A worker's life: build the synth, say ready, then render each chunk it is sent until told to stop."""
     _die_with_parent(parent_pid)
+    # Ctrl-C reaches the whole process group: the supervisor handles it and ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from synthgen.synths.loading import load_synth
 
     def mark(row: int, attempt: int) -> None:
@@ -106,7 +108,10 @@ class _Worker:
 
     def submit(self, chunk: int, skip: dict[tuple[int, int], str]) -> None:
         self.chunk = chunk
-        self.conn.send((chunk, self.slot, skip))
+        try:
+            self.conn.send((chunk, self.slot, skip))
+        except OSError:
+            pass  # it has just died: the supervisor sees that next, and gives the chunk to its successor
         self.slot = 1 - self.slot
 
     def preset(self) -> tuple[int, int] | None:
