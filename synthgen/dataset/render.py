@@ -6,16 +6,19 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from synthgen.config import SynthConfig
-from synthgen.dataset.chunks import RenderJob, gather_failures, write_chunk
+from synthgen.dataset.chunks import RenderedChunk, RenderJob, gather_failures, write_chunk
 from synthgen.dataset.sampling import PresetSource, UniformPresets
 from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset, shard_path
 from synthgen.dataset.workers import WorkerPool
@@ -152,16 +155,36 @@ def _missing_chunks(job: RenderJob) -> Iterator[int]:
 
 
 def _render_chunks(job: RenderJob, pool: WorkerPool, progress: bool) -> None:
-    """Render the missing chunks with the pool, writing each shard as it arrives, under a progress bar."""
+    """Render the missing chunks with the pool; a writer thread turns each into a shard as it arrives.
+
+    Log-mels and HDF5 writes happen in that thread, off both the render path (the workers) and the
+    supervisor's loop, which stays free to hand out chunks and watch for crashes and hangs.
+    """
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in _missing_chunks(job))
     bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
     counts = {"silent": 0, "broken": 0, "failed": 0}
-    # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
-    with bar, threadpool_limits(1):
-        for rendered, audio in pool.render(_missing_chunks(job)):
+
+    def write(rendered: RenderedChunk, audio: np.ndarray, release: Callable[[], None]) -> RenderedChunk:
+        try:
             write_chunk(job, rendered, audio)
-            counts["silent"] += rendered.n_silent
-            counts["broken"] += rendered.n_broken
-            counts["failed"] += len(rendered.failures)
-            bar.update(job.chunk_rows(rendered.chunk))
-            bar.set_postfix(counts)
+        finally:
+            release()
+        return rendered
+
+    def written(future: Future) -> None:
+        rendered = future.result()
+        counts["silent"] += rendered.n_silent
+        counts["broken"] += rendered.n_broken
+        counts["failed"] += len(rendered.failures)
+        bar.update(job.chunk_rows(rendered.chunk))
+        bar.set_postfix(counts)
+
+    # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
+    with bar, threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="synthgen-writer") as writer:
+        pending: deque[Future] = deque()
+        for item in pool.render(_missing_chunks(job)):
+            pending.append(writer.submit(write, *item))
+            while pending and pending[0].done():
+                written(pending.popleft())
+        while pending:
+            written(pending.popleft())

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -90,7 +91,8 @@ class _Worker:
         self.slots = np.frombuffer(self.buffer, dtype=np.float32).reshape(2, job.chunk_size, job.n_samples)
         self.marker = ctx.RawArray(ctypes.c_int64, 3)
         self.chunk: int | None = None
-        self.slot = 0
+        self.slot = 0  # the buffer the chunk in progress is rendered into
+        self.held = [False, False]  # buffers whose audio the consumer has not released yet
         self.start()
 
     def start(self) -> None:
@@ -106,13 +108,18 @@ class _Worker:
         self.loaded_at = time.monotonic()
         self.ready = False
 
-    def submit(self, chunk: int, skip: dict[tuple[int, int], str]) -> None:
-        self.chunk = chunk
+    def free_slot(self) -> int | None:
+        """A buffer neither rendered into nor held by the consumer, if the worker is idle."""
+        if not self.ready or self.chunk is not None:
+            return None
+        return next((slot for slot in (1 - self.slot, self.slot) if not self.held[slot]), None)
+
+    def submit(self, chunk: int, slot: int, skip: dict[tuple[int, int], str]) -> None:
+        self.chunk, self.slot = chunk, slot
         try:
-            self.conn.send((chunk, self.slot, skip))
+            self.conn.send((chunk, slot, skip))
         except OSError:
             pass  # it has just died: the supervisor sees that next, and gives the chunk to its successor
-        self.slot = 1 - self.slot
 
     def preset(self) -> tuple[int, int] | None:
         """The (row, draw) being rendered, if any."""
@@ -161,6 +168,8 @@ class WorkerPool:
         self._pending: deque[int] = deque()  # chunks given back by a lost worker
         self._fresh: Iterator[int] = iter(())
         self._exhausted = False
+        # The consumer releases a buffer from its own thread; this pipe wakes the supervisor then.
+        self._wake_r, self._wake_w = mp.Pipe(duplex=False)
         self._skips: dict[int, dict[tuple[int, int], str]] = {}
         self._tries: dict[tuple[int, int], int] = {}
         self._stray_deaths = 0
@@ -179,35 +188,50 @@ class WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._wake_r.close()
+        self._wake_w.close()
         for worker in self._workers:
             if worker.ready and worker.chunk is None and worker.process.is_alive():
                 worker.stop()
             else:
                 worker.kill()
 
-    def render(self, chunks: Iterable[int]) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
-        """Render ``chunks`` (taken one at a time); yields each rendered chunk (in completion order)
-        and its kept rows' audio ``(n_kept, n_samples)``, valid until the next chunk is asked for."""
+    def render(self, chunks: Iterable[int]) -> Iterator[tuple[RenderedChunk, np.ndarray, Callable[[], None]]]:
+        """Render ``chunks`` (taken one at a time).
+
+        Yields:
+            Each rendered chunk (in completion order), its kept rows' audio ``(n_kept, n_samples)``,
+            and a function to call (from any thread) once that audio is used: until then its worker
+            renders into its other buffer, then waits.
+        """
         self._fresh, self._exhausted = iter(chunks), False
         while True:
             for worker in self._workers:
-                if worker.ready and worker.chunk is None:
-                    self._submit_next(worker)
+                self._submit_next(worker)
             if self._exhausted and not self._pending and all(w.chunk is None for w in self._workers):
                 return
             yield from self._step()
 
     def _submit_next(self, worker: _Worker) -> None:
+        slot = worker.free_slot()
+        if slot is None:
+            return
         chunk = self._pending.popleft() if self._pending else next(self._fresh, None)
         if chunk is None:
             self._exhausted = True
         else:
-            worker.submit(chunk, self._skips.get(chunk, {}))
+            worker.submit(chunk, slot, self._skips.get(chunk, {}))
+
+    def _release(self, worker: _Worker, slot: int) -> None:
+        worker.held[slot] = False
+        self._wake_w.send_bytes(b"")
 
     def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
         """Wait a moment for news from the workers and act on it: results, errors, deaths, hangs."""
         waiting = [w for w in self._workers if not w.ready or w.chunk is not None]
-        wait([w.conn for w in waiting] + [w.process.sentinel for w in waiting], timeout=_POLL_S)
+        wait([self._wake_r] + [w.conn for w in waiting] + [w.process.sentinel for w in waiting], timeout=_POLL_S)
+        while self._wake_r.poll():
+            self._wake_r.recv_bytes()
         for worker in waiting:
             if worker.conn.poll():
                 try:
@@ -220,10 +244,10 @@ class WorkerPool:
                     worker.ready = True
                 elif message[0] == "done":
                     _, slot, rendered = message
-                    worker.chunk = None
+                    worker.chunk, worker.held[slot] = None, True
                     # The worker renders its next chunk into the other buffer while this one is used.
                     self._submit_next(worker)
-                    yield rendered, worker.slots[slot, : len(rendered.row_id)]
+                    yield rendered, worker.slots[slot, : len(rendered.row_id)], partial(self._release, worker, slot)
                 elif message[0] == "user-error":
                     raise SynthgenError(message[1])
                 else:
