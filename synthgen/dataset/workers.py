@@ -1,7 +1,7 @@
 """Persistent render worker processes, watched by a supervisor that survives their crashes and hangs.
 
 Each worker builds the synth once, then renders chunk after chunk into one of two shared audio
-buffers, so it renders the next chunk while the supervisor turns the last one into log-mels and a
+buffers, so it renders the next chunk while the consumer turns the last one into log-mels and a
 shard. Before every sound it marks (row, draw, start time) in shared memory: when a plugin aborts,
 segfaults or hangs, the supervisor knows which preset did it, tries it again in a fresh worker, and
 after :data:`MAX_PRESET_TRIES` failures has the worker skip it (recorded in the shard). A worker
@@ -226,7 +226,7 @@ class WorkerPool:
         worker.held[slot] = False
         self._wake_w.send_bytes(b"")
 
-    def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray]]:
+    def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray, Callable[[], None]]]:
         """Wait a moment for news from the workers and act on it: results, errors, deaths, hangs."""
         waiting = [w for w in self._workers if not w.ready or w.chunk is not None]
         wait([self._wake_r] + [w.conn for w in waiting] + [w.process.sentinel for w in waiting], timeout=_POLL_S)
