@@ -8,20 +8,23 @@ after :data:`MAX_PRESET_TRIES` failures has the worker skip it (recorded in the 
 dies with its parent, so a ``kill -9`` of the render leaves no process behind.
 """
 
-__all__ = ["LOAD_TIMEOUT_S", "MAX_PRESET_TRIES", "WorkerPool"]
+__all__ = ["LOAD_TIMEOUT_S", "MAX_PRESET_TRIES", "WorkerPool", "serve"]
 
 import ctypes
+import mmap
 import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Any
 
 import numpy as np
 
@@ -37,6 +40,7 @@ _MAX_STRAY_DEATHS = 2
 _PR_SET_PDEATHSIG = 1
 _POLL_S = 0.25
 _IDLE = -1
+_MARKER_BYTES = 64
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -47,12 +51,29 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_main(job: RenderJob, conn: Connection, marker: Any, buffer: Any, parent_pid: int) -> None:
-    """A worker's life: build the synth, say ready, then render each chunk it is sent until told to stop."""
+def _shared_views(memory: mmap.mmap, job: RenderJob) -> tuple[np.ndarray, np.ndarray]:
+    """The preset marker ``(3,)`` int64 (row, draw, start ns) and the audio buffers ``(2, chunk_size, n_samples)``."""
+    marker = np.frombuffer(memory, dtype=np.int64, count=3)
+    slots = np.frombuffer(memory, dtype=np.float32, offset=_MARKER_BYTES).reshape(2, job.chunk_size, job.n_samples)
+    return marker, slots
+
+
+def serve(conn_fd: int, memory_fd: int, parent_pid: int) -> None:
+    """A worker's life: build the synth, say ready, then render each chunk it is sent until told to stop.
+
+    Arguments:
+        conn_fd: this end of the supervisor's socket; the first message is the :class:`RenderJob`.
+        memory_fd: the shared memory holding the preset marker and the two audio buffers.
+        parent_pid: the supervisor, whose death ends this process.
+    """
     _die_with_parent(parent_pid)
     # Ctrl-C reaches the whole process group: the supervisor handles it and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from synthgen.synths.loading import load_synth
+
+    conn = Connection(conn_fd)
+    job: RenderJob = conn.recv()
+    marker, slots = _shared_views(mmap.mmap(memory_fd, 0), job)
 
     def mark(row: int, attempt: int) -> None:
         # The row goes last: a supervisor reading row >= 0 sees this sound's start time.
@@ -61,7 +82,6 @@ def _worker_main(job: RenderJob, conn: Connection, marker: Any, buffer: Any, par
         else:
             marker[2], marker[1], marker[0] = time.monotonic_ns(), attempt, row
 
-    slots = np.frombuffer(buffer, dtype=np.float32).reshape(2, job.chunk_size, job.n_samples)
     try:
         synth = load_synth(job.config, job.plugin, check=True)
         conn.send(("ready",))
@@ -83,13 +103,18 @@ def _death_reason(exitcode: int | None) -> str:
 
 
 class _Worker:
-    """The supervisor's handle on one worker process, its two audio buffers and its preset marker."""
+    """The supervisor's handle on one worker process, its two audio buffers and its preset marker.
 
-    def __init__(self, ctx: Any, job: RenderJob) -> None:
-        self._ctx, self._job = ctx, job
-        self.buffer = ctx.RawArray(ctypes.c_float, 2 * job.chunk_size * job.n_samples)
-        self.slots = np.frombuffer(self.buffer, dtype=np.float32).reshape(2, job.chunk_size, job.n_samples)
-        self.marker = ctx.RawArray(ctypes.c_int64, 3)
+    The process is a fresh interpreter running :func:`serve` (not a multiprocessing child, so the
+    caller's main module is never imported again); it shares a socket and a memory file with us.
+    """
+
+    def __init__(self, job: RenderJob) -> None:
+        self._job = job
+        size = _MARKER_BYTES + 2 * job.chunk_size * job.n_samples * 4
+        self._memory_fd = os.memfd_create("synthgen-render") if hasattr(os, "memfd_create") else _unlinked_file()
+        os.ftruncate(self._memory_fd, size)
+        self.marker, self.slots = _shared_views(mmap.mmap(self._memory_fd, size), job)
         self.chunk: int | None = None
         self.slot = 0  # the buffer the chunk in progress is rendered into
         self.held = [False, False]  # buffers whose audio the consumer has not released yet
@@ -98,12 +123,14 @@ class _Worker:
     def start(self) -> None:
         """Start a fresh process (after a crash too); it reports ``ready`` once its synth is built."""
         self.marker[0] = _IDLE
-        self.conn, child = self._ctx.Pipe()
-        self.process = self._ctx.Process(
-            target=_worker_main, args=(self._job, child, self.marker, self.buffer, os.getpid()), daemon=True, name="synthgen-render"
-        )
-        self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
+        code = f"from synthgen.dataset.workers import serve; serve({theirs.fileno()}, {self._memory_fd}, {os.getpid()})"
+        # The child finds synthgen where we did, even when our path was set up in code.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(), self._memory_fd), env=env)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(self._job)
         self.chunk = None
         self.loaded_at = time.monotonic()
         self.ready = False
@@ -134,20 +161,38 @@ class _Worker:
             return False
         return (time.monotonic_ns() - int(self.marker[2])) / 1e9 > render_timeout_s
 
+    def exitcode(self) -> int | None:
+        """The process's exit code once it has ended (negative: the signal that ended it)."""
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        self.process.kill()
+        self.process.wait()
         self.conn.close()
 
     def stop(self) -> None:
         """Ask an idle worker to leave; kill it if it does not."""
         try:
             self.conn.send(None)
-        except OSError:
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
             pass
-        self.process.join(timeout=5)
         self.kill()
+
+    def close(self) -> None:
+        """Free the shared memory (after the process has ended)."""
+        os.close(self._memory_fd)
+
+
+def _unlinked_file() -> int:
+    """A file descriptor of a temporary file that no longer has a name (where there is no memfd)."""
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        fd = os.dup(f.fileno())
+    os.unlink(f.name)
+    return fd
 
 
 class WorkerPool:
@@ -176,9 +221,8 @@ class WorkerPool:
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> "WorkerPool":
-        ctx = mp.get_context("spawn")
         try:
-            self._workers = [_Worker(ctx, self.job) for _ in range(self.jobs)]
+            self._workers = [_Worker(self.job) for _ in range(self.jobs)]
             while not all(w.ready for w in self._workers):
                 for _ in self._step():
                     pass
@@ -191,10 +235,11 @@ class WorkerPool:
         self._wake_r.close()
         self._wake_w.close()
         for worker in self._workers:
-            if worker.ready and worker.chunk is None and worker.process.is_alive():
+            if worker.ready and worker.chunk is None and worker.process.poll() is None:
                 worker.stop()
             else:
                 worker.kill()
+            worker.close()
 
     def render(self, chunks: Iterable[int]) -> Iterator[tuple[RenderedChunk, np.ndarray, Callable[[], None]]]:
         """Render ``chunks`` (taken one at a time).
@@ -229,7 +274,8 @@ class WorkerPool:
     def _step(self) -> Iterator[tuple[RenderedChunk, np.ndarray, Callable[[], None]]]:
         """Wait a moment for news from the workers and act on it: results, errors, deaths, hangs."""
         waiting = [w for w in self._workers if not w.ready or w.chunk is not None]
-        wait([self._wake_r] + [w.conn for w in waiting] + [w.process.sentinel for w in waiting], timeout=_POLL_S)
+        # A worker's death closes its socket, which wakes us as a message would.
+        wait([self._wake_r] + [w.conn for w in waiting], timeout=_POLL_S)
         while self._wake_r.poll():
             self._wake_r.recv_bytes()
         for worker in waiting:
@@ -237,8 +283,7 @@ class WorkerPool:
                 try:
                     message = worker.conn.recv()
                 except (EOFError, OSError):
-                    worker.process.join(1)
-                    self._lost(worker, _death_reason(worker.process.exitcode))
+                    self._lost(worker, _death_reason(worker.exitcode()))
                     continue
                 if message[0] == "ready":
                     worker.ready = True
@@ -252,8 +297,6 @@ class WorkerPool:
                     raise SynthgenError(message[1])
                 else:
                     raise RuntimeError(f"a render worker failed:\n{message[1]}")
-            elif not worker.process.is_alive():
-                self._lost(worker, _death_reason(worker.process.exitcode))
             elif worker.overdue(self.render_timeout_s):
                 limit = f"no sound after {self.render_timeout_s:g} s" if worker.ready else f"not loaded after {LOAD_TIMEOUT_S:g} s"
                 self._lost(worker, f"hung ({limit})")
