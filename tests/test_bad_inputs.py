@@ -131,6 +131,14 @@ BATTERY = [
     (["presets", "export", "{tone}", "--out", "{root}/x.bank"], "unknown preset format"),
     # datasets
     (["dataset", "info", "/proc"], "no dataset at /proc"),
+    (["dataset", "info", "{a_file}"], "is not a synthgen dataset"),
+    (["dataset", "verify", "/nowhere"], "no dataset at /nowhere"),
+    (["dataset", "verify", "{a_file}"], "is not a synthgen dataset"),
+    (["render", "--n", "2", "--notes", "200", "--out", "{root}/d1"], "MIDI pitch 200 is outside 0..127"),
+    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/d2"], "MIDI velocity 500 is outside 1..127"),
+    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/d3"], "--seed must be 0 or more"),
+    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/d4"], "--chunk-size must be at least 1"),
+    (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),
 ]
 
 if not torch.cuda.is_available():

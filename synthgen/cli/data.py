@@ -1,4 +1,4 @@
-"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``."""
+"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``, ``dataset verify``."""
 
 __all__ = ["dataset", "info", "render"]
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import synth_options
+from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -52,6 +52,7 @@ from synthgen.cli.options import synth_options
     help="Seconds one sound may take before the synth counts as hung. A preset that crashes or hangs the synth "
     "is tried again, then skipped (a new random draw takes its place) and listed in failed_presets.json.",
 )
+@verbosity_options
 def render(
     synth: str,
     plugin: str | None,
@@ -68,6 +69,7 @@ def render(
     audio: bool,
     chunk_size: int,
     render_timeout_s: float,
+    verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
@@ -115,6 +117,7 @@ def render(
         with_audio=audio,
         plugin=plugin_path,
         render_timeout_s=render_timeout_s,
+        progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))
 
@@ -135,7 +138,7 @@ def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
 
 @click.group()
 def dataset() -> None:
-    """Inspect rendered datasets."""
+    """Inspect and check rendered datasets."""
 
 
 @dataset.command("info")
@@ -145,3 +148,16 @@ def dataset_info(path: Path) -> None:
     from synthgen.dataset.summary import describe_dataset
 
     click.echo(describe_dataset(path))
+
+
+@dataset.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def dataset_verify(path: Path) -> None:
+    """Check every shard of a dataset against the size and SHA-256 recorded when it was written.
+
+    A damaged or missing shard is named; running the render command that made the dataset
+    again re-renders it.
+    """
+    from synthgen.dataset.verify import verify_dataset
+
+    click.echo(verify_dataset(path))

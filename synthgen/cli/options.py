@@ -1,11 +1,25 @@
 """Options shared by several commands."""
 
-__all__ = ["progress_wanted", "synth_options", "verbosity_options"]
+__all__ = ["draws_figures", "progress_wanted", "synth_options", "verbosity_options"]
 
+import functools
 import sys
 from collections.abc import Callable
 
 import click
+
+
+def draws_figures(f: Callable) -> Callable:
+    """Mark a command that writes figures: without matplotlib (the ``[plots]`` extra) it stops before
+    doing any work, with the one-line hint the CLI gives for a missing package."""
+
+    @functools.wraps(f)
+    def command(*args: object, **kwargs: object) -> object:
+        import synthgen.plots  # noqa: F401  (raises ModuleNotFoundError for matplotlib)
+
+        return f(*args, **kwargs)
+
+    return command
 
 
 def synth_options(f: Callable) -> Callable:

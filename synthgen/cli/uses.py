@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import progress_wanted, verbosity_options
+from synthgen.cli.options import draws_figures, progress_wanted, verbosity_options
 from synthgen.model import DEFAULT_MODEL
 
 
@@ -85,6 +85,7 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
 @verbosity_options
+@draws_figures
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,

@@ -90,7 +90,6 @@ class RenderJob:
     def settings(self) -> dict[str, Any]:
         """What must match for a render to resume into an existing folder."""
         return {
-            "synth": self.config.name,
             "config": self.config.to_dict(),
             "source": self.source.describe(),
             "seed": self.source.seed,
@@ -237,6 +236,7 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
     attrs = {
         "n_silent": rendered.n_silent,
         "n_broken": rendered.n_broken,
+        "n_failed": len(rendered.failures),
         FAILED_ATTR: json.dumps([asdict(f) for f in rendered.failures]),
     }
     write_shard(shard_path(job.root, rendered.chunk), columns, attrs)

@@ -1,17 +1,14 @@
 """Render presets into a dataset in parallel: one shard per chunk, resumable after any interruption."""
 
-__all__ = ["FAILED_FILE", "MAX_ROWS", "render_dataset"]
+__all__ = ["FAILED_FILE", "render_dataset"]
 
 import json
 import os
-import platform
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -19,13 +16,12 @@ from tqdm.auto import tqdm
 
 from synthgen.config import SynthConfig
 from synthgen.dataset.chunks import RenderedChunk, RenderJob, gather_failures, write_chunk
+from synthgen.dataset.manifest import check_render_settings, prepare_folder
 from synthgen.dataset.sampling import PresetSource, UniformPresets
-from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset, shard_path
+from synthgen.dataset.storage import chunks_to_render, finalize_dataset, write_text_atomic
 from synthgen.dataset.workers import WorkerPool
 from synthgen.errors import SynthgenError
 
-#: the most rows one render may plan (a hundred million sounds is terabytes of log-mels)
-MAX_ROWS = 10**8
 #: the presets that crashed or hung the synth and were skipped, written next to ``dataset.h5``
 FAILED_FILE = "failed_presets.json"
 
@@ -43,36 +39,6 @@ def _usable_jobs(jobs: int) -> int:
     if jobs > cpus:
         _notify(f"--jobs {jobs} is more than the {cpus} CPUs here: rendering with {cpus} workers")
     return min(jobs, cpus)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy"):
-        try:
-            out[pkg] = importlib_metadata.version(pkg)
-        except importlib_metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
-def _prepare_folder(root: Path, settings: dict[str, Any]) -> None:
-    """Create ``root`` or check that the render already in it was made with the same settings."""
-    if root.exists() and not root.is_dir():
-        raise SynthgenError(f"--out {root} is a file; give a folder for the dataset")
-    manifest = root / MANIFEST_FILE
-    if manifest.exists():
-        previous = json.loads(manifest.read_text())
-        changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-        if changed:
-            raise SynthgenError(
-                f"{root} holds a dataset made with other settings ({', '.join(changed)} differ): "
-                "use another --out, or the original command to resume it"
-            )
-        return
-    if root.exists() and any(root.iterdir()):
-        raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
-    (root / SHARD_DIR).mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps(settings, indent=1))
 
 
 def render_dataset(
@@ -116,51 +82,33 @@ def render_dataset(
         source = UniformPresets(config.space, seed, n)
     if source.n_items < 1:
         raise SynthgenError("no presets to render: the preset source is empty")
+    if render_timeout_s is not None and render_timeout_s <= 0:
+        raise SynthgenError(f"--render-timeout-s must be positive, got {render_timeout_s:g}")
     root = Path(out)
     plugin_path = str(plugin) if plugin is not None else None
     notes = notes or [(config.render.midi_pitch, config.render.velocity)]
     job = RenderJob(config, source, tuple(tuple(n) for n in notes), root, chunk_size, with_audio, plugin_path)
+    check_render_settings(job.settings())
     jobs = _usable_jobs(jobs)
-    if render_timeout_s is not None and render_timeout_s <= 0:
-        raise SynthgenError(f"--render-timeout-s must be positive, got {render_timeout_s:g}")
-    if job.n_rows > MAX_ROWS:
-        raise SynthgenError(f"{job.n_rows:,} sounds (presets times notes) is more than the {MAX_ROWS:,} one dataset may hold")
-    n_todo = sum(1 for _ in _missing_chunks(job))
-    if n_todo:
-        # The workers build the synth (and check the config's names) before the folder is touched.
-        with WorkerPool(job, min(jobs, n_todo), render_timeout_s, _notify) as pool:
-            _prepare_folder(root, job.settings())
-            _render_chunks(job, pool, progress)
-    _prepare_folder(root, job.settings())
-    metadata = {
-        **job.settings(),
-        "space": config.space.to_dict(),
-        "parameter_names": config.space.names,
-        "features": config.to_dict()["features"],
-        "render": config.to_dict()["render"],
-        "versions": _versions(),
-    }
+    # The workers build the synth (and check the config's names) before the folder is touched.
+    with WorkerPool(job, min(jobs, job.n_chunks), render_timeout_s, _notify) as pool:
+        prepare_folder(root, job.settings())
+        todo = chunks_to_render(root, job.n_chunks)
+        if todo:
+            _render_chunks(job, pool, todo, progress)
     failures = gather_failures(root, job.n_chunks)
     if failures:
-        tmp = root / (FAILED_FILE + ".tmp")
-        tmp.write_text(json.dumps(failures, indent=1))
-        os.replace(tmp, root / FAILED_FILE)
-    metadata["n_failed"] = len(failures)
-    return finalize_dataset(root, job.n_chunks, metadata)
+        write_text_atomic(root / FAILED_FILE, json.dumps(failures, indent=1))
+    return finalize_dataset(root, job.n_chunks, job.settings())
 
 
-def _missing_chunks(job: RenderJob) -> Iterator[int]:
-    """The chunks with no shard yet, one at a time (a list of them could outgrow memory)."""
-    return (k for k in range(job.n_chunks) if not shard_path(job.root, k).exists())
-
-
-def _render_chunks(job: RenderJob, pool: WorkerPool, progress: bool) -> None:
-    """Render the missing chunks with the pool; a writer thread turns each into a shard as it arrives.
+def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: bool) -> None:
+    """Render the chunks ``todo`` with the pool; a writer thread turns each into a shard as it arrives.
 
     Log-mels and HDF5 writes happen in that thread, off both the render path (the workers) and the
     supervisor's loop, which stays free to hand out chunks and watch for crashes and hangs.
     """
-    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in _missing_chunks(job))
+    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
     bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
     counts = {"silent": 0, "broken": 0, "failed": 0}
 
@@ -182,7 +130,7 @@ def _render_chunks(job: RenderJob, pool: WorkerPool, progress: bool) -> None:
     # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
     with bar, threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="synthgen-writer") as writer:
         pending: deque[Future] = deque()
-        for item in pool.render(_missing_chunks(job)):
+        for item in pool.render(todo):
             pending.append(writer.submit(write, *item))
             while pending and pending[0].done():
                 written(pending.popleft())

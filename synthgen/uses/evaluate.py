@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from synthgen.audio_io import read_audio
 from synthgen.config import SynthConfig
-from synthgen.dataset.storage import open_dataset
+from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
@@ -70,8 +70,8 @@ class Evaluation:
 def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, max_rows: int, seed: int = 0) -> Targets:
     """Up to ``max_rows`` rows of a rendered dataset; audio is read if stored, else re-rendered."""
     with open_dataset(path) as data:
-        if data.space.names != config.space.names or data.metadata["synth"] != config.name:
-            raise SynthgenError(f"{data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'")
+        if data.space.names != config.space.names or data.config.name != config.name:
+            raise SynthgenError(f"{data.path} was rendered with synth '{data.config.name}', not the models' '{config.name}'")
         rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:max_rows])
         unit = data.read("params_unit", rows)
         mel = data.read("mel", rows)
@@ -166,9 +166,9 @@ def evaluate(
     result.train_data = None if train_path is None else str(train_path)
     if train_path is not None:
         with open_dataset(train_path) as data:
-            if data.metadata["synth"] != config.name or data.space.names != config.space.names:
+            if data.config.name != config.name or data.space.names != config.space.names:
                 raise SynthgenError(
-                    f"training data {data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'"
+                    f"training data {data.path} was rendered with synth '{data.config.name}', not the models' '{config.name}'"
                 )
             mean = data.read("params_unit").mean(axis=0, keepdims=True)
         result.estimates["nearest neighbour"] = _nearest_neighbour_presets(train_path, targets.mel)

@@ -1,6 +1,15 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
+__all__ = [
+    "MAX_PITCH_CORRECTIONS",
+    "PITCH_TOLERANCE_SEMITONES",
+    "PitchEstimate",
+    "Sketch",
+    "detect_pitch",
+    "render_at_pitch",
+    "sketch_sound",
+    "write_sketch",
+]
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +116,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
             f"pitch {pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced) -> MIDI {midi_pitch} ({_note_name(midi_pitch)})"
         )
     unit = model.infer(mel[None])
-    rendered, midi_pitch, rendered_pitch, heard = _render_at_pitch(model, synth, unit, midi_pitch, pitch.midi_pitch is not None)
+    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, midi_pitch, pitch.midi_pitch is not None)
     message = f"{message}; {heard}"
     return Sketch(
         source=Path(audio_path),
@@ -126,7 +135,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     )
 
 
-def _render_at_pitch(
+def render_at_pitch(
     model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
 ) -> tuple[Walk, int, PitchEstimate, str]:
     """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are

@@ -55,7 +55,7 @@ def open_model(path: str | Path, latent_for: str | None = None, synth: str | Non
         raise SynthgenError(
             f"model not found: {path}; train one (synthgen train --data DATA --model vae_flow_post --out RUN) and pass --model RUN/model.pt"
         )
-    model = load_model(path, resolve_config(synth, plugin)[0] if synth else None)
+    model = load_model(path, synth_config=resolve_config(synth, plugin)[0] if synth else None)
     if latent_for is not None and not model.has_latent:
         raise SynthgenError(
             f"{latent_for} walks a latent space, and model {model.path} ({model.name}) has none: "
