@@ -5,7 +5,8 @@ buffers, so it renders the next chunk while the consumer turns the last one into
 shard. Before every sound it marks (row, draw, start time) in shared memory: when a plugin aborts,
 segfaults or hangs, the supervisor knows which preset did it, tries it again in a fresh worker, and
 after :data:`MAX_PRESET_TRIES` failures has the worker skip it (recorded in the shard). A worker
-dies with its parent, so a ``kill -9`` of the render leaves no process behind.
+dies with its parent, so a ``kill -9`` of the render leaves no process behind. (A general pool
+such as joblib's cannot say which preset killed a worker, nor time out one sound.)
 """
 
 __all__ = ["LOAD_TIMEOUT_S", "MAX_PRESET_TRIES", "WorkerPool", "serve"]
