@@ -12,7 +12,6 @@ from synthgen.dataset import open_dataset
 from synthgen.dataset.chunks import RenderJob, render_chunk
 from synthgen.dataset.sampling import UniformPresets
 from synthgen.dataset.storage import SHARD_DIR, shard_path
-from synthgen.synths.loading import load_synth
 
 
 def test_chunk_in_process_matches_the_workers(builtin_dataset: Path, tmp_path: Path) -> None:
@@ -21,7 +20,7 @@ def test_chunk_in_process_matches_the_workers(builtin_dataset: Path, tmp_path: P
     notes = ((config.render.midi_pitch, config.render.velocity),)
     job = RenderJob(config, UniformPresets(config.space, 0, 96), notes, tmp_path, 32, with_audio=False)
     (tmp_path / SHARD_DIR).mkdir()
-    rendered = render_chunk(job, 1, load_synth(config))
+    rendered = render_chunk(job, 1)
     np.testing.assert_array_equal(rendered.row_id, np.arange(32, 64))
     with h5py.File(shard_path(tmp_path, 1), "r") as mine, h5py.File(shard_path(builtin_dataset, 1), "r") as theirs:
         assert set(mine) == set(theirs)

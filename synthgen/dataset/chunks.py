@@ -33,6 +33,7 @@ from synthgen.dataset.storage import shard_path, write_shard
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.synths.base import Synth
+from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 
 #: renders quieter than this RMS (-60 dBFS) count as silent
@@ -243,8 +244,26 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
     write_shard(shard_path(job.root, rendered.chunk), columns, attrs)
 
 
-def render_chunk(job: RenderJob, chunk: int, synth: Synth) -> RenderedChunk:
-    """Render chunk ``chunk`` and write its shard in this process (no isolation from the synth)."""
+_SYNTHS: dict[str, Synth] = {}
+
+
+def render_chunk(job: RenderJob, chunk: int, synth: Synth | None = None) -> RenderedChunk:
+    """Render chunk ``chunk`` and write its shard in this process, with no isolation from the synth.
+
+    Arguments:
+        job: the render.
+        chunk: chunk number.
+        synth: the synth; default: one built from ``job`` on first use and kept for this process's
+            later chunks (a backend's worker pays the start-up once).
+
+    Returns:
+        The kept rows, counts and skipped presets, as written.
+    """
+    if synth is None:
+        key = json.dumps([job.config.to_dict(), job.plugin], sort_keys=True)
+        if key not in _SYNTHS:
+            _SYNTHS[key] = load_synth(job.config, job.plugin, check=True)
+        synth = _SYNTHS[key]
     out = np.empty((job.chunk_rows(chunk), job.n_samples), dtype=np.float32)
     rendered = render_chunk_audio(job, chunk, synth, out)
     write_chunk(job, rendered, out[: len(rendered.row_id)])
