@@ -11,6 +11,7 @@ Usage: python -m benchmarks.render_throughput [--synth builtin --synth amsynth] 
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,10 +38,16 @@ def bare(synth_name: str, n: int) -> dict:
     synth = load_synth(config)
     unit = config.space.sample(n, np.random.default_rng(0))
     render_unit(synth, config, unit[:2])  # warm up (compile, first-render costs)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     for block in np.array_split(unit, -(-n // CHUNK)):  # as the pipeline's chunks, so the audio fits in memory
         render_unit(synth, config, block)
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": time.perf_counter() - start, "cpu_s": cpu_seconds() - cpu}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its ended children (the render's workers), user and system."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def pipeline(synth_name: str, n: int, jobs: int) -> dict:
@@ -50,12 +57,13 @@ def pipeline(synth_name: str, n: int, jobs: int) -> dict:
 
     config = load_config(synth_name)
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         render_dataset(config, Path(tmp) / "d", n=n, jobs=jobs, chunk_size=CHUNK, progress=False)
         seconds = time.perf_counter() - start
+        cpu = cpu_seconds() - cpu
         # Steady rate: the rows of every shard but the first written, over the time between the first and the last.
         written = sorted(p.stat().st_mtime_ns for p in (Path(tmp) / "d" / SHARD_DIR).glob("*.h5"))
-        return {"seconds": seconds, "steady_rate": (n - CHUNK) / ((written[-1] - written[0]) / 1e9)}
+        return {"seconds": seconds, "cpu_s": cpu, "steady_rate": (n - CHUNK) / ((written[-1] - written[0]) / 1e9)}
 
 
 def fastest(repeat: int, fn: Callable[..., dict], *args: object) -> dict:
@@ -66,7 +74,8 @@ def fastest(repeat: int, fn: Callable[..., dict], *args: object) -> dict:
 def measure(synth: str, n: int, repeat: int) -> list[dict]:
     """Every figure for one synth, each next to its target."""
     load_before = os.getloadavg()[0]
-    bare_rate = n / fastest(repeat, bare, synth, n)["seconds"]
+    bare_run = fastest(repeat, bare, synth, n)
+    bare_rate = n / bare_run["seconds"]
     runs = {(jobs, m): fastest(repeat, pipeline, synth, m, jobs) for jobs in (1, 2) for m in (n, 2 * n)}
     rate = {jobs: runs[jobs, n]["steady_rate"] for jobs in (1, 2)}
     rows = [
@@ -78,6 +87,11 @@ def measure(synth: str, n: int, repeat: int) -> list[dict]:
     for jobs in (1, 2):
         name = f"pipeline vs bare, {JOBS[jobs]}"
         rows.append({"synth": synth, "figure": name, "n": n, "value": rate[jobs] / bare_rate, "unit": "x", "target": TARGETS[name]})
+    # CPU per sound barely depends on other load: what the pipeline adds to the synth's own work.
+    rows.append({"synth": synth, "figure": "CPU per sound, bare synth", "n": n, "value": 1e3 * bare_run["cpu_s"] / n, "unit": "ms"})
+    for jobs in (1, 2):
+        cpu_ms = 1e3 * runs[jobs, n]["cpu_s"] / n
+        rows.append({"synth": synth, "figure": f"CPU per sound, pipeline with start-up, {JOBS[jobs]}", "n": n, "value": cpu_ms, "unit": "ms"})
     for jobs in (1, 2):
         seconds = runs[jobs, n]["seconds"]
         rows.append({"synth": synth, "figure": f"{n} sounds with start-up, {JOBS[jobs]}", "n": n, "value": seconds, "unit": "s"})
