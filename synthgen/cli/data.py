@@ -52,7 +52,7 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     help="Seconds one sound may take before the synth counts as hung. A preset that crashes or hangs the synth "
     "is tried again, then skipped (a new random draw takes its place) and listed in failed_presets.json.",
 )
-@verbosity_options
+@verbosity_options()
 def render(
     synth: str,
     plugin: str | None,
