@@ -82,8 +82,8 @@ def resynth(
     click.echo(result.note.message)
     found = result.search
     click.echo(
-        f"search: {found.n_renders} renders, spectral distance {found.model_distance:.3f} (model alone) -> {found.distance:.3f} "
-        f"(from {found.origin}); output gain {found.gain_db:+.1f} dB"
+        f"search: {found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "
+        f"-> {found.distance:.3f} (from {found.origin}); output gain {found.gain_db:+.1f} dB"
     )
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
     for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
