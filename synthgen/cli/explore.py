@@ -177,7 +177,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
 def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
-    The pitch is tracked (pYIN) and its median taken as the note; the timbre and envelope are
+    The pitch is tracked (YIN) and its median taken as the note; the timbre and envelope are
     matched by the model.
 
     Example: synthgen sketch voice.wav --out out/sketch

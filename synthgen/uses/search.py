@@ -130,9 +130,13 @@ class SearchResult:
 
 
 def _import_cma() -> ModuleType:
-    """``cma`` without its plotting: at import it loads ``matplotlib.pyplot`` (most of a second), or
-    warns when matplotlib is absent. Neither is needed to optimize, so matplotlib is hidden meanwhile."""
-    hidden = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
+    """``cma`` without the optional imports it makes at its own import, which CMA-ES does not use.
+
+    It loads ``matplotlib.pyplot`` for its plots (most of a second; a warning when absent) and
+    ``scipy.stats`` for its surrogate models (a second; it has its own fallback). Both are hidden
+    meanwhile, unless already imported, and its warnings about them silenced.
+    """
+    hidden = [name for name in ("matplotlib", "matplotlib.pyplot", "scipy.stats") if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # its import then fails at once
     try:
