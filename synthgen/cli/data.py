@@ -29,12 +29,36 @@ from synthgen.cli.options import synth_options
     help="With --around-presets: std of the random offsets in unit space (default 0.1); classes change with this probability.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Dataset folder (created; resumed if it exists).")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth.")
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="Parallel worker processes, each with its own synth (default 1; with --backend ray, every CPU of the cluster).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
+@click.option(
+    "--backend",
+    type=click.Choice(["joblib", "ray"]),
+    default="joblib",
+    show_default=True,
+    help="Where chunks render: joblib processes on this machine, or Ray tasks on this machine or a cluster "
+    "(needs pip install synthgen[ray]).",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="With --backend ray: the cluster to join, 'auto' (the cluster this node belongs to) or ray://HOST:10001 "
+    "(default: start Ray on this machine).",
+)
+@click.option(
+    "--collect",
+    is_flag=True,
+    help="With --backend ray: send every shard back to this machine, which writes it (when --out is not storage shared by every node).",
+)
 def render(
     synth: str,
     plugin: str | None,
@@ -43,12 +67,15 @@ def render(
     around_presets: int | None,
     spread: float | None,
     out: Path,
-    jobs: int,
+    jobs: int | None,
     seed: int,
     notes: tuple[int, ...],
     velocities: tuple[int, ...],
     audio: bool,
     chunk_size: int,
+    backend: str,
+    address: str | None,
+    collect: bool,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
@@ -60,6 +87,7 @@ def render(
     Examples:
       synthgen render --synth builtin --n 10000 --out data/builtin --jobs 2
       synthgen render --synth amsynth --presets /usr/share/amsynth/banks --out data/am_human
+      synthgen render --synth builtin --n 1000000 --out /mnt/shared/builtin --backend ray --address auto
     """
     from synthgen.dataset import render_dataset
     from synthgen.dataset.summary import describe_dataset
@@ -94,6 +122,9 @@ def render(
         chunk_size=chunk_size,
         with_audio=audio,
         plugin=plugin_path,
+        backend=backend,
+        address=address,
+        collect=collect,
     )
     click.echo(describe_dataset(path))
 

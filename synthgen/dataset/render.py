@@ -1,6 +1,6 @@
 """Render presets into a dataset in parallel: one shard per chunk, resumable after any interruption."""
 
-__all__ = ["MAX_ATTEMPTS", "RenderJob", "check_renders", "render_dataset"]
+__all__ = ["BACKENDS", "MAX_ATTEMPTS", "RenderJob", "check_renders", "render_dataset"]
 
 import json
 import platform
@@ -26,6 +26,8 @@ from synthgen.synths.rendering import render_unit
 SILENCE_RMS = 1e-3
 #: renders louder than this peak, or not finite, count as broken
 BROKEN_PEAK = 100.0
+#: where chunks can render
+BACKENDS = ("joblib", "ray")
 #: new draws tried for a row whose render was rejected before giving up
 MAX_ATTEMPTS = 32
 
@@ -137,9 +139,9 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
     return chunk, int(keep.sum()), n_silent, n_broken
 
 
-def _versions() -> dict[str, str]:
+def _versions(*extra: str) -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy"):
+    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy", *extra):
         try:
             out[pkg] = importlib_metadata.version(pkg)
         except importlib_metadata.PackageNotFoundError:
@@ -172,13 +174,16 @@ def render_dataset(
     out: str | Path,
     n: int | None = None,
     seed: int = 0,
-    jobs: int = 1,
+    jobs: int | None = None,
     source: PresetSource | None = None,
     notes: list[tuple[int, int]] | None = None,
     chunk_size: int = 64,
     with_audio: bool = False,
     plugin: str | Path | None = None,
     progress: bool = True,
+    backend: str = "joblib",
+    address: str | None = None,
+    collect: bool = False,
 ) -> Path:
     """Render a dataset into the folder ``out``, resuming whatever an earlier run left there.
 
@@ -187,13 +192,16 @@ def render_dataset(
         out: dataset folder; ``out/dataset.h5`` presents every shard as one file.
         n: number of uniform random presets (when ``source`` is not given).
         seed: seeds every random choice; the same seed gives the same rows whatever ``jobs``.
-        jobs: worker processes, each with its own synth engine.
+        jobs: worker processes, each with its own synth engine (default 1; with Ray, every CPU of the cluster).
         source: where presets come from (default: ``UniformPresets(n)``).
         notes: ``(midi_pitch, velocity)`` pairs each preset is played at (default: the config's).
         chunk_size: rows per shard; the unit of resumption.
         with_audio: also store the rendered audio.
         plugin: plugin file overriding the config's search paths.
         progress: show a progress bar.
+        backend: ``"joblib"`` (processes on this machine) or ``"ray"`` (Ray tasks, here or on a cluster).
+        address: with Ray, the cluster to join (``"auto"``, ``"ray://host:10001"``); default: start Ray here.
+        collect: with Ray, send shards back to this process to write (when ``out`` is not shared storage).
 
     Returns:
         The path of ``dataset.h5``.
@@ -204,8 +212,12 @@ def render_dataset(
         source = UniformPresets(config.space, seed, n)
     if source.n_items < 1:
         raise SynthgenError("no presets to render: the preset source is empty")
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
+    if backend not in BACKENDS:
+        raise SynthgenError(f"unknown render backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend != "ray" and (address is not None or collect):
+        raise SynthgenError("--address and --collect need --backend ray")
     root = Path(out)
     plugin_path = str(plugin) if plugin is not None else None
     notes = notes or [(config.render.midi_pitch, config.render.velocity)]
@@ -216,20 +228,29 @@ def render_dataset(
     todo = [k for k in range(job.n_chunks) if not shard_path(root, k).exists()]
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
     bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {config.name}", disable=not progress)
-    rejected = [0, 0]
-    with bar:
+    rejected, retried = [0, 0], 0
+    if backend == "ray":
+        from synthgen.dataset.ray_backend import render_chunks_on_ray
+
+        results = render_chunks_on_ray(job, todo, jobs, address, collect)
+    else:
         tasks = (delayed(_render_chunk)(job, k) for k in todo)
-        for chunk, _, n_silent, n_broken in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+        results = ((result, 1) for result in Parallel(n_jobs=jobs or 1, return_as="generator_unordered")(tasks))
+    with bar:
+        for (chunk, _, n_silent, n_broken), attempt in results:
             rejected[0] += n_silent
             rejected[1] += n_broken
+            retried += attempt > 1
             bar.update(job.chunk_rows(chunk))
-            bar.set_postfix(silent=rejected[0], broken=rejected[1])
+            bar.set_postfix(silent=rejected[0], broken=rejected[1], **({"retried": retried} if retried else {}))
     metadata = {
         **job.settings(),
         "space": config.space.to_dict(),
         "parameter_names": config.space.names,
         "features": config.to_dict()["features"],
         "render": config.to_dict()["render"],
-        "versions": _versions(),
+        "versions": _versions(*(["ray"] if backend == "ray" else [])),
+        "render_backend": backend,
+        "n_chunks_retried": retried,
     }
     return finalize_dataset(root, job.n_chunks, metadata)

@@ -24,6 +24,11 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         f"dataset {data.path}",
         f"  synth       {meta['synth']} ({meta['config']['backend']}), seed {meta['seed']}, source {meta['source']['kind']}",
         f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {meta['n_silent']} silent, {meta['n_broken']} broken)",
+        *(
+            [f"  rendered    with {meta['render_backend']}; {meta['n_chunks_retried']} chunks retried after their worker died"]
+            if "render_backend" in meta
+            else []
+        ),
         f"  notes       {', '.join(f'pitch {p} vel {v}' for p, v in meta['notes'])}; "
         f"{meta['render']['note_duration_s']} s held in {meta['render']['render_duration_s']} s at {meta['render']['sample_rate']} Hz",
         f"  features    log-mel {feats['n_mels']} x {feats['n_frames']} (n_fft {feats['n_fft']}, hop {feats['hop_length']}, "
