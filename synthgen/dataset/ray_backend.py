@@ -37,7 +37,11 @@ def _import_ray() -> ModuleType:
 
 
 class _ChunkStarts:
-    """Counts the starts of every chunk (a Ray actor), so a task knows which attempt it is."""
+    """Counts the starts of every chunk (a Ray actor), so a task knows which attempt it is.
+
+    A worker that dies before its task has reported its start leaves no trace here: such a retry
+    lost no rendering and is not counted.
+    """
 
     def __init__(self) -> None:
         self._starts: dict[int, int] = {}
@@ -71,7 +75,7 @@ def _write_file_atomically(path: Path, data: bytes) -> None:
 def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """Start Ray on this machine with ``jobs`` CPUs, or join the cluster at ``address``."""
     if address is None:
-        ray.init(num_cpus=jobs, include_dashboard=False, logging_level=logging.WARNING)
+        ray.init(address="local", num_cpus=jobs, include_dashboard=False, logging_level=logging.WARNING)
         return
     try:
         ray.init(address=address, logging_level=logging.WARNING)
@@ -87,8 +91,9 @@ def render_chunks_on_ray(
 ) -> Iterator[tuple[ChunkResult, int]]:
     """Render ``chunks`` of ``job`` as Ray tasks, yielding each result as it finishes.
 
-    Uses the Ray instance already started in this process if there is one; otherwise starts one
-    (and shuts it down at the end).
+    Joins Ray at once (so a missing Ray or an unreachable cluster is reported before any work); uses
+    the Ray instance already started in this process if there is one, otherwise starts one and shuts
+    it down when the iterator ends.
 
     Arguments:
         job: what to render; its ``root`` must be reachable by every worker unless ``collect``.
@@ -105,6 +110,13 @@ def render_chunks_on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         _connect(ray, address, jobs)
+    return _run_tasks(ray, job, chunks, jobs, collect, started_here)
+
+
+def _run_tasks(
+    ray: ModuleType, job: RenderJob, chunks: Iterable[int], jobs: int | None, collect: bool, shutdown: bool
+) -> Iterator[tuple[ChunkResult, int]]:
+    """Keep ``jobs`` chunk tasks in flight until every chunk is done; see ``render_chunks_on_ray``."""
     try:
         width = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES)(_render_task)
@@ -136,5 +148,5 @@ def render_chunks_on_ray(
                 _write_file_atomically(shard_path(root, chunk), shard)
             yield result, attempt
     finally:
-        if started_here:
+        if shutdown:
             ray.shutdown()

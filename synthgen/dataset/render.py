@@ -227,7 +227,6 @@ def render_dataset(
     _prepare_folder(root, job.settings())
     todo = [k for k in range(job.n_chunks) if not shard_path(root, k).exists()]
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
-    bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {config.name}", disable=not progress)
     rejected, retried = [0, 0], 0
     if backend == "ray":
         from synthgen.dataset.ray_backend import render_chunks_on_ray
@@ -236,6 +235,7 @@ def render_dataset(
     else:
         tasks = (delayed(_render_chunk)(job, k) for k in todo)
         results = ((result, 1) for result in Parallel(n_jobs=jobs or 1, return_as="generator_unordered")(tasks))
+    bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {config.name}", disable=not progress)
     with bar:
         for (chunk, _, n_silent, n_broken), attempt in results:
             rejected[0] += n_silent
