@@ -1,6 +1,6 @@
 """The model artifact: where shipped models live, their mel statistics, and loading one for inference."""
 
-__all__ = ["DEFAULT_MODEL", "MODELS_DIR", "LoadedModel", "MelStats", "load_model"]
+__all__ = ["CHECKPOINT_FORMAT", "DEFAULT_MODEL", "MODELS_DIR", "LoadedModel", "MelStats", "load_checkpoint", "load_model"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthgen.config import SynthConfig, parse_config
+from synthgen.errors import SynthgenError
 
 if TYPE_CHECKING:
     import torch
@@ -20,6 +21,7 @@ _PACKAGE = Path(__file__).resolve().parent
 # The repository's models/ folder; a built wheel carries it inside the package.
 MODELS_DIR = next((d for d in (_PACKAGE / "models", _PACKAGE.parent / "models") if d.is_dir()), _PACKAGE.parent / "models")
 DEFAULT_MODEL = MODELS_DIR / "builtin_vae_flow_post" / "model.pt"
+CHECKPOINT_FORMAT = "synthgen-checkpoint-1"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,6 @@ class LoadedModel:
 def load_model(path: str | Path) -> LoadedModel:
     """Load ``model.pt`` (or a run folder holding one) safely and put the model in eval mode."""
     from synthgen.nn import build_model
-    from synthgen.train.checkpoint import load_checkpoint
 
     path = Path(path)
     if path.is_dir():
@@ -102,3 +103,19 @@ def load_model(path: str | Path) -> LoadedModel:
     stats = MelStats(**payload["mel_stats"])
     config = parse_config(payload["synth_config"], source=f"model {path}")
     return LoadedModel(payload["model"], model, stats, config, path, payload.get("summary", {}))
+
+
+def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint without running any code it might contain (``weights_only=True``)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise SynthgenError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # torch raises many types for foreign or damaged files
+        raise SynthgenError(f"{path} is not a synthgen model checkpoint ({type(e).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise SynthgenError(f"{path} is not a synthgen model checkpoint")
+    return payload

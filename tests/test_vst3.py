@@ -108,7 +108,7 @@ def test_config_loads_and_names_are_checked(plugin_path: Path, tmp_path: Path) -
     config = load_config(write_config(tmp_path, plugin_path))
     assert config.space.names == ["Cutoff", "Waveform", "Release"]
     synth = load_synth(config)
-    audio = synth.render([config.space.settings(config.space.from_unit(np.full((1, 3), 0.5))[0])], config.render.note())
+    audio = synth.render([config.space.synth_values(np.full((1, 3), 0.5)[0])], config.render.note())
     assert audio.shape == (1, SAMPLE_RATE)
     assert np.abs(audio).max() > 0.01
     with pytest.raises(SynthgenError, match="unknown parameter 'Relase'"):

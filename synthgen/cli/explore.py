@@ -43,7 +43,7 @@ def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]
             "from_sound",
             type=_PATH,
             default=None,
-            help="Centre the walks on this sound's latent point instead of the origin.",
+            help="Centre the walks on this sound's latent point, or a JSON preset's (through the flow's inverse), instead of the origin.",
         )(f)
         f = click.option(
             "--range",
@@ -104,6 +104,7 @@ def macro(
     Examples:
       synthgen macro --out out/macro
       synthgen macro --dims 3 7 --steps 9 --from voice.wav --out out/macro
+      synthgen macro --from resynth/preset.json --out out/macro
     """
     from synthgen.synths.loading import load_synth
     from synthgen.uses.macro import walk_dimensions, write_macro
@@ -132,6 +133,9 @@ def macro(
 @_model_options
 def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plugin: Path | None, out: Path) -> None:
     """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
+
+    A and B are sound files or synthgen JSON presets (a preset enters the latent space through the
+    inverse of the model's flow).
 
     Smoothness: log-mel distance of each step divided by the distance between the ends; an even
     walk has every step 1/(steps-1), and a lower max step means no sudden jump.

@@ -127,7 +127,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
         "row_id": rows[keep].astype(np.int64),
         "mel": log_mel(audio[keep], synth.sample_rate, job.config.features),
         "params_unit": unit[keep].astype(np.float32),
-        "params_raw": job.config.space.from_unit(unit[keep]),
+        "params_value": job.config.space.from_unit(unit[keep]),
         "midi_pitch": np.array([job.notes[k][0] for k in note_idx[keep]], dtype=np.int16),
         "velocity": np.array([job.notes[k][1] for k in note_idx[keep]], dtype=np.int16),
         "source_bank": banks[keep],

@@ -76,6 +76,10 @@ def finalize_dataset(root: Path, n_chunks: int, metadata: dict[str, Any]) -> Pat
     return root / DATASET_FILE
 
 
+# Columns written under an older name by earlier versions: new name -> old name.
+_RENAMED = {"params_value": "params_raw"}
+
+
 class DatasetFile:
     """A rendered dataset opened for reading.
 
@@ -105,7 +109,7 @@ class DatasetFile:
         return int(self._file["row_id"].shape[0])
 
     def __contains__(self, name: str) -> bool:
-        return name in self._file
+        return name in self._file or _RENAMED.get(name, name) in self._file
 
     def __enter__(self) -> "DatasetFile":
         return self
@@ -118,6 +122,7 @@ class DatasetFile:
 
     def read(self, name: str, indices: np.ndarray | slice | None = None) -> np.ndarray:
         """Rows of one column, in the order of ``indices`` (all rows if ``None``)."""
+        name = _RENAMED.get(name, name) if name not in self._file else name
         if name not in self._file:
             raise SynthgenError(f"{self.path} has no column '{name}'")
         ds = self._file[name]

@@ -20,7 +20,7 @@ from synthgen.config import SynthConfig
 from synthgen.dataset.sampling import AroundPresets, HumanPresets
 from synthgen.errors import SynthgenError
 from synthgen.params import ParameterSpace
-from synthgen.presets.amsynth_bank import PRESETS_PER_BANK, AmsynthPreset, bank_to_unit, read_bank, unit_to_bank, write_bank
+from synthgen.presets.amsynth_bank import PRESETS_PER_BANK, AmsynthPreset, bank_to_values, read_bank, values_to_bank, write_bank
 from synthgen.presets.json_preset import fits_config, is_amsynth, read_document
 
 # A value counts as outside a learned range when it is further out than this share of the range.
@@ -49,7 +49,7 @@ class FilePreset:
 
 
 def _read_amsynth_bank(path: Path) -> list[FilePreset]:
-    return [FilePreset(p.bank, p.index, p.name, "amsynth", "plugin", bank_to_unit(p.values)) for p in read_bank(path)]
+    return [FilePreset(p.bank, p.index, p.name, "amsynth", "plugin", bank_to_values(p.values)) for p in read_bank(path)]
 
 
 def _read_json_preset(path: Path) -> list[FilePreset]:
@@ -219,6 +219,6 @@ def export_amsynth_bank(paths: str | Path | Iterable[str | Path], out: str | Pat
     for preset in presets:
         if not is_amsynth(preset.backend, preset.values):
             raise SynthgenError(f"preset '{preset.name}' is for synth '{preset.synth}', not amsynth: only amsynth presets go into a .bank")
-    bank = [AmsynthPreset(out.stem, i, p.name, unit_to_bank(p.values)) for i, p in enumerate(presets)]
+    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(p.values)) for i, p in enumerate(presets)]
     write_bank(bank, out)
     return bank

@@ -23,7 +23,7 @@ import numpy as np
 
 from synthgen.config import Note, SynthConfig
 from synthgen.errors import SynthgenError
-from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, unit_to_bank, write_bank
+from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, values_to_bank, write_bank
 from synthgen.synths.base import Synth
 
 PRESET_FORMAT = "synthgen-preset-1"
@@ -117,8 +117,8 @@ def write_preset(
     Returns:
         The path written.
     """
-    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
-    parameters = {name: _shortest(v) for name, v in zip(config.space.names, raw, strict=True)}
+    value_row = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
+    parameters = {name: _shortest(v) for name, v in zip(config.space.names, value_row, strict=True)}
     fixed = {name: _shortest(v) for name, v in config.space.fixed.items()}
     display = {}
     if synth is not None and _set_on_plugin(synth, {**fixed, **parameters}):
@@ -229,12 +229,11 @@ def write_native_preset(
     """
     path_stem = Path(path_stem)
     paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note)]
-    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
-    settings = config.space.settings(raw)
-    if not _set_on_plugin(synth, settings):
+    values = config.space.synth_values(unit_row)
+    if not _set_on_plugin(synth, values):
         return paths
     paths.append(synth.save_state(path_stem.with_name(path_stem.name + synth.state_suffix)))
-    if is_amsynth(config.backend, settings):
-        preset = AmsynthPreset(bank="", index=0, name=path_stem.name, values=unit_to_bank(settings))
+    if is_amsynth(config.backend, values):
+        preset = AmsynthPreset(bank="", index=0, name=path_stem.name, values=values_to_bank(values))
         paths.append(write_bank([preset], path_stem.with_name(path_stem.name + ".bank")))
     return paths

@@ -32,11 +32,10 @@ def render_unit(
     unit = np.atleast_2d(unit)
     notes = list(notes or [(config.render.midi_pitch, config.render.velocity)])
     note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
-    raw = config.space.from_unit(unit)
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
     for k, (pitch, velocity) in enumerate(notes):
         rows = np.flatnonzero(note_index == k)
         if len(rows):
-            batch = [config.space.settings(raw[r]) for r in rows]
+            batch = [config.space.synth_values(unit[r]) for r in rows]
             audio[rows] = synth.render(batch, config.render.note(pitch, velocity))
     return audio

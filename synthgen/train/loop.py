@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 from synthgen.dataset.split import split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
-from synthgen.model import MelStats
+from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
-from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the

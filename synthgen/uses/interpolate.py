@@ -11,8 +11,7 @@ import numpy as np
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.resynth import read_sound
-from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, latent_point, prepare_folder, render_walk, step_distances, write_walk_audio
 
 
 @dataclass
@@ -62,15 +61,15 @@ def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
 
 
 def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int) -> Interpolation:
-    """Encode two sounds and render ``steps`` points from one to the other, through latents and through parameters.
+    """Render ``steps`` points from ``a`` to ``b`` (sounds or JSON presets), through latents and through parameters.
 
-    Both walks start at ``model.infer`` of ``a`` and end at ``model.infer`` of ``b``.
+    A sound's end is its latent mapped to parameters; a preset's end is the preset itself and its
+    latent the flow's inverse of it (invertible models).
     """
     if steps < 2:
         raise SynthgenError(f"an interpolation needs at least 2 steps, got {steps}")
-    mels = np.stack([read_sound(model, path)[1] for path in (a, b)])
-    z_ends = model.encode(mels)
-    ends = model.params_from_latent(z_ends)
+    (z_a, unit_a), (z_b, unit_b) = latent_point(model, a), latent_point(model, b)
+    z_ends, ends = np.stack([z_a, z_b]), np.stack([unit_a, unit_b])
     if np.array_equal(ends[0], ends[1]):
         raise SynthgenError(f"{a} and {b} map to the same preset: give two sounds that differ")
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]

@@ -79,7 +79,7 @@ def resynthesize(
     result = Resynthesis(
         source=Path(audio_path),
         unit=unit,
-        settings=config.space.settings(config.space.from_unit(unit[None])[0]),
+        settings=config.space.synth_values(unit),
         input_audio=loaded.audio,
         output_audio=audio_out,
         input_mel=mel_in,

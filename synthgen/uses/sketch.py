@@ -104,7 +104,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     return Sketch(
         source=Path(audio_path),
         unit=unit[0],
-        settings=config.space.settings(config.space.from_unit(unit)[0]),
+        settings=config.space.synth_values(unit[0]),
         input_audio=loaded.audio,
         output_audio=rendered.audio[0],
         input_mel=mel,
