@@ -72,6 +72,20 @@ def _write_file_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _user_error(error: Exception) -> SynthgenError | None:
+    """The one-line error a failed task means for the user, if it is a user's mistake rather than a bug."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, SynthgenError):
+        return cause
+    detail = str(error).strip().splitlines()[-1]
+    if isinstance(cause, ImportError) or "failed to import on the worker" in str(cause):
+        return SynthgenError(
+            f"a Ray worker could not load synthgen's render code ({detail}): "
+            'install the same synthgen on every node (pip install "synthgen[ray]")'
+        )
+    return None
+
+
 def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """Start Ray on this machine with ``jobs`` CPUs, or join the cluster at ``address``."""
     if address is None:
@@ -135,9 +149,7 @@ def _run_tasks(
             try:
                 result, attempt, shard = ray.get(ref)
             except ray.exceptions.RayTaskError as e:
-                if isinstance(e.cause, SynthgenError):
-                    raise e.cause from None
-                raise
+                raise _user_error(e) or e from None
             except ray.exceptions.WorkerCrashedError:
                 raise SynthgenError(
                     f"chunk {chunk} crashed its Ray worker {MAX_TASK_RETRIES + 1} times "
