@@ -106,7 +106,7 @@ def test_shipped_banks_map_to_host_values_and_back(shipped):
                 assert back[name] == pytest.approx(value, rel=0, abs=1e-7 * (p.high - p.low))
 
 
-def test_unit_to_bank_clamps_and_steps_like_the_plugin():
+def test_values_to_bank_clamps_and_steps_like_the_plugin():
     assert values_to_bank({"osc2_pitch": 1.5, "amp_attack": -0.2}) == {"osc2_pitch": 12.0, "amp_attack": 0.0}
     assert values_to_bank({"osc2_pitch": 13.4 / 24})["osc2_pitch"] == 1.0
     assert values_to_bank({"osc2_range": 0.5})["osc2_range"] == 1.0

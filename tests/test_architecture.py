@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthgen"
 # Each room of synthgen and its height in the data flow; a room imports only rooms strictly below it.
 LAYERS = {
     "errors": 0,
+    "versions": 0,
     "params": 1,
     "config": 2,
     "features": 3,
@@ -28,7 +29,7 @@ LAYERS = {
     "__main__": 13,
 }
 # Libraries only some rooms may import; torch may also be imported inside a function (the model's torch backend).
-DOORS = {"dawdreamer": {"synths"}, "torch": {"nn", "train"}, "ray": {"dataset"}}
+DOORS = {"dawdreamer": {"synths"}, "torch": {"nn", "train"}, "onnxruntime": {"model"}, "matplotlib": {"plots"}, "ray": {"dataset"}}
 LAZY_ALLOWED = {"torch"}
 
 

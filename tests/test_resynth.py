@@ -16,7 +16,7 @@ from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 from synthgen.uses.evaluate import evaluate, targets_from_audio_dir, targets_from_dataset
 from synthgen.uses.metrics import audio_metrics
-from synthgen.uses.resynth import check_synth_matches, resynthesize
+from synthgen.uses.resynth import resynthesize
 
 needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
 
@@ -66,7 +66,7 @@ def test_resynth_writes_audio_preset_and_figure(tiny_model: Path, builtin, tmp_p
     audio = render_unit(synth, config, config.space.sample(1, np.random.default_rng(0)))[0]
     stereo_44k = np.stack([audio, audio], axis=1).repeat(2, axis=0)[: 44100 * 2]
     sf.write(tmp_path / "in.wav", stereo_44k, 44100)
-    result = resynthesize(load_model(tiny_model), tmp_path / "in.wav", tmp_path / "out", synth=synth)
+    result = resynthesize(load_model(tiny_model), tmp_path / "in.wav", tmp_path / "out", synth=synth, plot=True)
     assert any("mixed 2 channels" in c for c in result.changes)
     assert any("resampled 44100" in c for c in result.changes)
     assert any("padded 2.00 s to 4.00 s" in c for c in result.changes)
@@ -90,6 +90,19 @@ def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset
     assert real.unit is None and len(real.mel) == 1
 
 
+def test_evaluate_says_which_training_data_gave_the_baselines(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, config, synth, max_rows=2)
+    recorded = evaluate([load_model(tiny_model)], targets, synth, progress=False)
+    assert recorded.train_data == str((builtin_dataset / "dataset.h5").resolve())
+    assert f"training data {recorded.train_data} (recorded in the model)" in recorded.markdown()
+    if DEFAULT_MODEL.exists():  # it records a relative path: never resolved against the current folder
+        shipped = evaluate([load_model(DEFAULT_MODEL)], targets, synth, progress=False)
+        assert shipped.train_data is None and "nearest neighbour" not in shipped.rows
+        assert "relative to where it was trained" in shipped.markdown() and "--train-data" in shipped.markdown()
+
+
+@pytest.mark.slow
 def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
     config, synth = builtin
     write_wav(tmp_path / "x.wav", render_unit(synth, config, config.space.sample(1, np.random.default_rng(1)))[0], 22050)
@@ -121,7 +134,7 @@ def test_bad_audio_inputs(tmp_path: Path, make, message: str) -> None:
 
 def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path: Path) -> None:
     with pytest.raises(SynthgenError, match="trained for synth 'builtin', not 'amsynth'"):
-        check_synth_matches(load_model(tiny_model), load_config("amsynth"))
+        load_model(tiny_model, synth_config=load_config("amsynth"))
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen model"):
         load_model(tmp_path / "junk.pt")
@@ -130,3 +143,16 @@ def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path:
     assert res.exit_code != 0 and "audio file not found" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, ["resynth", str(tmp_path / "none.wav"), "--model", str(tiny_model), "--synth", "amsynth"])
     assert res.exit_code != 0 and "not 'amsynth'" in res.output
+
+
+def test_tiny_and_truncated_wavs_are_read_with_a_warning(tmp_path: Path) -> None:
+    sf.write(tmp_path / "one.wav", np.array([0.5], dtype=np.float32), 22050)
+    tone = (0.5 * np.sin(np.arange(44100) / 10)).astype(np.float32)
+    sf.write(tmp_path / "full.wav", tone, 22050)
+    whole = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    one = read_audio(tmp_path / "one.wav", 22050, 4.0)
+    assert any(c.startswith("warning: one.wav holds only 1 samples") for c in one.changes)
+    cut = read_audio(tmp_path / "cut.wav", 22050, 4.0)
+    assert any(c.startswith("warning: cut.wav is truncated") for c in cut.changes)
+    assert not any(c.startswith("warning") for c in read_audio(tmp_path / "full.wav", 22050, 4.0).changes)

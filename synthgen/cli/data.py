@@ -1,4 +1,4 @@
-"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``."""
+"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``, ``dataset verify``."""
 
 __all__ = ["dataset", "info", "render"]
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import synth_options
+from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -19,7 +19,14 @@ from synthgen.cli.options import synth_options
     multiple=True,
     help="Render human presets instead of random ones: preset files (amsynth .bank, synthgen .json) or folders "
     "of them (repeatable). Only the config's learned parameters come from the presets (clipped into its ranges); "
-    "its fixed parameters keep the config's values.",
+    "its fixed parameters keep the config's values unless --presets-as-authored.",
+)
+@click.option(
+    "--presets-as-authored",
+    "as_authored",
+    is_flag=True,
+    help="With --presets: render each preset with its own values of the parameters the config does not learn "
+    "(as its author made it) instead of the config's fixed values; the dataset still records the learned ones.",
 )
 @click.option("--around-presets", type=int, default=None, help="With --presets: render K random presets near each one instead.")
 @click.option(
@@ -59,11 +66,13 @@ from synthgen.cli.options import synth_options
     is_flag=True,
     help="With --backend ray: send every shard back to this machine, which writes it (when --out is not storage shared by every node).",
 )
+@verbosity_options
 def render(
     synth: str,
     plugin: str | None,
     n: int | None,
     preset_paths: tuple[Path, ...],
+    as_authored: bool,
     around_presets: int | None,
     spread: float | None,
     out: Path,
@@ -76,12 +85,14 @@ def render(
     backend: str,
     address: str | None,
     collect: bool,
+    verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
     Interrupt it at any time and run the same command again: it resumes where it stopped.
     With --presets, only the config's learned parameters come from the presets; the parameters
-    it keeps fixed take the config's values, whatever the presets say.
+    it keeps fixed take the config's values, whatever the presets say, unless
+    --presets-as-authored (each preset then sounds as its author made it).
 
     \b
     Examples:
@@ -97,8 +108,8 @@ def render(
 
     if preset_paths and n is not None:
         raise SynthgenError("give either --n (random presets) or --presets (preset files), not both")
-    if not preset_paths and (around_presets is not None or spread is not None):
-        raise SynthgenError("--around-presets and --spread need --presets (the presets to sample around)")
+    if not preset_paths and (around_presets is not None or spread is not None or as_authored):
+        raise SynthgenError("--around-presets, --spread and --presets-as-authored need --presets (preset files or folders)")
     if spread is not None and around_presets is None:
         raise SynthgenError("--spread needs --around-presets K (random presets per human one)")
     if not preset_paths and n is None:
@@ -106,7 +117,7 @@ def render(
     config, plugin_path = resolve_config(synth, plugin)
     source = None
     if preset_paths:
-        loaded = load_human_presets(preset_paths, config)
+        loaded = load_human_presets(preset_paths, config, as_authored)
         source = loaded.source(seed, around_presets, 0.1 if spread is None else spread)
         click.echo(loaded.summary())
     pitches = notes or (config.render.midi_pitch,)
@@ -125,6 +136,7 @@ def render(
         backend=backend,
         address=address,
         collect=collect,
+        progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))
 
@@ -145,7 +157,7 @@ def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
 
 @click.group()
 def dataset() -> None:
-    """Inspect rendered datasets."""
+    """Inspect and check rendered datasets."""
 
 
 @dataset.command("info")
@@ -155,3 +167,16 @@ def dataset_info(path: Path) -> None:
     from synthgen.dataset.summary import describe_dataset
 
     click.echo(describe_dataset(path))
+
+
+@dataset.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def dataset_verify(path: Path) -> None:
+    """Check every shard of a dataset against the size and SHA-256 recorded when it was written.
+
+    A damaged or missing shard is named; running the render command that made the dataset
+    again re-renders it.
+    """
+    from synthgen.dataset.verify import verify_dataset
+
+    click.echo(verify_dataset(path))

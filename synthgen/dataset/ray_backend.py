@@ -9,7 +9,6 @@ are written by the tasks into the dataset folder, which on a cluster is shared s
 __all__ = ["MAX_TASK_RETRIES", "render_chunks_on_ray"]
 
 import logging
-import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -18,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from synthgen.dataset.render import RenderJob, _render_chunk
-from synthgen.dataset.storage import shard_path
+from synthgen.dataset.storage import shard_path, write_shard_file
 from synthgen.errors import SynthgenError
 
 #: times Ray re-runs a chunk whose worker process died, before the render stops
@@ -64,12 +63,6 @@ def _render_task(job: RenderJob, chunk: int, starts: Any, collect: bool) -> tupl
         shard.parent.mkdir(parents=True)
         result = _render_chunk(local, chunk)
         return result, attempt, shard.read_bytes()
-
-
-def _write_file_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _user_error(error: Exception) -> SynthgenError | None:
@@ -157,7 +150,7 @@ def _run_tasks(
                     "a preset there may crash the synth; render them locally to find it"
                 ) from None
             if shard is not None:
-                _write_file_atomically(shard_path(root, chunk), shard)
+                write_shard_file(shard_path(root, chunk), shard)
             yield result, attempt
     finally:
         if shutdown:

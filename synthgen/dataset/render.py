@@ -3,7 +3,6 @@
 __all__ = ["BACKENDS", "MAX_ATTEMPTS", "RenderJob", "check_renders", "render_dataset"]
 
 import json
-import platform
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -14,8 +13,9 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from synthgen.config import SynthConfig
+from synthgen.dataset.manifest import prepare_folder
 from synthgen.dataset.sampling import PresetSource, UniformPresets
-from synthgen.dataset.storage import MANIFEST_FILE, SHARD_DIR, finalize_dataset, shard_path, write_shard
+from synthgen.dataset.storage import chunks_to_render, finalize_dataset, shard_path, write_shard
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.synths.base import Synth
@@ -72,7 +72,6 @@ class RenderJob:
     def settings(self) -> dict[str, Any]:
         """What must match for a render to resume into an existing folder."""
         return {
-            "synth": self.config.name,
             "config": self.config.to_dict(),
             "source": self.source.describe(),
             "seed": self.source.seed,
@@ -104,7 +103,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
     items, note_idx = rows // len(job.notes), rows % len(job.notes)
     unit, banks, names = job.source.items(items, 0)
     banks, names = np.array(banks, dtype=object), np.array(names, dtype=object)
-    audio = render_unit(synth, job.config, unit, job.notes, note_idx)
+    audio = render_unit(synth, job.config, unit, job.notes, note_idx, job.source.authored(items))
     silent, broken = check_renders(audio)
     n_silent, n_broken = int(silent.sum()), int(broken.sum())
     bad = silent | broken
@@ -118,7 +117,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
             )
         idx = np.flatnonzero(bad)
         unit[idx], banks[idx], names[idx] = job.source.items(items[idx], attempt)
-        audio[idx] = render_unit(synth, job.config, unit[idx], job.notes, note_idx[idx])
+        audio[idx] = render_unit(synth, job.config, unit[idx], job.notes, note_idx[idx], job.source.authored(items[idx]))
         silent_now, broken_now = check_renders(audio[idx])
         n_silent, n_broken = n_silent + int(silent_now.sum()), n_broken + int(broken_now.sum())
         bad[idx] = silent_now | broken_now
@@ -137,36 +136,6 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
         columns["audio"] = audio[keep]
     write_shard(shard_path(job.root, chunk), columns, {"n_silent": n_silent, "n_broken": n_broken})
     return chunk, int(keep.sum()), n_silent, n_broken
-
-
-def _versions(*extra: str) -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy", *extra):
-        try:
-            out[pkg] = importlib_metadata.version(pkg)
-        except importlib_metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
-def _prepare_folder(root: Path, settings: dict[str, Any]) -> None:
-    """Create ``root`` or check that the render already in it was made with the same settings."""
-    if root.exists() and not root.is_dir():
-        raise SynthgenError(f"--out {root} is a file; give a folder for the dataset")
-    manifest = root / MANIFEST_FILE
-    if manifest.exists():
-        previous = json.loads(manifest.read_text())
-        changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-        if changed:
-            raise SynthgenError(
-                f"{root} holds a dataset made with other settings ({', '.join(changed)} differ): "
-                "use another --out, or the original command to resume it"
-            )
-        return
-    if root.exists() and any(root.iterdir()):
-        raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
-    (root / SHARD_DIR).mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps(settings, indent=1))
 
 
 def render_dataset(
@@ -224,8 +193,8 @@ def render_dataset(
     job = RenderJob(config, source, tuple(tuple(n) for n in notes), root, chunk_size, with_audio, plugin_path)
     # Fail early, in this process, on a missing plugin or a bad name; with --jobs 1 this synth renders too.
     _worker_synth(job, check=True)
-    _prepare_folder(root, job.settings())
-    todo = [k for k in range(job.n_chunks) if not shard_path(root, k).exists()]
+    prepare_folder(root, job.settings())
+    todo = chunks_to_render(root, job.n_chunks)
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
     rejected, retried = [0, 0], 0
     if backend == "ray":
@@ -243,14 +212,7 @@ def render_dataset(
             retried += attempt > 1
             bar.update(job.chunk_rows(chunk))
             bar.set_postfix(silent=rejected[0], broken=rejected[1], **({"retried": retried} if retried else {}))
-    metadata = {
-        **job.settings(),
-        "space": config.space.to_dict(),
-        "parameter_names": config.space.names,
-        "features": config.to_dict()["features"],
-        "render": config.to_dict()["render"],
-        "versions": _versions(*(["ray"] if backend == "ray" else [])),
-        "render_backend": backend,
-        "n_chunks_retried": retried,
-    }
-    return finalize_dataset(root, job.n_chunks, metadata)
+    run: dict[str, Any] = {"backend": backend, "chunks_retried": retried}
+    if backend == "ray":
+        run["ray"] = importlib_metadata.version("ray")
+    return finalize_dataset(root, job.n_chunks, {**job.settings(), "render_run": run})

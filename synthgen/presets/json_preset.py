@@ -152,6 +152,12 @@ def _numbers(path: Path, key: str, values: Any) -> dict[str, float]:
     return out
 
 
+def _mapping(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SynthgenError(f"{path}: '{key}' must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
 def read_document(path: str | Path) -> JsonPreset:
     """Read and check a synthgen JSON preset file, whatever synth it is for."""
     path = Path(path)
@@ -166,15 +172,17 @@ def read_document(path: str | Path) -> JsonPreset:
     for key in ("synth", "backend"):
         if not isinstance(data.get(key), str):
             raise SynthgenError(f"{path}: '{key}' must be a string")
+    if data.get("plugin_file") is not None and not isinstance(data["plugin_file"], str):
+        raise SynthgenError(f"{path}: 'plugin_file' must be a string")
     return JsonPreset(
         synth=data["synth"],
         backend=data["backend"],
         parameters=_numbers(path, "parameters", data.get("parameters")),
         fixed=_numbers(path, "fixed", data.get("fixed", {})),
         plugin_file=data.get("plugin_file"),
-        display=dict(data.get("display", {})),
-        note=dict(data.get("note", {})),
-        extra=dict(data.get("extra", {})),
+        display={k: str(v) for k, v in _mapping(path, "display", data.get("display", {})).items()},
+        note=_numbers(path, "note", data.get("note", {})),
+        extra=_mapping(path, "extra", data.get("extra", {})),
     )
 
 

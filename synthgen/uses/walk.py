@@ -23,6 +23,7 @@ from synthgen.model import LoadedModel, load_model
 from synthgen.presets.json_preset import read_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
+from synthgen.synths.resolve import resolve_config
 from synthgen.uses.resynth import read_sound
 
 
@@ -43,14 +44,18 @@ class Walk:
     z: np.ndarray | None = None
 
 
-def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
-    """Load a model; with ``latent_for`` (the command that needs it), insist that it has a latent space."""
+def open_model(path: str | Path, latent_for: str | None = None, synth: str | None = None, plugin: str | Path | None = None) -> LoadedModel:
+    """Load a model; with ``latent_for`` (the command that needs it), insist that it has a latent space.
+
+    ``synth`` (a config name or ``.yaml``) and ``plugin`` are the user's own config and plugin file
+    for the model's synth (see :func:`synthgen.model.load_model`).
+    """
     path = Path(path)
     if not path.exists():
         raise SynthgenError(
             f"model not found: {path}; train one (synthgen train --data DATA --model vae_flow_post --out RUN) and pass --model RUN/model.pt"
         )
-    model = load_model(path)
+    model = load_model(path, synth_config=resolve_config(synth, plugin)[0] if synth else None)
     if latent_for is not None and not model.has_latent:
         raise SynthgenError(
             f"{latent_for} walks a latent space, and model {model.path} ({model.name}) has none: "
@@ -77,7 +82,7 @@ def latent_point(model: LoadedModel, source: str | Path) -> tuple[np.ndarray, np
 def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.ndarray:
     """Where walks start from: the latent point ``(D,)`` of a sound file or JSON preset, or the centre of the space."""
     if source is None:
-        return np.zeros(model.model.latent_dim, dtype=np.float32)
+        return np.zeros(model.latent_dim, dtype=np.float32)
     return latent_point(model, source)[0]
 
 
