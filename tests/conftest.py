@@ -42,3 +42,41 @@ def fresh_copy(tmp_path: Path):
         return dst
 
     return copy
+
+
+# The serve tests: the shipped model, three of its knobs, and fresh instruments on them.
+SERVE_KNOB_DIMS = (19, 20, 11)
+
+
+@pytest.fixture(scope="session")
+def serve_model():
+    from synthgen.model import DEFAULT_MODEL, load_model
+
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def serve_knobs(serve_model):
+    from synthgen.serve import choose_knobs
+    from synthgen.synths.loading import load_synth
+
+    return choose_knobs(serve_model, load_synth(serve_model.config), 3, SERVE_KNOB_DIMS)
+
+
+@pytest.fixture
+def make_instrument(serve_model, serve_knobs, tmp_path: Path):
+    """Build instruments on the shipped model (closed after the test); keyword arguments go to Instrument."""
+    from synthgen.serve import Instrument
+    from synthgen.synths.loading import load_synth
+
+    made = []
+
+    def make(**kwargs):
+        config = serve_model.config
+        instrument = Instrument(serve_model, load_synth(config), serve_knobs, tmp_path / "presets", **kwargs)
+        made.append(instrument)
+        return instrument
+
+    yield make
+    for instrument in made:
+        instrument.close()

@@ -67,6 +67,7 @@ def _descendants(root: int) -> list[tuple[int, str]]:
 # first: it starts Ray in a subprocess, before this process starts its own
 @pytest.mark.slow
 def test_kill_the_ray_driver_then_resume_gives_the_same_rows(reference: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
     out = tmp_path / "data"
     cmd = [sys.executable, "-m", "synthgen.cli", "render", "--synth", "builtin", "--n", str(N), "--seed", str(SEED)]
     cmd += ["--chunk-size", str(CHUNK), "--out", str(out), "--backend", "ray", "--jobs", "1"]

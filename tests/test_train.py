@@ -1,6 +1,7 @@
 """Training on a tiny rendered dataset: losses fall, checkpoints round-trip, resume is exact."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -162,14 +163,22 @@ def test_resume_when_validation_no_longer_improves_and_on_a_finished_run(
     assert finished["resumed_finished_run"] and finished["best_epoch"] == 1 and finished["stopped"] == "all 3 epochs done"
 
 
-def test_resume_on_another_dataset_is_refused(builtin_dataset: Path, tmp_path: Path) -> None:
+def test_resume_on_another_or_changed_dataset_is_refused(builtin_dataset: Path, tmp_path: Path) -> None:
     from synthgen.config import load_config
     from synthgen.dataset import render_dataset
 
-    other = render_dataset(load_config("builtin"), tmp_path / "other", n=40, seed=1, jobs=1, chunk_size=40, progress=False)
+    other = tmp_path / "other"
+    render_dataset(load_config("builtin"), other, n=40, seed=1, jobs=1, chunk_size=40, progress=False)
     train_model(builtin_dataset, tmp_path / "run", settings("mlp", 1), progress=False)
     with pytest.raises(SynthgenError, match="was trained on .*resume it with --data"):
         train_model(other, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)
+    moved = shutil.copytree(builtin_dataset, tmp_path / "moved")  # the same rows elsewhere: fine
+    assert train_model(moved, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)["epochs_done"] == 2
+    train_model(other, tmp_path / "run_on_other", settings("mlp", 1), progress=False)
+    shutil.rmtree(other)  # rendered again in the same place, with other presets
+    render_dataset(load_config("builtin"), other, n=40, seed=2, jobs=1, chunk_size=40, progress=False)
+    with pytest.raises(SynthgenError, match="has changed since .* started training on it"):
+        train_model(other, tmp_path / "run_on_other", settings("mlp", 2), resume=True, progress=False)
 
 
 def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset: Path, tmp_path: Path) -> None:
@@ -188,3 +197,21 @@ def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset
     assert [line.split(",")[0] for line in (tmp_path / "q" / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
     again = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "q"), "--resume"])
     assert again.exit_code == 0 and "already finished (all 2 epochs done)" in again.output, again.output
+
+
+def test_full_disk_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import synthgen.train.checkpoint as checkpoint
+
+    path = tmp_path / "model.pt"
+    checkpoint.save_checkpoint({"epoch": 1}, path)
+
+    def full_disk(obj: object, f: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.torch, "save", full_disk)
+    with pytest.raises(SynthgenError, match="cannot write .*No space left on device; model.pt keeps its last complete version"):
+        checkpoint.save_checkpoint({"epoch": 2}, path)
+    assert torch.load(path, weights_only=True)["epoch"] == 1
+    assert not (tmp_path / "model.pt.tmp").exists()

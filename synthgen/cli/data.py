@@ -66,7 +66,7 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     is_flag=True,
     help="With --backend ray: send every shard back to this machine, which writes it (when --out is not storage shared by every node).",
 )
-@verbosity_options
+@verbosity_options()
 def render(
     synth: str,
     plugin: str | None,

@@ -38,12 +38,17 @@ def synth_options(f: Callable) -> Callable:
     )(f)
 
 
-def verbosity_options(f: Callable) -> Callable:
-    """``-q/--quiet`` and ``-v/--verbose``, passed on as ``verbosity`` (-1, 0 or 1)."""
-    f = click.option("-v", "--verbose", "verbosity", flag_value=1, help="Also print one line per step (e.g. per epoch).")(f)
-    return click.option("-q", "--quiet", "verbosity", flag_value=-1, default=0, help="No progress bars: print only the result and errors.")(
-        f
-    )
+def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:
+    """``-q/--quiet`` (and ``-v/--verbose`` when ``verbose_help`` says what it adds), passed on as ``verbosity`` (-1, 0 or 1)."""
+
+    def decorate(f: Callable) -> Callable:
+        if verbose_help is not None:
+            f = click.option("-v", "--verbose", "verbosity", flag_value=1, help=verbose_help)(f)
+        return click.option(
+            "-q", "--quiet", "verbosity", flag_value=-1, default=0, help="No progress bars: print only the result and errors."
+        )(f)
+
+    return decorate
 
 
 def progress_wanted(verbosity: int) -> bool:

@@ -179,14 +179,16 @@ def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelSt
 
 
 def _check_same_data(recorded: dict[str, Any], data: DatasetFile, out: Path) -> None:
-    """Refuse to resume a run on another dataset than the one it started on."""
-    same = (
-        recorded["data_fingerprint"] == data_fingerprint(data)
-        if "data_fingerprint" in recorded
-        else Path(recorded["data"]).resolve() == Path(data.path).resolve()
-    )
-    if not same:
-        raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
+    """Refuse to resume a run on another dataset than the one it started on, or on one changed since."""
+    same_place = Path(recorded["data"]).resolve() == Path(data.path).resolve()
+    if "data_fingerprint" in recorded:
+        if recorded["data_fingerprint"] == data_fingerprint(data):
+            return  # the same dataset, wherever it is now
+    elif same_place:
+        return  # a run from before fingerprints: the same path is all it can tell
+    if same_place:
+        raise SynthgenError(f"{data.path} has changed since {out} started training on it (rows added or rendered again): start a new run")
+    raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
 
 
 def train_model(
