@@ -1,6 +1,6 @@
-"""Ray overhead: sounds/s of a dataset render with ``--backend ray`` vs local joblib on the same CPUs.
+"""Ray overhead: sounds/s of a dataset render with ``--backend ray`` vs ``--backend local`` on the same CPUs.
 
-Target: Ray >= 90 % of joblib's sounds/s (overhead <= 10 %), with Ray already started (a cluster is
+Target: Ray >= 90 % of the local backend's sounds/s (overhead <= 10 %), with Ray already started (a cluster is
 started once, not per render; worker start-up and synth loading are timed for both). The rate with
 Ray's own start-up included, one core's rate and the stored bytes per row are shown beside it.
 
@@ -57,8 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     # (mode, jobs, backend, collect, Ray started before the timed render, repeated)
     runs = [
-        ("joblib, one core", 1, "joblib", False, False, False),
-        ("joblib", args.jobs, "joblib", False, False, True),
+        ("local, one core", 1, "local", False, False, False),
+        ("local", args.jobs, "local", False, False, True),
         ("ray (started)", args.jobs, "ray", False, True, True),
         ("ray --collect (started)", args.jobs, "ray", True, True, True),
         ("ray incl. its start-up", args.jobs, "ray", False, False, False),
@@ -70,13 +70,13 @@ def main() -> None:
             for mode, jobs, backend, collect, start_first, repeated in runs:
                 if repeat == 0 or repeated:
                     results[mode].append(in_fresh_process(render, synth, args.n, jobs, backend, collect, start_first))
-        joblib_rate = args.n / statistics.median(r["seconds"] for r in results["joblib"])
+        local_rate = args.n / statistics.median(r["seconds"] for r in results["local"])
         for mode, jobs, backend, _, start_first, _ in runs:
             done = results[mode]
             rate = args.n / statistics.median(r["seconds"] for r in done)
             row = {"synth": synth, "mode": mode, "jobs": jobs, "n": args.n, "runs": len(done), "sounds_per_s": rate}
             row["per_core"] = rate / jobs
-            row["vs_joblib"] = rate / joblib_rate if backend == "ray" else ""
+            row["vs_local"] = rate / local_rate if backend == "ray" else ""
             row["target"] = f">= {TARGET:.2f}" if start_first else ""
             row["ray_start_s"] = statistics.median(r["ray_start_s"] for r in done) if backend == "ray" else ""
             row["bytes_per_row"] = done[0]["bytes_per_row"]

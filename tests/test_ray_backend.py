@@ -1,4 +1,4 @@
-"""Rendering on Ray (a local two-CPU instance): same rows as joblib, worker and driver kills, errors."""
+"""Rendering on Ray (a local two-CPU instance): same rows as the local backend, worker and driver kills, errors."""
 
 import os
 import signal
@@ -20,10 +20,10 @@ N, CHUNK, SEED = 96, 8, 7
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built-in synth rendered by the local joblib backend."""
+    """The built-in synth rendered by the local backend."""
     from synthgen.config import load_config
 
-    out = tmp_path_factory.mktemp("joblib") / "data"
+    out = tmp_path_factory.mktemp("local") / "data"
     render_dataset(load_config("builtin"), out, n=N, seed=SEED, jobs=1, chunk_size=CHUNK, progress=False)
     return out
 
@@ -88,7 +88,7 @@ def test_kill_the_ray_driver_then_resume_gives_the_same_rows(reference: Path, tm
     _assert_same_rows(out, reference)
 
 
-def test_ray_renders_the_same_rows_as_joblib(local_ray, reference: Path, tmp_path: Path) -> None:
+def test_ray_renders_the_same_rows_as_the_local_backend(local_ray, reference: Path, tmp_path: Path) -> None:
     from synthgen.config import load_config
 
     config = load_config("builtin")

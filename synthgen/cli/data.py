@@ -40,7 +40,8 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     "--jobs",
     type=int,
     default=None,
-    help="Parallel worker processes, each with its own synth (default 1; with --backend ray, every CPU of the cluster).",
+    help="Parallel worker processes, each with its own synth (default 1, at most the CPUs; with --backend ray: "
+    "tasks at once, default every CPU of the cluster).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
@@ -48,11 +49,19 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
 @click.option(
-    "--backend",
-    type=click.Choice(["joblib", "ray"]),
-    default="joblib",
+    "--render-timeout-s",
+    type=float,
+    default=60.0,
     show_default=True,
-    help="Where chunks render: joblib processes on this machine, or Ray tasks on this machine or a cluster "
+    help="Seconds one sound may take before the synth counts as hung. A preset that crashes or hangs the synth "
+    "is tried again, then skipped (a new random draw takes its place) and listed in failed_presets.json.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where chunks render: supervised worker processes on this machine, or Ray tasks on this machine or a cluster "
     "(needs pip install synthgen[ray]).",
 )
 @click.option(
@@ -85,6 +94,7 @@ def render(
     backend: str,
     address: str | None,
     collect: bool,
+    render_timeout_s: float,
     verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
@@ -136,6 +146,7 @@ def render(
         backend=backend,
         address=address,
         collect=collect,
+        render_timeout_s=render_timeout_s,
         progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))

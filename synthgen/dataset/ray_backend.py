@@ -6,25 +6,23 @@ are written by the tasks into the dataset folder, which on a cluster is shared s
 ``collect``, sent back as files to the driver, which writes them.
 """
 
-__all__ = ["MAX_TASK_RETRIES", "render_chunks_on_ray"]
+__all__ = ["MAX_TASK_RETRIES", "ray_session", "render_chunks_on_ray"]
 
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from synthgen.dataset.render import RenderJob, _render_chunk
+from synthgen.dataset.chunks import RenderedChunk, RenderJob, render_chunk
 from synthgen.dataset.storage import shard_path, write_shard_file
 from synthgen.errors import SynthgenError
 
 #: times Ray re-runs a chunk whose worker process died, before the render stops
 MAX_TASK_RETRIES = 3
-
-#: what the chunk renderer returns: (chunk, rows stored, silent, broken)
-ChunkResult = tuple[int, int, int, int]
 
 
 def _import_ray() -> ModuleType:
@@ -50,19 +48,23 @@ class _ChunkStarts:
         return self._starts[chunk]
 
 
-def _render_task(job: RenderJob, chunk: int, starts: Any, collect: bool) -> tuple[ChunkResult, int, bytes | None]:
-    """Render one chunk on a Ray worker; returns its result, its attempt number and, with ``collect``, the shard file."""
+def _render_task(job: RenderJob, chunk: int, starts: Any, collect: bool) -> tuple[RenderedChunk, int, bytes | None]:
+    """Render one chunk on a Ray worker (its synth kept for the process's later chunks).
+
+    Returns:
+        The rendered chunk, its attempt number and, with ``collect``, the bytes of its shard file.
+    """
     import ray
 
     attempt = ray.get(starts.start.remote(chunk))
     if not collect:
-        return _render_chunk(job, chunk), attempt, None
+        return render_chunk(job, chunk), attempt, None
     with tempfile.TemporaryDirectory(prefix="synthgen-chunk-") as tmp:
         local = replace(job, root=Path(tmp))
         shard = shard_path(local.root, chunk)
         shard.parent.mkdir(parents=True)
-        result = _render_chunk(local, chunk)
-        return result, attempt, shard.read_bytes()
+        rendered = render_chunk(local, chunk)
+        return rendered, attempt, shard.read_bytes()
 
 
 def _user_error(error: Exception) -> SynthgenError | None:
@@ -93,65 +95,65 @@ def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
         ) from None
 
 
-def render_chunks_on_ray(
-    job: RenderJob, chunks: Iterable[int], jobs: int | None = None, address: str | None = None, collect: bool = False
-) -> Iterator[tuple[ChunkResult, int]]:
-    """Render ``chunks`` of ``job`` as Ray tasks, yielding each result as it finishes.
+@contextmanager
+def ray_session(address: str | None = None, jobs: int | None = None) -> Iterator[None]:
+    """Join Ray for the span of a ``with`` block.
 
-    Joins Ray at once (so a missing Ray or an unreachable cluster is reported before any work); uses
-    the Ray instance already started in this process if there is one, otherwise starts one and shuts
-    it down when the iterator ends.
-
-    Arguments:
-        job: what to render; its ``root`` must be reachable by every worker unless ``collect``.
-        chunks: chunk numbers to render.
-        jobs: tasks running at once (default: every CPU of the cluster); without ``address``, the
-            CPUs of the Ray instance started here.
-        address: the cluster to join (``"auto"``, ``"ray://host:10001"``); default: start Ray here.
-        collect: send every shard back to this process, which writes it into ``job.root``.
-
-    Returns:
-        An iterator of ``(chunk result, attempt)`` pairs; ``attempt`` is 1 unless the chunk was retried.
+    Uses the Ray instance already started in this process if there is one; otherwise starts one
+    here with ``jobs`` CPUs (default: all), or joins the cluster at ``address`` (``"auto"``,
+    ``"ray://host:10001"``), and leaves it at the end.
     """
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
         _connect(ray, address, jobs)
-    return _run_tasks(ray, job, chunks, jobs, collect, started_here)
-
-
-def _run_tasks(
-    ray: ModuleType, job: RenderJob, chunks: Iterable[int], jobs: int | None, collect: bool, shutdown: bool
-) -> Iterator[tuple[ChunkResult, int]]:
-    """Keep ``jobs`` chunk tasks in flight until every chunk is done; see ``render_chunks_on_ray``."""
     try:
-        width = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        task = ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES)(_render_task)
-        starts = ray.remote(num_cpus=0)(_ChunkStarts).remote()
-        root = job.root.resolve()
-        job_ref = ray.put(replace(job, root=root))
-        todo = iter(chunks)
-        pending: dict[Any, int] = {}
-        while True:
-            while len(pending) < width and (chunk := next(todo, None)) is not None:
-                pending[task.remote(job_ref, chunk, starts, collect)] = chunk
-            if not pending:
-                return
-            [ref], _ = ray.wait(list(pending), num_returns=1)
-            chunk = pending.pop(ref)
-            try:
-                result, attempt, shard = ray.get(ref)
-            except ray.exceptions.RayTaskError as e:
-                raise _user_error(e) or e from None
-            except ray.exceptions.WorkerCrashedError:
-                raise SynthgenError(
-                    f"chunk {chunk} crashed its Ray worker {MAX_TASK_RETRIES + 1} times "
-                    f"(rows {chunk * job.chunk_size}-{chunk * job.chunk_size + job.chunk_rows(chunk) - 1}): "
-                    "a preset there may crash the synth; render them locally to find it"
-                ) from None
-            if shard is not None:
-                write_shard_file(shard_path(root, chunk), shard)
-            yield result, attempt
+        yield
     finally:
-        if shutdown:
+        if started_here:
             ray.shutdown()
+
+
+def render_chunks_on_ray(
+    job: RenderJob, chunks: Iterable[int], jobs: int | None = None, collect: bool = False
+) -> Iterator[tuple[RenderedChunk, int]]:
+    """Render ``chunks`` of ``job`` as Ray tasks (inside :func:`ray_session`), yielding each as it finishes.
+
+    Arguments:
+        job: what to render; its ``root`` must be reachable by every worker unless ``collect``.
+        chunks: chunk numbers to render.
+        jobs: tasks running at once (default: every CPU of the cluster).
+        collect: send every shard back to this process, which writes it into ``job.root``.
+
+    Returns:
+        An iterator of ``(rendered chunk, attempt)`` pairs; ``attempt`` is 1 unless the chunk was retried.
+    """
+    import ray
+
+    width = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    task = ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES)(_render_task)
+    starts = ray.remote(num_cpus=0)(_ChunkStarts).remote()
+    root = job.root.resolve()
+    job_ref = ray.put(replace(job, root=root))
+    todo = iter(chunks)
+    pending: dict[Any, int] = {}
+    while True:
+        while len(pending) < width and (chunk := next(todo, None)) is not None:
+            pending[task.remote(job_ref, chunk, starts, collect)] = chunk
+        if not pending:
+            return
+        [ref], _ = ray.wait(list(pending), num_returns=1)
+        chunk = pending.pop(ref)
+        try:
+            rendered, attempt, shard = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:
+            raise _user_error(e) or e from None
+        except ray.exceptions.WorkerCrashedError:
+            raise SynthgenError(
+                f"chunk {chunk} crashed its Ray worker {MAX_TASK_RETRIES + 1} times "
+                f"(rows {chunk * job.chunk_size}-{chunk * job.chunk_size + job.chunk_rows(chunk) - 1}): "
+                "a preset there may crash the synth; render them with --backend local to find and skip it"
+            ) from None
+        if shard is not None:
+            write_shard_file(shard_path(root, chunk), shard)
+        yield rendered, attempt
