@@ -9,7 +9,7 @@ import click
 from synthgen.errors import SynthgenError
 
 # Optional packages and the extra that installs each.
-_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots", "fastapi": "serve", "uvicorn": "serve", "pythonosc": "serve"}
 # Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 

@@ -45,8 +45,8 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]:
-    """``DIMS``/``--dims``, ``--steps``, ``--range`` and ``--from``."""
+def _walk_options(steps: int, max_steps: int, steps_help: str) -> Callable[[Callable], Callable]:
+    """``DIMS``/``--dims``, ``--steps`` (2 to ``max_steps``), ``--range`` and ``--from``."""
 
     def decorate(f: Callable) -> Callable:
         f = click.option(
@@ -64,7 +64,7 @@ def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]
             show_default=True,
             help="How far to go on each side of the centre (the prior's standard deviation is 1).",
         )(f)
-        f = click.option("--steps", type=click.IntRange(min=2), default=steps, show_default=True, help=steps_help)(f)
+        f = click.option("--steps", type=click.IntRange(2, max_steps), default=steps, show_default=True, help=steps_help)(f)
         f = click.option(
             "--dims",
             type=int,
@@ -90,7 +90,7 @@ def _ranked(
 
 
 @click.command()
-@_walk_options(9, "Points along each walk.")
+@_walk_options(9, 1000, "Points along each walk.")
 @click.option(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
 )
@@ -142,7 +142,7 @@ def macro(
 @click.command()
 @click.argument("sound_a", type=_PATH)
 @click.argument("sound_b", type=_PATH)
-@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
+@click.option("--steps", type=click.IntRange(2, 1000), default=8, show_default=True, help="Points from A to B, both included.")
 @_model_options("interpolate")
 @draws_figures
 def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
@@ -197,7 +197,7 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 
 
 @click.command()
-@_walk_options(5, "Grid points per side.")
+@_walk_options(5, 64, "Grid points per side (the page holds steps x steps sounds).")
 @_model_options("explore")
 @draws_figures
 def explore(

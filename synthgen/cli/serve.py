@@ -85,10 +85,7 @@ def serve(
       synthgen serve
       synthgen serve --port 8001 --osc-in 9000 --osc-out 127.0.0.1:9001
     """
-    try:
-        from synthgen.serve.server import build_instrument, open_port, parse_host_port, run_server
-    except ModuleNotFoundError as e:
-        raise SynthgenError(f"synthgen serve needs the package {e.name}: pip install 'synthgen[serve]'") from None
+    from synthgen.serve.server import build_instrument, open_port, parse_host_port, run_server
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
     if carla_plugin is not None and send_to is None:

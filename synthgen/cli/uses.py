@@ -111,9 +111,11 @@ def evaluate(
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.evaluate import evaluate as run_evaluation
     from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
+    from synthgen.uses.walk import prepare_folder
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
+    prepare_folder(out)  # refuse an unusable --out before the work
     user_config = resolve_config(synth, plugin)[0] if synth else None
     loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config

@@ -19,6 +19,7 @@ from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
+from synthgen.uses.walk import prepare_folder
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
@@ -188,7 +189,7 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
     """Write ``results.md``, ``results.json`` and ``examples.png`` (targets next to each method's re-render)."""
     from synthgen.plots import plot_examples
 
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(out)
     (out / "results.md").write_text(result.markdown())
     (out / "results.json").write_text(
         json.dumps(
