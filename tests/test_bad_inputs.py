@@ -6,6 +6,7 @@ fixtures below make.
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -152,12 +153,42 @@ BATTERY = [
     (["render", "--n", "2", "--seed", "-1", "--out", "{root}/d3"], "--seed must be 0 or more"),
     (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/d4"], "--chunk-size must be at least 1"),
     (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),
+    # walks of the latent space: repeated dimensions, non-finite ranges, steps beyond memory
+    (["macro", "--model", "{model}", "--dims", "0", "0", "--out", "{root}/m1"], "latent dimension 0 is given twice"),
+    (["macro", "--model", "{model}", "--dims", "0", "--range", "inf", "--out", "{root}/m2"], "--range must be a positive finite"),
+    (["macro", "--model", "{model}", "--steps", "100000000000", "--out", "{root}/m3"], "not in the range 2<=x<=1000"),
+    (["explore", "--model", "{model}", "--dims", "0", "1", "--range", "nan", "--out", "{root}/e1"], "--range must be a positive finite"),
+    (["explore", "--model", "{model}", "--steps", "65", "--out", "{root}/e2"], "not in the range 2<=x<=64"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--steps", "100000000", "--out", "{root}/i3"], "2<=x<=1000"),
+    (["evaluate", "--model", "{model}", "--data", "{data}", "--out", "{a_file}"], "is a file"),
+    # serve (on {port}, one no other program holds: it opens its port first): refused before serving
+    (["serve", "--port", "{port}", "--model", "{model}", "--dims", "0", "--dims", "0"], "latent dimension 0 is given twice"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--range", "nan"], "--range must be a positive finite"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--presets-dir", "{a_file}"], "is a file"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--host", "999.1.1.1"], "choose another --host"),
+    (["serve", "--port", "{port}", "--model", "{text}"], "not a synthgen model"),
+    (["serve", "--port", "{port}", "--model", "{root}"], "model file not found"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--osc-out", "nowhere"], "--osc-out must be host:port"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--osc-carla", "0"], "--osc-carla needs --osc-out"),
+    # export, configs, banks
+    (["export-onnx", "{text}"], "not a synthgen model"),
+    (["export-onnx", "/nowhere"], "model file not found"),
+    (["info", "--write-config", "{root}/mine.txt"], "the file name must end in .yaml"),
+    (["info", "--write-config", "/sys/synthgen.yaml"], "cannot use /sys/synthgen.yaml"),
+    (["presets", "export", "{preset_parameters_list}", "--out", "{root}/x.json"], "must end in .bank"),
 ]
 
 if not torch.cuda.is_available():
     BATTERY.append((["train", "--data", "{data}", "--out", "{root}/t9", "--device", "cuda"], "sees no CUDA GPU"))
 if DEFAULT_MODEL.exists():
     BATTERY.append((["interpolate", "{tone}", "{tone}", "--out", "{root}/i2"], "map to the same preset"))
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that no program listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _ids() -> list[str]:
@@ -168,7 +199,7 @@ def _ids() -> list[str]:
 def test_mistake_is_one_line_on_stderr(args: list[str], message: str | None, paths: dict[str, Path]) -> None:
     if "{read_only}" in " ".join(args) and os.access(paths["read_only"], os.W_OK):
         pytest.skip("running as root: a read-only folder is writable")
-    result = CliRunner().invoke(main, [a.format(**paths) for a in args])
+    result = CliRunner().invoke(main, [a.format(**paths, port=_free_port()) for a in args])
     assert result.exit_code not in (0, None), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
