@@ -58,6 +58,28 @@ def test_output_path_that_is_a_file(tmp_path: Path) -> None:
     assert code != 0 and "is a file" in out
 
 
+@pytest.mark.parametrize(
+    ("command", "target", "note"),
+    [
+        (["render", "--n", "4"], "synthgen.dataset.render_dataset", "run the same command again to resume"),
+        (["train", "--data", "data"], "synthgen.train.train_model", "run the same command with --resume"),
+        (["macro"], "synthgen.uses.walk.open_model", None),
+    ],
+)
+def test_ctrl_c_says_how_to_go_on_only_where_a_command_can(
+    command: list[str], target: str, note: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, interrupt)
+    result = CliRunner().invoke(main, [*command, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted")
+    assert (note in lines[0]) if note else lines[0] == "interrupted"
+
+
 @requires_amsynth
 def test_info_lists_plugin_parameters() -> None:
     code, out = run("info", "--synth", "amsynth")

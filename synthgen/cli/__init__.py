@@ -13,6 +13,12 @@ _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots", "fastapi": 
 # Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 
+# What Ctrl-C leaves behind, for the commands that can go on from there.
+_RESUME = {
+    "render": ": finished shards are saved; run the same command again to resume",
+    "train": ": finished epochs are saved; run the same command with --resume to continue",
+}
+
 
 class _Group(click.Group):
     """Turns user mistakes and missing optional packages into one line on stderr, and Ctrl-C into a
@@ -37,7 +43,7 @@ class _Group(click.Group):
             target = f"cannot use {e.filename}: " if e.filename else ""
             raise click.ClickException(f"{target}{e.strerror or e}") from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
+            click.echo(f"\ninterrupted{_RESUME.get(ctx.invoked_subcommand or '', '')}", err=True)
             ctx.exit(130)
 
 
