@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import draws_figures
-from synthgen.model import DEFAULT_MODEL
+from synthgen.cli.options import draws_figures, latent_range_option, model_option, model_synth_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,21 +25,7 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
 
     def decorate(f: Callable) -> Callable:
         f = click.option("--out", type=_PATH, default=Path(out), show_default=True, help="Output folder (created).")(f)
-        f = click.option("--plugin", type=_PATH, default=None, help="Plugin file of the model's synth, if its config does not find it.")(f)
-        f = click.option(
-            "--synth",
-            "synth_name",
-            default=None,
-            help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-        )(f)
-        return click.option(
-            "--model",
-            "model_path",
-            type=_PATH,
-            default=DEFAULT_MODEL,
-            show_default="the shipped models/builtin_vae_flow_post/model.pt",
-            help="Model file or run folder.",
-        )(f)
+        return model_option()(model_synth_options(f))
 
     return decorate
 
@@ -56,14 +41,7 @@ def _walk_options(steps: int, max_steps: int, steps_help: str) -> Callable[[Call
             default=None,
             help="Centre the walks on this sound's latent point, or a JSON preset's (through the flow's inverse), instead of the origin.",
         )(f)
-        f = click.option(
-            "--range",
-            "latent_range",
-            type=click.FloatRange(min=0, min_open=True),
-            default=3.0,
-            show_default=True,
-            help="How far to go on each side of the centre (the prior's standard deviation is 1).",
-        )(f)
+        f = latent_range_option("How far to go on each side of the centre (the prior's standard deviation is 1).")(f)
         f = click.option("--steps", type=click.IntRange(2, max_steps), default=steps, show_default=True, help=steps_help)(f)
         f = click.option(
             "--dims",

@@ -6,28 +6,16 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import draws_figures, progress_wanted, verbosity_options
-from synthgen.model import DEFAULT_MODEL
+from synthgen.cli.options import draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
 
 
 @click.command()
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default="the shipped builtin model",
-    help="A model.pt (or run folder) from `synthgen train`.",
-)
+@model_option("A model.pt (or run folder) from `synthgen train`.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
-@click.option(
-    "--synth",
-    default=None,
-    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-)
-@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@model_synth_options
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
-def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, plot: bool) -> None:
+def resynth(audio: Path, model_path: Path, out: Path, synth_name: str | None, plugin: Path | None, plot: bool) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
@@ -41,7 +29,7 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
+    loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
     result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
@@ -77,12 +65,7 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     show_default=True,
     help="Folder for results.md, results.json, examples.png.",
 )
-@click.option(
-    "--synth",
-    default=None,
-    help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-)
-@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@model_synth_options
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
 @verbosity_options()
 @draws_figures
@@ -93,7 +76,7 @@ def evaluate(
     train_data: Path | None,
     max_rows: int,
     out: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     seed: int,
     verbosity: int,
@@ -116,7 +99,7 @@ def evaluate(
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
     prepare_folder(out)  # refuse an unusable --out before the work
-    user_config = resolve_config(synth, plugin)[0] if synth else None
+    user_config = resolve_config(synth_name, plugin)[0] if synth_name else None
     loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config
     instance = load_synth(config, plugin)
