@@ -63,7 +63,10 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     run = root / "run"
     tiny = {"channels": 8, "conv_layers": 3, "hidden": 32}
     train_model(builtin_dataset, run, TrainSettings(model="vae_flow_post", epochs=1, batch_size=16, model_settings=tiny), progress=False)
-    found = {"data": builtin_dataset, "run": run, "model": run / "model.pt", "root": root}
+    mlp = root / "mlp"
+    small_mlp = {"hidden": 32, "layers": 2}
+    train_model(builtin_dataset, mlp, TrainSettings(model="mlp", epochs=1, batch_size=16, model_settings=small_mlp), progress=False)
+    found = {"data": builtin_dataset, "run": run, "model": run / "model.pt", "mlp": mlp, "root": root}
     for name, config in BAD_CONFIGS.items():
         found[f"config_{name}"] = root / f"{name}.yaml"
         found[f"config_{name}"].write_text(yaml.safe_dump(config))
@@ -95,6 +98,11 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 BATTERY = [
     # configs (render builds the synth the config describes)
+    (["render", "--n", "0", "--out", "{root}/never"], "--n must be at least 1"),
+    (["render", "--synth", "nosuch", "--n", "4", "--out", "{root}/never"], "unknown synth config 'nosuch'"),
+    (["render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "{root}/never"], "plugin file not found"),
+    (["render", "--n", "4", "--out", "{a_file}"], "is a file"),
+    (["info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"], "plugin file not found"),
     *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
     (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
     (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "MIDI pitch 200 is outside 0..127"),
@@ -148,12 +156,21 @@ BATTERY = [
     (["dataset", "info", "{a_file}"], "is not a synthgen dataset"),
     (["dataset", "verify", "/nowhere"], "no dataset at /nowhere"),
     (["dataset", "verify", "{a_file}"], "is not a synthgen dataset"),
-    (["render", "--n", "2", "--notes", "200", "--out", "{root}/d1"], "MIDI pitch 200 is outside 0..127"),
-    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/d2"], "MIDI velocity 500 is outside 1..127"),
-    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/d3"], "--seed must be 0 or more"),
-    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/d4"], "--chunk-size must be at least 1"),
     (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),
-    # walks of the latent space: repeated dimensions, non-finite ranges, steps beyond memory
+    # walks of the latent space: models without one, missing dimensions, too few or too many steps...
+    (["macro", "--model", "{mlp}", "--dims", "0", "--out", "{root}/m0"], "(mlp) has none"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{mlp}", "--out", "{root}/i0"], "(mlp) has none"),
+    (["explore", "--model", "{mlp}", "--out", "{root}/e0"], "(mlp) has none"),
+    (["serve", "--port", "{port}", "--model", "{mlp}"], "(mlp) has none"),
+    (["macro", "--model", "{model}", "--steps", "1", "--out", "{root}/m0"], "1 is not in the range 2<=x<=1000"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--steps", "1", "--out", "{root}/i0"], "1 is not in the range 2<=x<=1000"),
+    (["macro", "--model", "{model}", "--dims", "99", "--out", "{root}/m0"], "latent dimension 99 does not exist"),
+    (["explore", "--model", "{model}", "--dims", "3", "--out", "{root}/e0"], "needs two latent dimensions"),
+    (["interpolate", "{tone}", "{root}/nope.wav", "--model", "{model}", "--out", "{root}/i0"], "audio file not found"),
+    (["sketch", "{text}", "--model", "{model}", "--out", "{root}/s0"], "is not an audio file"),
+    (["sketch", "{tone}", "--model", "{root}/nope.pt", "--out", "{root}/s0"], "model not found"),
+    (["macro", "--model", "{text}", "--out", "{root}/m0"], "is not a synthgen model checkpoint"),
+    (["macro", "--model", "{model}", "--dims", "0", "--out", "{text}"], "is a file"),
     (["macro", "--model", "{model}", "--dims", "0", "0", "--out", "{root}/m1"], "latent dimension 0 is given twice"),
     (["macro", "--model", "{model}", "--dims", "0", "--range", "inf", "--out", "{root}/m2"], "--range must be a positive finite"),
     (["macro", "--model", "{model}", "--steps", "100000000000", "--out", "{root}/m3"], "not in the range 2<=x<=1000"),

@@ -34,31 +34,6 @@ def test_render_then_dataset_info(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("render", "--n", "0", "--out", "x"), "--n must be at least 1"),
-        (("render", "--synth", "nosuch", "--n", "4", "--out", "x"), "unknown synth config 'nosuch'"),
-        (("render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "x"), "plugin file not found"),
-        (("dataset", "info", "/nowhere"), "no dataset at /nowhere"),
-        (("train", "--data", "/nowhere", "--out", "r"), "no dataset at /nowhere"),
-        (("info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"), "plugin file not found"),
-    ],
-)
-def test_user_mistakes_get_one_line(args: tuple[str, ...], message: str) -> None:
-    code, out = run(*args)
-    assert code != 0
-    assert message in out
-    assert "Traceback" not in out
-    assert len([line for line in out.splitlines() if line.strip()]) == 1
-
-
-def test_output_path_that_is_a_file(tmp_path: Path) -> None:
-    (tmp_path / "f").write_text("x")
-    code, out = run("render", "--n", "4", "--out", str(tmp_path / "f"))
-    assert code != 0 and "is a file" in out
-
-
-@pytest.mark.parametrize(
     ("command", "target", "note"),
     [
         (["render", "--n", "4"], "synthgen.dataset.render_dataset", "run the same command again to resume"),
