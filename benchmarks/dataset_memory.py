@@ -34,8 +34,8 @@ def _rss_mb() -> float:
 def build(root: Path, rows: int, chunk_size: int) -> None:
     """A dataset of ``rows`` synthetic rows in shards of ``chunk_size``, written as a render writes them."""
     from synthgen.config import load_config
+    from synthgen.dataset.chunks import RenderJob
     from synthgen.dataset.manifest import prepare_folder
-    from synthgen.dataset.render import RenderJob
     from synthgen.dataset.sampling import UniformPresets
     from synthgen.dataset.storage import finalize_dataset, shard_path, write_shard
 

@@ -1,6 +1,8 @@
 """Shared fixtures: the real amsynth plugin and small rendered datasets."""
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,23 @@ torch.set_num_threads(1)
 AMSYNTH = Path("/usr/lib/vst/amsynth_vst.so")
 
 requires_amsynth = pytest.mark.skipif(not AMSYNTH.exists(), reason="Debian package amsynth is not installed")
+
+BUILD_SCRIPT = Path(__file__).parent / "fixtures" / "build_vst3.sh"
+DPF_PATH = Path(os.environ.get("DPF_PATH", "/usr/share/dpf"))
+PLUGIN_NAME = "SynthgenTestSynth.vst3"
+
+
+@pytest.fixture(scope="session")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test VST3 synth of tests/fixtures/vst3_synth, compiled once per session."""
+    if not (DPF_PATH / "distrho" / "DistrhoPluginMain.cpp").is_file():
+        pytest.skip(f"the DISTRHO Plugin Framework is not in {DPF_PATH} (Debian package dpf-source)")
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+        pytest.skip("no C++ compiler (g++) to build the test VST3 synth")
+    out = tmp_path_factory.mktemp("vst3")
+    build = subprocess.run(["sh", str(BUILD_SCRIPT), str(out)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    return out / PLUGIN_NAME
 
 
 @pytest.fixture(scope="session")

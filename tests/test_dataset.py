@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synthgen.dataset import open_dataset, render_dataset
-from synthgen.dataset.render import check_renders
+from synthgen.dataset.chunks import check_renders
 from synthgen.dataset.storage import shard_path
 from synthgen.errors import SynthgenError
 

@@ -20,8 +20,8 @@ from synthgen.synths.rendering import render_unit
 from synthgen.train import TrainSettings, train_model
 from synthgen.uses.interpolate import interpolate_sounds
 from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
+from synthgen.uses.pitch import detect_pitch
 from synthgen.uses.resynth import read_sound
-from synthgen.uses.sketch import detect_pitch
 from synthgen.uses.walk import latent_origin, open_model
 
 SAMPLE_RATE = 22050

@@ -57,8 +57,8 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, serve, uses
 
-    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets)
-    for command in (*commands, serve.serve, *explore.COMMANDS):
+    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, uses.index)
+    for command in (*commands, presets.presets, serve.serve, *explore.COMMANDS):
         main.add_command(command)
 
 

@@ -28,6 +28,8 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         columns = data.columns()
     feats, render, counts = config.features, config.render, meta["counts"]
     rejected = ", ".join(f"{v} {k.removeprefix('n_')}" for k, v in counts.items())
+    if counts.get("n_failed"):
+        rejected += "; the failed ones crashed or hung the synth (listed in failed_presets.json)"
     lines = [
         f"dataset {data.path} (format {data.format_version})",
         f"  synth       {config.name} ({config.backend}), seed {meta['seed']}, source {meta['source']['kind']}",
