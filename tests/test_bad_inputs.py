@@ -103,6 +103,8 @@ BATTERY = [
     (["render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "{root}/never"], "plugin file not found"),
     (["render", "--n", "4", "--out", "{a_file}"], "is a file"),
     (["info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"], "plugin file not found"),
+    (["info", "--synth", "builtin", "--plugin", "{a_file}"], "--plugin is for plugin synths"),
+    (["resynth", "{tone}", "--model", "{model}", "--plugin", "{a_file}", "--out", "{root}/r0"], "--plugin is for plugin synths"),
     *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
     (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
     (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "MIDI pitch 200 is outside 0..127"),
