@@ -183,6 +183,7 @@ BATTERY = [
     # serve (on {port}, one no other program holds: it opens its port first): refused before serving
     (["serve", "--port", "{port}", "--model", "{model}", "--dims", "0", "--dims", "0"], "latent dimension 0 is given twice"),
     (["serve", "--port", "{port}", "--model", "{model}", "--range", "nan"], "--range must be a positive finite"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--knobs", "1000"], "--knobs 1000 is more than the"),
     (["serve", "--port", "{port}", "--model", "{model}", "--presets-dir", "{a_file}"], "is a file"),
     (["serve", "--port", "{port}", "--model", "{model}", "--host", "999.1.1.1"], "choose another --host"),
     (["serve", "--port", "{port}", "--model", "{text}"], "not a synthgen model"),
