@@ -194,6 +194,7 @@ BATTERY = [
     (["export-onnx", "{text}"], "not a synthgen model"),
     (["export-onnx", "/nowhere"], "model file not found"),
     (["info", "--write-config", "{root}/mine.txt"], "the file name must end in .yaml"),
+    (["info", "--write-config", "{config_rate_zero}"], "exists: give a new file name"),
     (["info", "--write-config", "/sys/synthgen.yaml"], "cannot use /sys/synthgen.yaml"),
     (["presets", "export", "{preset_parameters_list}", "--out", "{root}/x.json"], "must end in .bank"),
 ]
