@@ -25,6 +25,12 @@ def test_help_lists_every_command() -> None:
         assert command in out
 
 
+@pytest.mark.parametrize("group", ["dataset", "presets"])
+def test_a_group_named_alone_shows_its_help(group: str) -> None:
+    result = CliRunner().invoke(main, [group])
+    assert "Commands:" in result.output and "Error" not in result.output
+
+
 def test_render_then_dataset_info(tmp_path: Path) -> None:
     code, out = run("render", "--synth", "builtin", "--n", "20", "--chunk-size", "8", "--out", str(tmp_path / "d"))
     assert code == 0, out

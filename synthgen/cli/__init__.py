@@ -34,6 +34,8 @@ class _Group(click.Group):
                 raise
             hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
             raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a group named alone (`synthgen presets`): click prints its help
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else "synthgen"
             raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
