@@ -79,6 +79,7 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     (root / "text.wav").write_text("not audio\n")
     found |= {name: root / f"{name}.wav" for name in ("tone", "nan", "text")}
     for name, preset in {
+        "preset_of_amsynth": {"synth": "amsynth", "backend": "plugin", "parameters": {"amp_attack": 0.1}},
         "preset_parameters_list": {"parameters": [1, 2]},
         "preset_display_string": {"parameters": {"cutoff": 60.0}, "display": "loud"},
         "preset_note_string": {"parameters": {"cutoff": 60.0}, "note": "C4"},
@@ -167,6 +168,7 @@ BATTERY = [
     (["macro", "--model", "{model}", "--steps", "1", "--out", "{root}/m0"], "1 is not in the range 2<=x<=1000"),
     (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--steps", "1", "--out", "{root}/i0"], "1 is not in the range 2<=x<=1000"),
     (["macro", "--model", "{model}", "--dims", "99", "--out", "{root}/m0"], "latent dimension 99 does not exist"),
+    (["macro", "--model", "{model}", "--dims", "0", "--from", "{preset_of_amsynth}", "--out", "{root}/m0"], "trained for 'amsynth'"),
     (["explore", "--model", "{model}", "--dims", "3", "--out", "{root}/e0"], "needs two latent dimensions"),
     (["interpolate", "{tone}", "{root}/nope.wav", "--model", "{model}", "--out", "{root}/i0"], "audio file not found"),
     (["sketch", "{text}", "--model", "{model}", "--out", "{root}/s0"], "is not an audio file"),
