@@ -31,7 +31,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
 @dataclass
 class Targets:
-    """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit parameters."""
+    """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit
+    parameters and the dataset's fingerprint."""
 
     name: str
     mel: np.ndarray
@@ -39,6 +40,7 @@ class Targets:
     unit: np.ndarray | None
     labels: list[str]
     midi_pitch: np.ndarray
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -101,8 +103,8 @@ def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, ma
         audio = data.read("audio", rows) if "audio" in data else render_unit(synth, config, unit)
         names = list(data.read("source_preset", rows))
         pitch = data.read("midi_pitch", rows) if "midi_pitch" in data else np.full(len(rows), config.render.midi_pitch)
-        label = str(data.path)
-    return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int))
+        label, fingerprint = str(data.path), data_fingerprint(data)
+    return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int), fingerprint)
 
 
 def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
@@ -216,6 +218,8 @@ def evaluate(
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
         timed(label, lambda m=m: m.infer(targets.mel))
+        if targets.fingerprint is not None and m.summary.get("data_fingerprint") == targets.fingerprint:
+            result.notes.append(f"warning: {label} was trained on {targets.name}: its scores are not on held-out sounds")
         if budget > 0:
             if model_index(m) is None:
                 result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
