@@ -48,9 +48,7 @@ def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "
     for ax in (ax_loss, ax_param):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def show_mel(
@@ -65,17 +63,28 @@ def show_mel(
     ax.set_ylabel(f"mel band ({feats.fmin:g}-{feats.fmax:g} Hz)")
 
 
-def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path: Path, config: SynthConfig) -> Path:
-    """Log-mels side by side on one colour scale (e.g. input vs resynthesis)."""
+def _mels_side_by_side(
+    mels: Sequence[np.ndarray], titles: Sequence[str], config: SynthConfig, panel_width: float, height: float
+) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of log-mels ``(n_mels, n_frames)`` in one row, on one colour scale."""
     vmin = min(float(m.min()) for m in mels)
     vmax = max(float(m.max()) for m in mels)
-    fig, axes = plt.subplots(1, len(mels), figsize=(4.2 * len(mels), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(mels), figsize=(panel_width * len(mels), height), squeeze=False)
     for ax, mel, title in zip(axes[0], mels, titles, strict=True):
         show_mel(ax, mel, config, title, vmin, vmax)
+    return fig, list(axes[0])
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path: Path, config: SynthConfig) -> Path:
+    """Log-mels side by side on one colour scale (e.g. input vs resynthesis)."""
+    return _save(_mels_side_by_side(mels, titles, config, 4.2, 3.4)[0], path)
 
 
 def plot_examples(columns: dict[str, np.ndarray], labels: Sequence[str], path: Path, config: SynthConfig) -> Path:
@@ -204,18 +213,11 @@ def plot_sketch(
         path: the PNG to write.
         config: feature and render settings.
     """
-    vmin = min(float(input_mel.min()), float(output_mel.min()))
-    vmax = max(float(input_mel.max()), float(output_mel.max()))
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    show_mel(ax_in, input_mel, config, titles[0], vmin, vmax)
-    show_mel(ax_out, output_mel, config, titles[1], vmin, vmax)
+    fig, (ax_in, _) = _mels_side_by_side([input_mel, output_mel], titles, config, 4.5, 3.6)
     frame_s = config.features.hop_length / config.render.sample_rate
     ax_in.plot((np.arange(len(pitch_band)) + 0.5) * frame_s, pitch_band + 0.5, color="cyan", linewidth=1.5, label="tracked pitch")
     ax_in.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def save_mel_thumbnail(mel: np.ndarray, file: BinaryIO, vmin: float, vmax: float) -> None:
