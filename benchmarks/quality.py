@@ -3,7 +3,8 @@
 Cases it builds itself: a rendered built-in test set (seed 1001, never a training seed); three
 held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth
 at several pitches and programs; espeak-ng voices. Metrics: spectral convergence (as rendered and
-level-matched), log-mel MSE (level-matched), MFCC distance, seconds per sound.
+level-matched), log-mel MSE (level-matched), MFCC distance, seconds per sound (wall and CPU: a
+busy machine inflates the first).
 
 Targets: default resynth (model + search) beats the nearest neighbour by >= 25 % on log-mel MSE
 and on spectral convergence, both level-matched, on every set; SC < 1 on real notes; a search
@@ -102,6 +103,7 @@ def score(models: list, targets, synth, budget: int, seed: int, train_data: Path
             ("log_mel_mse_level_matched", "logmel_lm"),
             ("mfcc_distance_level_matched", "mfcc_lm"),
             ("seconds_per_sound", "s_per_sound"),
+            ("cpu_seconds_per_sound", "cpu_s_per_sound"),
         ):
             row[column] = values[metric]["mean"] if metric in values else float("nan")
         rows.append(row)
@@ -126,9 +128,10 @@ def verdicts(rows: list[dict], budget: int, real_sets: set[str]) -> list[str]:
                 )
             if name in real_sets:
                 lines.append(f"{name}: {method} SC {row['SC_lm']:.3f} as output (target < 1): {'met' if row['SC_lm'] < 1 else 'NOT met'}")
-            ok = row["s_per_sound"] <= MAX_SEARCH_S
+            verdict = "met" if row["s_per_sound"] <= MAX_SEARCH_S else "NOT met"
             lines.append(
-                f"{name}: {method} {row['s_per_sound']:.2f} s per sound (target <= {MAX_SEARCH_S:g} s): {'met' if ok else 'NOT met'}"
+                f"{name}: {method} {row['s_per_sound']:.2f} s per sound, {row['cpu_s_per_sound']:.2f} s of CPU "
+                f"(target <= {MAX_SEARCH_S:g} s wall on an idle machine): {verdict}"
             )
     return lines
 

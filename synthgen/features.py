@@ -5,7 +5,17 @@ scale and area normalization, a periodic Hann window), written out here so that 
 resynthesis path does not import librosa.
 """
 
-__all__ = ["hz_to_mel", "log_mel", "mel_filterbank", "mel_from_power", "mel_power", "mel_to_hz", "stft_power"]
+__all__ = [
+    "hz_to_mel",
+    "log_mel",
+    "magnitude_spectrogram",
+    "mel_filterbank",
+    "mel_from_power",
+    "mel_power",
+    "mel_to_hz",
+    "mfcc",
+    "stft_power",
+]
 
 from functools import lru_cache
 
@@ -81,6 +91,16 @@ def stft_power(audio: np.ndarray, n_fft: int, hop_length: int, n_frames: int | N
     frames = windows[:, ::hop_length][:, :n_frames] * _window(n_fft)
     spectrum = scipy.fft.rfft(frames, axis=-1, overwrite_x=True)
     return spectrum.real**2 + spectrum.imag**2
+
+
+def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)`` (centered, periodic Hann)."""
+    return np.swapaxes(np.sqrt(stft_power(audio, n_fft, hop_length)), 1, 2)
+
+
+def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
+    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
+    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
 
 
 def mel_from_power(power: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:

@@ -42,30 +42,36 @@ class Targets:
 
 @dataclass
 class Evaluation:
-    """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics, seconds per sound and a summary."""
+    """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics, seconds per sound and a summary.
+
+    ``seconds`` holds wall time per sound; ``cpu_seconds`` the CPU time of this process per sound (what
+    a busy machine does not inflate).
+    """
 
     targets: str
     rows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     estimates: dict[str, np.ndarray] = field(default_factory=dict)
     mels: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     train_data: str | None = None
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` (``{"mean"}``) where timed."""
+        """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` and ``cpu_seconds_per_sound`` (``{"mean"}``) where timed."""
         out = {
             method: {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metrics.items()}
             for method, metrics in self.rows.items()
         }
         for method, seconds in self.seconds.items():
             out[method]["seconds_per_sound"] = {"mean": seconds}
+            out[method]["cpu_seconds_per_sound"] = {"mean": self.cpu_seconds[method]}
         return out
 
     def markdown(self) -> str:
         """The results as a markdown table (mean ± std over the targets)."""
         metrics = [m for m in ("param_mse", *AUDIO_METRICS) if any(m in r for r in self.rows.values())]
-        metrics += ["seconds_per_sound"] if self.seconds else []
+        metrics += ["seconds_per_sound", "cpu_seconds_per_sound"] if self.seconds else []
         n_sounds = len(next(iter(next(iter(self.rows.values())).values())))
         lines = [
             f"Evaluation on {self.targets} (mean ± std over {n_sounds} sounds; lower is better)",
@@ -201,9 +207,10 @@ def evaluate(
     result = Evaluation(targets.name)
 
     def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result.estimates[method] = estimate()
         result.seconds[method] = (time.perf_counter() - start) / len(targets.mel)
+        result.cpu_seconds[method] = (time.process_time() - cpu_start) / len(targets.mel)
 
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"

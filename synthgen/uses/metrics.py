@@ -10,17 +10,14 @@ __all__ = [
     "LEVEL_MATCHED",
     "audio_metrics",
     "level_gain_db",
-    "magnitude_spectrogram",
-    "mfcc",
     "param_mse",
     "scale_log_mel",
 ]
 
 import numpy as np
-import scipy.fft
 
 from synthgen.config import FeatureSettings
-from synthgen.features import stft_power
+from synthgen.features import magnitude_spectrogram, mfcc
 from synthgen.uses.level import db_to_gain, fit_gain
 
 _RAW_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
@@ -33,16 +30,6 @@ _EPS = 1e-7
 def param_mse(true_unit: np.ndarray, pred_unit: np.ndarray) -> np.ndarray:
     """Mean squared error per row of unit-space parameters ``(N, P)`` -> ``(N,)``."""
     return ((np.asarray(true_unit) - np.asarray(pred_unit)) ** 2).mean(axis=1)
-
-
-def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)`` (centered, periodic Hann)."""
-    return np.swapaxes(np.sqrt(stft_power(audio, n_fft, hop_length)), 1, 2)
-
-
-def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
-    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
-    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
 
 
 def level_gain_db(target: np.ndarray, estimate: np.ndarray) -> np.ndarray:
