@@ -143,6 +143,7 @@ BATTERY = [
     ),
     (["render", "--n", "2", "--out", "/sys/synthgen-data"], "/sys/synthgen-data"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{a_file}"], "is a file"),
+    (["resynth", "{tone}", "--model", "{model}", "--budget", "100000000000", "--out", "{root}/r4"], "--budget"),
     (["resynth", "{tone}", "--model", "{model}", "--synth", "amsynth"], "not 'amsynth'"),
     (["resynth", "{tone}", "--model", "{text}"], "not a synthgen model"),
     (["sketch", "{nan}", "--model", "{model}", "--out", "{root}/s1"], "holds invalid (NaN or infinite) samples"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from synthgen.cli.options import draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
-from synthgen.uses.search import DEFAULT_BUDGET
+from synthgen.uses.search import DEFAULT_BUDGET, MAX_BUDGET
 
 
 @click.command()
@@ -17,7 +17,7 @@ from synthgen.uses.search import DEFAULT_BUDGET
 @model_synth_options
 @click.option(
     "--budget",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_BUDGET),
     default=DEFAULT_BUDGET,
     show_default=True,
     help="Renders the search may spend refining the model's answer (about 1 s per 100 for the built-in synth); 0: the model alone.",
@@ -136,7 +136,7 @@ def index(model: Path, data: Path, seed: int) -> None:
 )
 @click.option(
     "--budget",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_BUDGET),
     default=0,
     show_default=True,
     help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
@@ -166,12 +166,12 @@ def evaluate(
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """
+    from synthgen.audio_io import prepare_folder
     from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.evaluate import evaluate as run_evaluation
     from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
-    from synthgen.uses.walk import prepare_folder
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")

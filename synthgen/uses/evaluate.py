@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from synthgen.audio_io import read_audio
+from synthgen.audio_io import prepare_folder, read_audio
 from synthgen.config import SynthConfig
 from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
@@ -24,7 +24,6 @@ from synthgen.uses.index import model_index
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import search_preset
-from synthgen.uses.walk import prepare_folder
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import wav_bytes
+from synthgen.audio_io import prepare_folder, wav_bytes
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio
 from synthgen.uses.macro import DimensionScore, ranking_table
-from synthgen.uses.walk import Walk, check_latent_range, prepare_folder, render_walk
+from synthgen.uses.walk import Walk, check_latent_range, render_walk
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from synthgen.audio_io import prepare_folder
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio, trend
-from synthgen.uses.walk import Walk, check_latent_range, prepare_folder, render_walk, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, check_latent_range, render_walk, step_distances, write_walk_audio
 
 
 @dataclass

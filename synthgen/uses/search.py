@@ -7,6 +7,7 @@ References:
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "MAX_BUDGET",
     "SearchResult",
     "SpectralDistance",
     "posterior_samples",
@@ -34,6 +35,8 @@ from synthgen.uses.metrics import level_gain_db
 
 #: renders a resynthesis may spend by default: about 1.5 s for the built-in synth on two cores
 DEFAULT_BUDGET = 150
+#: more renders than this for one sound is a typo rather than a search (minutes of rendering)
+MAX_BUDGET = 100_000
 #: nearest training sounds tried as starting points
 N_NEAREST = 8
 #: samples of the model's posterior tried as starting points

@@ -6,7 +6,6 @@ __all__ = [
     "latent_origin",
     "latent_point",
     "open_model",
-    "prepare_folder",
     "render_walk",
     "source_gain_db",
     "step_distances",
@@ -127,15 +126,6 @@ def check_latent_range(latent_range: float) -> None:
     """Refuse a walk's half-width (``--range``, in prior standard deviations) that is not a positive finite number."""
     if not (math.isfinite(latent_range) and latent_range > 0):
         raise SynthgenError(f"--range must be a positive finite number of standard deviations (e.g. 3), got {latent_range}")
-
-
-def prepare_folder(out: str | Path) -> Path:
-    """Create an output folder (refusing a path that is a file)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SynthgenError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def write_walk_audio(audio: np.ndarray, sample_rate: int, stem: Path) -> list[Path]:
