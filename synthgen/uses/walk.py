@@ -2,6 +2,7 @@
 
 __all__ = [
     "Walk",
+    "check_latent_range",
     "latent_origin",
     "latent_point",
     "open_model",
@@ -12,6 +13,7 @@ __all__ = [
     "write_walk_audio",
 ]
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +121,12 @@ def render_walk(
 def step_distances(mel: np.ndarray) -> np.ndarray:
     """Mean absolute log-mel difference between successive sounds: ``(S, n_mels, n_frames)`` -> ``(S - 1,)``."""
     return np.abs(np.diff(mel, axis=0)).mean(axis=(1, 2))
+
+
+def check_latent_range(latent_range: float) -> None:
+    """Refuse a walk's half-width (``--range``, in prior standard deviations) that is not a positive finite number."""
+    if not (math.isfinite(latent_range) and latent_range > 0):
+        raise SynthgenError(f"--range must be a positive finite number of standard deviations (e.g. 3), got {latent_range}")
 
 
 def prepare_folder(out: str | Path) -> Path:
