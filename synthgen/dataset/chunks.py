@@ -247,7 +247,13 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
 _SYNTHS: dict[str, Synth] = {}
 
 
-def render_chunk(job: RenderJob, chunk: int, synth: Synth | None = None) -> RenderedChunk:
+def render_chunk(
+    job: RenderJob,
+    chunk: int,
+    synth: Synth | None = None,
+    skip: Mapping[tuple[int, int], str] | None = None,
+    mark: Callable[[int, int], None] | None = None,
+) -> RenderedChunk:
     """Render chunk ``chunk`` and write its shard in this process, with no isolation from the synth.
 
     Arguments:
@@ -255,6 +261,7 @@ def render_chunk(job: RenderJob, chunk: int, synth: Synth | None = None) -> Rend
         chunk: chunk number.
         synth: the synth; default: one built from ``job`` on first use and kept for this process's
             later chunks (a backend's worker pays the start-up once).
+        skip, mark: as in :func:`render_chunk_audio`.
 
     Returns:
         The kept rows, counts and skipped presets, as written.
@@ -265,7 +272,7 @@ def render_chunk(job: RenderJob, chunk: int, synth: Synth | None = None) -> Rend
             _SYNTHS[key] = load_synth(job.config, job.plugin, check=True)
         synth = _SYNTHS[key]
     out = np.empty((job.chunk_rows(chunk), job.n_samples), dtype=np.float32)
-    rendered = render_chunk_audio(job, chunk, synth, out)
+    rendered = render_chunk_audio(job, chunk, synth, out, skip, mark)
     write_chunk(job, rendered, out[: len(rendered.row_id)])
     return rendered
 

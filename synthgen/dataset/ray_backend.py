@@ -34,18 +34,30 @@ def _import_ray() -> ModuleType:
 
 
 class _ChunkStarts:
-    """Counts the starts of every chunk (a Ray actor), so a task knows which attempt it is.
+    """What the tasks of every chunk report (a Ray actor): their starts, and on retries the preset they render.
 
-    A worker that dies before its task has reported its start leaves no trace here: such a retry
-    lost no rendering and is not counted.
+    A retried chunk marks each preset before rendering it; when its worker dies again, the preset
+    marked last crashed it, and the next attempt skips it (recorded as a failure). A worker that dies
+    before its task has reported its start leaves no trace here: such a retry lost no rendering and
+    is not counted.
     """
 
     def __init__(self) -> None:
         self._starts: dict[int, int] = {}
+        self._marks: dict[int, tuple[int, int]] = {}
+        self._crashed: dict[int, set[tuple[int, int]]] = {}
 
-    def start(self, chunk: int) -> int:
+    def start(self, chunk: int) -> tuple[int, list[tuple[int, int]]]:
+        """Count a start of ``chunk``; returns the attempt number and the ``(row, draw)`` pairs that crashed it."""
         self._starts[chunk] = self._starts.get(chunk, 0) + 1
-        return self._starts[chunk]
+        row, draw = self._marks.pop(chunk, (-1, 0))
+        if row >= 0:
+            self._crashed.setdefault(chunk, set()).add((row, draw))
+        return self._starts[chunk], sorted(self._crashed.get(chunk, ()))
+
+    def mark(self, chunk: int, row: int, draw: int) -> None:
+        """``(row, draw)`` of ``chunk`` is being rendered (``(-1, 0)``: none)."""
+        self._marks[chunk] = (row, draw)
 
 
 def _render_task(job: RenderJob, chunk: int, starts: Any, collect: bool) -> tuple[RenderedChunk, int, bytes | None]:
@@ -56,14 +68,17 @@ def _render_task(job: RenderJob, chunk: int, starts: Any, collect: bool) -> tupl
     """
     import ray
 
-    attempt = ray.get(starts.start.remote(chunk))
+    attempt, crashed = ray.get(starts.start.remote(chunk))
+    skip = {tuple(pair): "crashed its Ray worker" for pair in crashed}
+    # only a retried chunk pays for reporting each preset: its worker died at least once
+    mark = (lambda row, draw: starts.mark.remote(chunk, row, draw)) if attempt > 1 else None
     if not collect:
-        return render_chunk(job, chunk), attempt, None
+        return render_chunk(job, chunk, skip=skip, mark=mark), attempt, None
     with tempfile.TemporaryDirectory(prefix="synthgen-chunk-") as tmp:
         local = replace(job, root=Path(tmp))
         shard = shard_path(local.root, chunk)
         shard.parent.mkdir(parents=True)
-        rendered = render_chunk(local, chunk)
+        rendered = render_chunk(local, chunk, skip=skip, mark=mark)
         return rendered, attempt, shard.read_bytes()
 
 
@@ -151,8 +166,8 @@ def render_chunks_on_ray(
         except ray.exceptions.WorkerCrashedError:
             raise SynthgenError(
                 f"chunk {chunk} crashed its Ray worker {MAX_TASK_RETRIES + 1} times "
-                f"(rows {chunk * job.chunk_size}-{chunk * job.chunk_size + job.chunk_rows(chunk) - 1}): "
-                "a preset there may crash the synth; render them with --backend local to find and skip it"
+                f"(rows {chunk * job.chunk_size}-{chunk * job.chunk_size + job.chunk_rows(chunk) - 1}), "
+                "more often than skipping the presets that crashed it allows: render them with --backend local"
             ) from None
         if shard is not None:
             write_shard_file(shard_path(root, chunk), shard)

@@ -140,6 +140,8 @@ def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collec
         with bar:
             for rendered, attempt in render_chunks_on_ray(job, todo, jobs, collect):
                 counts["retried"] += attempt > 1
+                for failure in rendered.failures:
+                    _notify(f"skipped preset {failure.describe()}: it {failure.reason}; recorded in the dataset")
                 _tally(job, bar, counts, rendered)
     return counts["retried"]
 
