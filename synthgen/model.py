@@ -42,7 +42,8 @@ class LoadedModel:
     """A model ready for inference, with the synth config and feature settings it was trained on.
 
     All methods take and return numpy arrays; log-mels are raw (the model's standardization is
-    applied here).
+    applied here). ``midi_pitch`` is the note each sound is played at (one number or ``(B,)``);
+    None means the note of the model's config.
     """
 
     name: str
@@ -66,13 +67,18 @@ class LoadedModel:
         with torch.no_grad():
             return fn(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy()
 
-    def encode(self, mel: np.ndarray) -> np.ndarray:
-        """Log-mels ``(B, n_mels, n_frames)`` -> latents ``(B, D)``."""
-        return self._run(lambda m: self.model.encode(self.stats.standardize(m)), mel)
+    def _pitch(self, midi_pitch: "int | np.ndarray | None") -> "torch.Tensor":
+        import torch
 
-    def infer(self, mel: np.ndarray) -> np.ndarray:
+        return torch.as_tensor(self.config.render.midi_pitch if midi_pitch is None else midi_pitch, dtype=torch.float32)
+
+    def encode(self, mel: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
+        """Log-mels ``(B, n_mels, n_frames)`` -> latents ``(B, D)``."""
+        return self._run(lambda m: self.model.encode(self.stats.standardize(m), self._pitch(midi_pitch)), mel)
+
+    def infer(self, mel: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
         """Log-mels ``(B, n_mels, n_frames)`` -> unit parameters ``(B, P)``."""
-        return self._run(lambda m: self.model.infer(self.stats.standardize(m)), mel)
+        return self._run(lambda m: self.model.infer(self.stats.standardize(m), self._pitch(midi_pitch)), mel)
 
     def params_from_latent(self, z: np.ndarray) -> np.ndarray:
         """Latents ``(B, D)`` -> unit parameters ``(B, P)``."""
@@ -82,9 +88,9 @@ class LoadedModel:
         """Unit parameters ``(B, P)`` -> latents ``(B, D)`` (invertible models only)."""
         return self._run(self.model.latent_from_params, params_unit)
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
         """Latents ``(B, D)`` -> raw log-mels ``(B, n_mels, n_frames)`` (autoencoders only)."""
-        return self._run(lambda v: self.model.decode(v) * self.stats.std + self.stats.mean, z)
+        return self._run(lambda v: self.model.decode(v, self._pitch(midi_pitch)) * self.stats.std + self.stats.mean, z)
 
 
 def load_model(path: str | Path) -> LoadedModel:
@@ -96,7 +102,8 @@ def load_model(path: str | Path) -> LoadedModel:
     if path.is_dir():
         path = path / "model.pt"
     payload = load_checkpoint(path)
-    model = build_model(payload["model"], **payload["config"])
+    # Checkpoints written before models took the note as an input have no pitch conditioning.
+    model = build_model(payload["model"], **{"pitch_conditioning": 0, **payload["config"]})
     model.load_state_dict(payload["state_dict"])
     model.eval()
     stats = MelStats(**payload["mel_stats"])

@@ -6,6 +6,7 @@ __all__ = [
     "SHARD_DIR",
     "DatasetFile",
     "finalize_dataset",
+    "join_shards",
     "open_dataset",
     "shard_path",
     "write_shard",
@@ -47,7 +48,14 @@ def write_shard(path: Path, columns: dict[str, np.ndarray], attrs: dict[str, Any
 
 def finalize_dataset(root: Path, n_chunks: int, metadata: dict[str, Any]) -> Path:
     """Join every shard into ``dataset.h5`` with h5py virtual datasets (no data is copied)."""
-    shards = [shard_path(root, k) for k in range(n_chunks)]
+    return join_shards(root, [shard_path(root, k) for k in range(n_chunks)], metadata)
+
+
+def join_shards(root: Path, shards: list[Path], metadata: dict[str, Any]) -> Path:
+    """Write ``root/dataset.h5`` presenting ``shards`` (in order, any folder) as one table.
+
+    Shards are referred to by paths relative to ``root``, so the folders can move together.
+    """
     sizes, rejected = [], {"n_silent": 0, "n_broken": 0}
     shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     for path in shards:
@@ -67,7 +75,7 @@ def finalize_dataset(root: Path, n_chunks: int, metadata: dict[str, Any]) -> Pat
             start = 0
             for path, size in zip(shards, sizes, strict=True):
                 if size:
-                    rel = str(path.relative_to(root))
+                    rel = os.path.relpath(path, root)
                     layout[start : start + size] = h5py.VirtualSource(rel, name, shape=(size, *shape))
                 start += size
             f.create_virtual_dataset(name, layout)

@@ -1,4 +1,4 @@
-"""Batches of standardized log-mels and unit parameters streamed from a dataset file."""
+"""Batches of standardized log-mels, unit parameters and MIDI pitches streamed from a dataset file."""
 
 __all__ = ["MelBatches", "MelStats", "mel_stats"]
 
@@ -39,7 +39,8 @@ class MelBatches:
     def __len__(self) -> int:
         return -(-len(self.rows) // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``(mel (B, n_mels, n_frames), params_unit (B, P), midi_pitch (B,))`` per batch."""
         rows = self.rows
         if self.shuffle:
             rows = np.random.default_rng([self.seed, self.epoch]).permutation(rows)
@@ -48,4 +49,5 @@ class MelBatches:
             if self.shuffle and len(idx) < 2:
                 break  # batch norm cannot train on a single row
             mel = self.stats.standardize(self.data.read("mel", idx))
-            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(self.data.read("params_unit", idx))
+            pitch = self.data.read("midi_pitch", idx).astype(np.float32)
+            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(self.data.read("params_unit", idx)), torch.from_numpy(pitch)

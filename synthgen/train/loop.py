@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from synthgen.dataset.split import split_rows
+from synthgen.dataset.split import row_groups, split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats
@@ -98,9 +98,9 @@ def _run_epoch(
     sums: dict[str, float] = {}
     n = 0
     with torch.set_grad_enabled(optimizer is not None):
-        for mel, params in tqdm(batches, desc=desc, leave=False, disable=not progress or len(batches) < 20):
-            mel, params = mel.to(device), params.to(device)
-            outputs = model(mel)
+        for mel, params, pitch in tqdm(batches, desc=desc, leave=False, disable=not progress or len(batches) < 20):
+            mel, params, pitch = mel.to(device), params.to(device), pitch.to(device)
+            outputs = model(mel, pitch)
             losses = model.loss(mel, params, outputs, beta, gamma)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
@@ -109,7 +109,7 @@ def _run_epoch(
                 optimizer.step()
             values = {k: float(v.detach()) for k, v in losses.items() if v.ndim == 0}
             if optimizer is None:
-                values["param_mse"] = float((model.infer(mel) - params).square().mean())
+                values["param_mse"] = float((model.infer(mel, pitch) - params).square().mean())
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v * len(mel)
             n += len(mel)
@@ -173,7 +173,7 @@ def train_model(
             raise SynthgenError(f"{out} was trained with other settings; resume it with the same options")
         split = {k: v for k, v in np.load(out / "split.npz").items()}
     else:
-        split = split_rows(len(data), settings.seed, groups=data.read("source_bank"))
+        split = split_rows(len(data), settings.seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
         np.savez(out / "split.npz", **split)
     if min(len(split["train"]), len(split["valid"])) == 0:
         raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
