@@ -2,17 +2,22 @@
 
 __all__ = ["LoadedAudio", "fit_length", "read_audio", "write_wav"]
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from synthgen.errors import SynthgenError
 
 #: a file quieter than this peak is treated as silent
 SILENT_PEAK = 1e-4
+#: a file shorter than this gets a warning: there is too little sound to match
+SHORT_SOUND_S = 0.1
+# libsndfile's note on a chunk whose header promises more bytes than the file holds
+_TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
 
 @dataclass
@@ -52,6 +57,11 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     if len(audio) == 0:
         raise SynthgenError(f"{path} holds no audio samples")
     changes = []
+    held_s = len(audio) / file_rate
+    if _TRUNCATED.search(sf.info(path).extra_info):
+        changes.append(f"warning: {path.name} is truncated (its header promises more audio than it holds); using the {held_s:.2f} s there")
+    if held_s < SHORT_SOUND_S:
+        changes.append(f"warning: {path.name} holds only {len(audio)} samples ({held_s:.3f} s): too short to say much about its sound")
     if audio.shape[1] > 1:
         changes.append(f"mixed {audio.shape[1]} channels to mono")
     mono = audio.mean(axis=1)
@@ -60,7 +70,7 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     if np.abs(mono).max() < SILENT_PEAK:
         raise SynthgenError(f"{path} is silent (peak below -80 dBFS); give a recording with sound in it")
     if file_rate != sample_rate:
-        mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
+        mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ")  # librosa.resample's default
         changes.append(f"resampled {file_rate} Hz to {sample_rate} Hz")
     n_samples = round(duration_s * sample_rate)
     if len(mono) != n_samples:

@@ -12,6 +12,7 @@ __all__ = [
 ]
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ CONFIG_DIR = next(
     (d for d in (_PACKAGE / "vst_configs", _PACKAGE.parent / "vst_configs") if d.is_dir()),
     _PACKAGE.parent / "vst_configs",
 )
+
+
+#: render settings a config may ask for
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+MAX_RENDER_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -136,11 +142,62 @@ def _section(data: dict, key: str, cls: type, source: str) -> Any:
         if k not in known:
             raise SynthgenError(f"{source}: unknown key '{key}.{k}' (known: {', '.join(known)})")
     defaults = cls()
-    try:
-        kwargs = {k: type(getattr(defaults, k))(v) for k, v in values.items()}
-    except (TypeError, ValueError):
-        raise SynthgenError(f"{source}: '{key}' has a value of the wrong type") from None
+    kwargs = {}
+    for k, v in values.items():
+        number = _number(v, f"{source}: '{key}.{k}'")
+        if isinstance(getattr(defaults, k), int):
+            if number != int(number):
+                raise SynthgenError(f"{source}: '{key}.{k}' must be a whole number, got {v!r}")
+            number = int(number)
+        kwargs[k] = number
     return cls(**kwargs)
+
+
+def _check_render(render: RenderSettings, source: str) -> RenderSettings:
+    """Refuse render settings no synth can render with."""
+    checks = [
+        (MIN_SAMPLE_RATE <= render.sample_rate <= MAX_SAMPLE_RATE, "sample_rate", f"must be {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz"),
+        (0 <= render.midi_pitch <= 127, "midi_pitch", "must be a MIDI note, 0 to 127"),
+        (1 <= render.velocity <= 127, "velocity", "must be a MIDI velocity, 1 to 127"),
+        (0 < render.render_duration_s <= MAX_RENDER_S, "render_duration_s", f"must be above 0 and at most {MAX_RENDER_S:g} s"),
+        (0 < render.note_duration_s <= render.render_duration_s, "note_duration_s", "must be above 0 and at most render_duration_s"),
+    ]
+    return _first_failure(render, checks, "render", source)
+
+
+def _check_features(features: FeatureSettings, source: str) -> FeatureSettings:
+    """Refuse log-mel settings that cannot make a spectrogram."""
+    checks = [
+        (features.n_fft >= 16, "n_fft", "must be at least 16 samples"),
+        (features.hop_length >= 1, "hop_length", "must be at least 1 sample"),
+        (features.n_mels >= 1, "n_mels", "must be at least 1"),
+        (features.n_frames >= 1, "n_frames", "must be at least 1"),
+        (0 <= features.fmin < features.fmax, "fmin", "must be 0 or more and below fmax"),
+        (features.log_offset > 0, "log_offset", "must be above 0"),
+    ]
+    return _first_failure(features, checks, "features", source)
+
+
+def _first_failure(settings: Any, checks: list[tuple[bool, str, str]], key: str, source: str) -> Any:
+    for ok, name, rule in checks:
+        if not ok:
+            raise SynthgenError(f"{source}: '{key}.{name}' {rule}, got {getattr(settings, name)!r}")
+    return settings
+
+
+def _number(value: Any, where: str) -> float:
+    """A finite number from a config value (YAML numbers; not strings, booleans or lists)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SynthgenError(f"{where} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _numbers(value: Any, where: str, length: int | None = None) -> tuple[float, ...]:
+    """A list of finite numbers (of ``length`` items when given)."""
+    if not isinstance(value, (list, tuple)) or (length is not None and len(value) != length):
+        shape = f"a list of {length} numbers" if length is not None else "a list of numbers"
+        raise SynthgenError(f"{where} must be {shape}, got {value!r}")
+    return tuple(_number(v, where) for v in value)
 
 
 def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
@@ -150,30 +207,31 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
     if not isinstance(entry, dict) or "name" not in entry:
         raise SynthgenError(f"{where} must be a parameter name or a mapping with 'name'")
     name = str(entry["name"])
+    where = f"{where} ({name})"
     kind = entry.get("kind", "continuous")
     if kind not in KINDS:
-        raise SynthgenError(f"{where} ({name}): kind '{kind}' is not one of {', '.join(KINDS)}")
-    low, high = (float(v) for v in entry.get("range", (0.0, 1.0)))
+        raise SynthgenError(f"{where}: kind '{kind}' is not one of {', '.join(KINDS)}")
+    low, high = _numbers(entry.get("range", [0.0, 1.0]), f"{where}: 'range' [low, high]", 2)
     values = entry.get("values")
     if values is None and kind != "continuous":
-        steps = int(entry.get("steps", 0))
-        if steps < 2:
-            raise SynthgenError(f"{where} ({name}): a {kind} parameter needs 'values' or 'steps' >= 2")
+        steps = entry.get("steps", 0)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise SynthgenError(f"{where}: a {kind} parameter needs 'values' (a list of at least 2) or 'steps' >= 2, got steps {steps!r}")
         values = [low + (high - low) * k / (steps - 1) for k in range(steps)]
     if values is not None:
-        values = tuple(float(v) for v in values)
+        values = _numbers(values, f"{where}: 'values'")
+        if len(set(values)) < 2:
+            raise SynthgenError(f"{where}: 'values' must list at least 2 different values, got {list(values)}")
         low, high = min(values), max(values)
     if not low < high:
-        raise SynthgenError(f"{where} ({name}): range must have low < high, got [{low}, {high}]")
+        raise SynthgenError(f"{where}: range must have low < high, got [{low}, {high}]")
     scale = entry.get("scale", "linear")
     if scale not in SCALES:
-        raise SynthgenError(f"{where} ({name}): scale '{scale}' is not one of {', '.join(SCALES)}")
+        raise SynthgenError(f"{where}: scale {scale!r} is not one of {', '.join(SCALES)}")
     if scale == "log" and (values is not None or low <= 0.0):
-        raise SynthgenError(f"{where} ({name}): scale 'log' needs a continuous parameter with a range above 0, got [{low}, {high}]")
+        raise SynthgenError(f"{where}: scale 'log' needs a continuous parameter with a range above 0, got [{low}, {high}]")
     if unit_range and (low < 0.0 or high > 1.0):
-        raise SynthgenError(
-            f"{where} ({name}): range [{low}, {high}] is outside 0..1; plugin parameters take normalized values between 0 and 1"
-        )
+        raise SynthgenError(f"{where}: range [{low}, {high}] is outside 0..1; plugin parameters take normalized values between 0 and 1")
     return ParameterSpec(name, kind, low, high, values, scale)
 
 
@@ -206,8 +264,9 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     both = sorted(set(fixed) & set(names))
     if both:
         raise SynthgenError(f"{source}: parameters both learned and fixed: {', '.join(both)}")
+    fixed = {str(k): _number(v, f"{source}: fixed value of '{k}'") for k, v in fixed.items()}
     if backend == "plugin":
-        bad = [k for k, v in fixed.items() if not 0.0 <= float(v) <= 1.0]
+        bad = [k for k, v in fixed.items() if not 0.0 <= v <= 1.0]
         if bad:
             raise SynthgenError(f"{source}: fixed value of '{bad[0]}' is outside 0..1 (plugins take 0..1)")
     dsp = data.get("dsp")
@@ -219,9 +278,9 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     return SynthConfig(
         name=str(data["name"]),
         backend=backend,
-        space=ParameterSpace(specs, {str(k): float(v) for k, v in fixed.items()}),
-        render=_section(data, "render", RenderSettings, source),
-        features=_section(data, "features", FeatureSettings, source),
+        space=ParameterSpace(specs, fixed),
+        render=_check_render(_section(data, "render", RenderSettings, source), source),
+        features=_check_features(_section(data, "features", FeatureSettings, source), source),
         plugin_file=plugin.get("file"),
         search_paths=tuple(str(p) for p in plugin.get("search_paths", ())),
         dsp=dsp,

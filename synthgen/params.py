@@ -36,12 +36,12 @@ class ParameterSpec:
     values: tuple[float, ...] | None = None
     scale: str = "linear"
 
-    def to_unit(self, raw: np.ndarray) -> np.ndarray:
+    def to_unit(self, value: np.ndarray) -> np.ndarray:
         """Synth values ``(N,)`` of a continuous parameter -> unit values ``(N,)`` (unclipped)."""
         if self.scale == "log":
-            raw = np.log(np.maximum(raw, self.low * 1e-6))
-            return (raw - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
-        return (raw - self.low) / (self.high - self.low)
+            log_value = np.log(np.maximum(value, self.low * 1e-6))
+            return (log_value - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+        return (value - self.low) / (self.high - self.low)
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Unit values ``(N,)`` of a continuous parameter -> synth values ``(N,)``."""
@@ -97,29 +97,29 @@ class ParameterSpace:
             raise SynthgenError(f"expected {self.size} parameter values per row, got {x.shape[1]}")
         return x
 
-    def to_unit(self, raw: np.ndarray) -> np.ndarray:
+    def to_unit(self, value: np.ndarray) -> np.ndarray:
         """Synth values ``(N, P)`` to unit values ``(N, P)`` in ``[0, 1]``."""
-        raw = self._check(raw)
-        unit = np.empty_like(raw)
+        value = self._check(value)
+        unit = np.empty_like(value)
         for j, s in enumerate(self.specs):
             if s.values is None:
-                unit[:, j] = s.to_unit(raw[:, j])
+                unit[:, j] = s.to_unit(value[:, j])
             else:
-                k = np.abs(raw[:, j, None] - np.asarray(s.values)[None, :]).argmin(axis=1)
+                k = np.abs(value[:, j, None] - np.asarray(s.values)[None, :]).argmin(axis=1)
                 unit[:, j] = k / max(len(s.values) - 1, 1)
         return np.clip(unit, 0.0, 1.0).astype(np.float32)
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Unit values ``(N, P)`` to synth values ``(N, P)``; classes snap to the nearest one."""
         unit = np.clip(self._check(unit), 0.0, 1.0)
-        raw = np.empty_like(unit)
+        value = np.empty_like(unit)
         for j, s in enumerate(self.specs):
             if s.values is None:
-                raw[:, j] = s.from_unit(unit[:, j])
+                value[:, j] = s.from_unit(unit[:, j])
             else:
                 k = np.rint(unit[:, j] * (len(s.values) - 1)).astype(int)
-                raw[:, j] = np.asarray(s.values)[k]
-        return raw.astype(np.float32)
+                value[:, j] = np.asarray(s.values)[k]
+        return value.astype(np.float32)
 
     def snap_unit(self, unit: np.ndarray) -> np.ndarray:
         """Unit values with discrete/categorical entries moved to their nearest class."""
@@ -144,10 +144,11 @@ class ParameterSpace:
                 unit[~switch, j] = centers[~switch, j]
         return self.snap_unit(unit)
 
-    def settings(self, raw_row: Sequence[float]) -> dict[str, float]:
-        """Everything to set on the synth for one preset: fixed values, then the learned ones."""
+    def synth_values(self, unit_row: Sequence[float]) -> dict[str, float]:
+        """Everything to set on the synth for one unit preset ``(P,)``: fixed values, then the learned ones' values."""
         out = {k: float(v) for k, v in self.fixed.items()}
-        out.update({s.name: float(v) for s, v in zip(self.specs, raw_row, strict=True)})
+        value_row = self.from_unit(np.asarray(unit_row, dtype=np.float64)[None])[0]
+        out.update({s.name: float(v) for s, v in zip(self.specs, value_row, strict=True)})
         return out
 
     def to_dict(self) -> dict:

@@ -11,11 +11,11 @@ from synthgen.presets.amsynth_bank import (
     PRESETS_PER_BANK,
     SHIPPED_BANK_DIR,
     AmsynthPreset,
-    bank_to_unit,
+    bank_to_values,
     control_value,
     read_bank,
     read_banks,
-    unit_to_bank,
+    values_to_bank,
     write_bank,
     write_banks,
     write_fxp,
@@ -94,8 +94,8 @@ def test_shipped_banks_parse_within_range(shipped):
 @needs_banks
 def test_shipped_banks_map_to_host_values_and_back(shipped):
     for preset in shipped:
-        unit = bank_to_unit(preset.values)
-        back = unit_to_bank(unit)
+        unit = bank_to_values(preset.values)
+        back = values_to_bank(unit)
         for name, value in preset.values.items():
             p = AMSYNTH_PARAMETERS[name]
             assert 0.0 <= unit[name] <= 1.0
@@ -106,12 +106,12 @@ def test_shipped_banks_map_to_host_values_and_back(shipped):
                 assert back[name] == pytest.approx(value, rel=0, abs=1e-7 * (p.high - p.low))
 
 
-def test_unit_to_bank_clamps_and_steps_like_the_plugin():
-    assert unit_to_bank({"osc2_pitch": 1.5, "amp_attack": -0.2}) == {"osc2_pitch": 12.0, "amp_attack": 0.0}
-    assert unit_to_bank({"osc2_pitch": 13.4 / 24})["osc2_pitch"] == 1.0
-    assert unit_to_bank({"osc2_range": 0.5})["osc2_range"] == 1.0
-    assert bank_to_unit({"osc2_range": -3.0, "filter_resonance": 2.0}) == {"osc2_range": 0.0, "filter_resonance": 1.0}
-    assert unit_to_bank(bank_to_unit({"filter_env_amount": -16.0}))["filter_env_amount"] == -16.0
+def test_values_to_bank_clamps_and_steps_like_the_plugin():
+    assert values_to_bank({"osc2_pitch": 1.5, "amp_attack": -0.2}) == {"osc2_pitch": 12.0, "amp_attack": 0.0}
+    assert values_to_bank({"osc2_pitch": 13.4 / 24})["osc2_pitch"] == 1.0
+    assert values_to_bank({"osc2_range": 0.5})["osc2_range"] == 1.0
+    assert bank_to_values({"osc2_range": -3.0, "filter_resonance": 2.0}) == {"osc2_range": 0.0, "filter_resonance": 1.0}
+    assert values_to_bank(bank_to_values({"filter_env_amount": -16.0}))["filter_env_amount"] == -16.0
 
 
 @needs_banks
@@ -119,7 +119,7 @@ def test_unit_to_bank_clamps_and_steps_like_the_plugin():
 def test_plugin_displays_bank_values_of_shipped_presets(shipped, plugin_factory):
     processor, index, _ = plugin_factory()
     for preset in shipped[::29]:
-        _set_unit(processor, index, bank_to_unit(preset.values))
+        _set_unit(processor, index, bank_to_values(preset.values))
         for name, value in preset.values.items():
             shown = float(processor.get_parameter_text(index[name]))
             expected = control_value(name, value)
@@ -136,13 +136,13 @@ def test_plugin_shows_every_class(kind, plugin_factory):
         half_class = 0.4 / (len(p.classes) - 1)
         for k, value in enumerate(p.classes):
             text = f"{control_value(name, value):g}"
-            unit = bank_to_unit({name: value})[name]
+            unit = bank_to_values({name: value})[name]
             assert unit == pytest.approx(k / (len(p.classes) - 1))
             processor.set_parameter(index[name], unit)
             assert processor.get_parameter_text(index[name]) == text, (name, value)
             if p.step > 0:
                 for off in (unit - half_class, unit + half_class):
-                    assert unit_to_bank({name: off})[name] == value
+                    assert values_to_bank({name: off})[name] == value
                     processor.set_parameter(index[name], off)
                     assert processor.get_parameter_text(index[name]) == text, (name, value, off)
 
@@ -156,7 +156,7 @@ def test_plugin_shows_continuous_ranges(plugin_factory):
         for unit in (0.0, 0.25, 0.5, 0.9, 1.0):
             processor.set_parameter(index[name], unit)
             shown = float(processor.get_parameter_text(index[name]))
-            expected = control_value(name, unit_to_bank({name: unit})[name])
+            expected = control_value(name, values_to_bank({name: unit})[name])
             assert shown == pytest.approx(expected, rel=1e-5, abs=1e-7 * _control_span(name)), (name, unit)
 
 
@@ -167,7 +167,7 @@ def test_native_fxp_load_matches_mapped_values_and_audio(shipped, plugin_factory
     for preset in tonal[::600]:
         native, index, render = plugin_factory()
         assert native.load_preset(str(write_fxp(preset, tmp_path / "preset.fxp")))
-        unit = bank_to_unit(preset.values)
+        unit = bank_to_values(preset.values)
         assert {name: native.get_parameter(i) for name, i in index.items()} == unit
         native_audio = render(native)
         mapped, index, render = plugin_factory()
@@ -203,7 +203,7 @@ def test_export_import_round_trip(shipped, tmp_path):
 
 def test_round_trip_of_mapped_values(tmp_path):
     rng = np.random.default_rng(0)
-    presets = [AmsynthPreset("", i, f"random {i}", unit_to_bank({name: rng.random() for name in AMSYNTH_PARAMETERS})) for i in range(5)]
+    presets = [AmsynthPreset("", i, f"random {i}", values_to_bank({name: rng.random() for name in AMSYNTH_PARAMETERS})) for i in range(5)]
     again = read_bank(write_bank(presets, tmp_path / "random.bank"))
     assert [p.bank for p in again] == ["random"] * len(presets)
     assert [(p.index, p.name, p.values) for p in again] == [(p.index, p.name, p.values) for p in presets]
@@ -243,9 +243,9 @@ def test_other_mistakes_raise(tmp_path):
     with pytest.raises(SynthgenError, match="no amsynth banks"):
         read_banks(tmp_path)
     with pytest.raises(SynthgenError, match="unknown amsynth parameter 'cutoff'"):
-        bank_to_unit({"cutoff": 0.5})
+        bank_to_values({"cutoff": 0.5})
     with pytest.raises(SynthgenError, match="finite"):
-        unit_to_bank({"amp_attack": float("inf")})
+        values_to_bank({"amp_attack": float("inf")})
     preset = AmsynthPreset("", 0, "x", {})
     with pytest.raises(SynthgenError, match="at most 128 presets"):
         write_bank([preset] * (PRESETS_PER_BANK + 1), tmp_path / "big.bank")

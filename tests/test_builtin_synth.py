@@ -22,12 +22,11 @@ def synth() -> FaustSynth:
 def _mid_preset() -> dict[str, float]:
     """Learned parameters spread around the middle of their ranges (not all equal, so osc1 != osc2)."""
     unit = np.linspace(0.35, 0.65, CONFIG.space.size)[None]
-    return CONFIG.space.settings(CONFIG.space.from_unit(unit)[0])
+    return CONFIG.space.synth_values(unit[0])
 
 
 def _random_presets(n: int, seed: int) -> list[dict[str, float]]:
-    raw = CONFIG.space.from_unit(CONFIG.space.sample(n, np.random.default_rng(seed)))
-    return [CONFIG.space.settings(row) for row in raw]
+    return [CONFIG.space.synth_values(row) for row in CONFIG.space.sample(n, np.random.default_rng(seed))]
 
 
 def _log_spectrogram(audio: np.ndarray) -> np.ndarray:

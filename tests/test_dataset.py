@@ -39,7 +39,7 @@ def test_rows_have_sound_params_and_metadata(amsynth_data: Path) -> None:
         assert data.read("mel").shape == (40, 64, 80)
         unit = data.read("params_unit")
         assert unit.min() >= 0 and unit.max() <= 1 and unit.std() > 0.2
-        np.testing.assert_allclose(data.space.from_unit(unit), data.read("params_raw"), atol=1e-6)
+        np.testing.assert_allclose(data.space.from_unit(unit), data.read("params_value"), atol=1e-6)
         np.testing.assert_array_equal(np.sort(data.read("row_id")), np.arange(40))
         meta = data.metadata
         assert meta["seed"] == 3 and meta["synth"] == "amsynth"
@@ -124,3 +124,16 @@ def test_missing_and_empty_datasets(tmp_path: Path) -> None:
     (tmp_path / "junk.h5").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen dataset"):
         open_dataset(tmp_path / "junk.h5")
+
+
+def test_datasets_written_with_the_old_value_column_name_still_read(builtin_dataset: Path, fresh_copy) -> None:
+    import h5py
+
+    folder = fresh_copy(builtin_dataset)
+    with open_dataset(folder) as data:
+        values = data.read("params_value")
+    with h5py.File(folder / "dataset.h5", "r+") as f:
+        f.move("params_value", "params_raw")
+    with open_dataset(folder) as data:
+        assert "params_value" in data
+        np.testing.assert_allclose(data.read("params_value"), values)

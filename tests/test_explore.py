@@ -12,6 +12,7 @@ from synthgen.audio_io import write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.model import DEFAULT_MODEL, LoadedModel
+from synthgen.presets.json_preset import write_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
@@ -118,6 +119,27 @@ def test_interpolation_starts_and_ends_at_the_inferred_presets(tiny: LoadedModel
     for smoothness in result.smoothness.values():
         assert smoothness["max_step"] >= smoothness["mean_step"] > 0
         assert smoothness["path_length"] == pytest.approx(3 * smoothness["mean_step"])
+
+
+def test_a_preset_enters_the_latent_space_through_the_flow_inverse(tiny: LoadedModel, synth: Synth, tmp_path: Path) -> None:
+    config = tiny.config
+    units = config.space.sample(2, np.random.default_rng(3))
+    presets = [write_preset(tmp_path / f"p{k}.json", config, unit) for k, unit in enumerate(units)]
+    origin = latent_origin(tiny, presets[0])
+    np.testing.assert_allclose(origin, tiny.latent_from_params(units[:1])[0], atol=1e-5)
+    # the flow maps that latent back to the preset itself (its continuous parameters; classes come from softmax heads)
+    continuous = [j for j, kind in enumerate(config.space.kinds) if kind == "continuous"]
+    np.testing.assert_allclose(tiny.params_from_latent(origin[None])[0, continuous], units[0, continuous], atol=1e-3)
+    result = interpolate_sounds(tiny, synth, *presets, steps=3)
+    np.testing.assert_allclose(result.params.unit[[0, -1]], units, atol=1e-5)
+    np.testing.assert_allclose(result.latent.z[[0, -1]], tiny.latent_from_params(units), atol=1e-5)
+
+
+def test_macro_from_a_preset_needs_an_invertible_model(mlp_path: Path, tmp_path: Path) -> None:
+    config = load_config("builtin")
+    preset = write_preset(tmp_path / "p.json", config, config.space.sample(1, np.random.default_rng(0))[0])
+    code, output = _run("interpolate", preset, preset, "--model", mlp_path, "--out", tmp_path / "out")
+    assert code != 0 and "Traceback" not in output
 
 
 def test_interpolate_command_reports_smoothness(tiny_path: Path, two_sounds: tuple[Path, Path], tmp_path: Path) -> None:

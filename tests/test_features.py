@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 
 from synthgen.config import FeatureSettings
-from synthgen.features import log_mel
+from synthgen.features import hz_to_mel, log_mel, mel_filterbank, mel_to_hz
 
 
 def test_matches_librosa() -> None:
@@ -16,6 +16,16 @@ def test_matches_librosa() -> None:
     for i in range(3):
         ref = librosa.feature.melspectrogram(y=audio[i], sr=22050, n_fft=2048, hop_length=1024, n_mels=64, fmin=30, fmax=11000)[:, :80]
         np.testing.assert_allclose(ours[i], np.log(ref + 1e-3), atol=1e-4)
+
+
+def test_filterbank_and_mel_scale_match_librosa_on_other_settings() -> None:
+    settings = FeatureSettings(n_fft=1024, n_mels=40, fmin=0.0, fmax=30000.0)
+    ours = mel_filterbank(44100, settings)
+    ref = librosa.filters.mel(sr=44100, n_fft=1024, n_mels=40, fmin=0.0, fmax=22050.0)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-8)
+    hz = np.array([0.0, 440.0, 999.0, 1000.0, 4321.0, 20000.0])
+    np.testing.assert_allclose(hz_to_mel(hz), librosa.hz_to_mel(hz), rtol=1e-12)
+    np.testing.assert_allclose(mel_to_hz(hz_to_mel(hz)), hz, rtol=1e-12)
 
 
 def test_short_audio_is_padded_and_a_tone_lands_in_its_band() -> None:

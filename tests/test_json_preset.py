@@ -13,7 +13,7 @@ from synthgen.cli import main
 from synthgen.config import Note, load_config
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, control_value, read_bank, unit_to_bank
+from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, control_value, read_bank, values_to_bank
 from synthgen.presets.human import load_human_presets
 from synthgen.presets.json_preset import PRESET_FORMAT, read_document, read_preset, write_native_preset, write_preset
 from synthgen.synths.base import ParameterInfo, Synth
@@ -56,8 +56,8 @@ def test_json_round_trip(synth: str, tmp_path: Path) -> None:
     assert document["backend"] == config.backend and document["plugin_file"] == config.plugin_file
     assert document["note"]["midi_pitch"] == config.render.midi_pitch
     assert list(document["parameters"]) == config.space.names
-    raw = config.space.from_unit(unit[None])[0]
-    assert list(document["parameters"].values()) == pytest.approx(raw.tolist(), rel=1e-6, abs=1e-6)
+    value_row = config.space.from_unit(unit[None])[0]
+    assert list(document["parameters"].values()) == pytest.approx(value_row.tolist(), rel=1e-6, abs=1e-6)
     assert document["fixed"] == pytest.approx(dict(config.space.fixed))
     assert document["extra"] == {"loss": 0.5} and "display" not in document
 
@@ -126,18 +126,18 @@ def test_native_presets_load_back_and_sound_the_same(amsynth_synths, amsynth_con
     writer, reader = amsynth_synths
     space = amsynth_config.space
     unit = _unit(amsynth_config, 0, **_FREE_RUNNING, **_TONAL_WAVEFORMS)
-    settings = space.settings(space.from_unit(unit[None])[0])
+    settings = space.synth_values(unit)
     paths = write_native_preset(writer, amsynth_config, unit, tmp_path / "My Lead")
     assert [p.name for p in paths] == ["My Lead.json", "My Lead.fxp", "My Lead.bank"]
 
     document = read_document(paths[0])
     assert set(document.display) == set(settings)
-    pitch = unit_to_bank({"osc2_pitch": settings["osc2_pitch"]})["osc2_pitch"]
+    pitch = values_to_bank({"osc2_pitch": settings["osc2_pitch"]})["osc2_pitch"]
     assert document.display["osc2_pitch"] == f"{control_value('osc2_pitch', pitch):g}"
 
     (bank_preset,) = read_bank(paths[2])
     assert bank_preset.name == "My Lead"
-    assert {name: bank_preset.values[name] for name in settings} == unit_to_bank(settings)
+    assert {name: bank_preset.values[name] for name in settings} == values_to_bank(settings)
 
     reader.load_state(paths[1])
     loaded = {p.name: p.default for p in reader.parameters()}
@@ -145,7 +145,7 @@ def test_native_presets_load_back_and_sound_the_same(amsynth_synths, amsynth_con
     note = amsynth_config.render.note()
     native = reader.render([{}], note)
     direct = writer.render([settings], note)
-    other = writer.render([space.settings(space.from_unit(_unit(amsynth_config, 1)[None])[0])], note)
+    other = writer.render([space.synth_values(_unit(amsynth_config, 1))], note)
     assert np.sqrt(np.mean(native**2)) > 1e-2
     mels = [log_mel(audio, writer.sample_rate, amsynth_config.features) for audio in (native, direct, other)]
     assert np.abs(mels[0] - mels[1]).mean() < 0.05 < 1.0 < np.abs(mels[0] - mels[2]).mean()
@@ -166,7 +166,7 @@ def test_export_to_bank_and_back(amsynth_config, tmp_path: Path) -> None:
     assert [(p.index, p.name) for p in bank] == [(0, "lead"), (1, "pad")]
     for preset, path in zip(bank, inputs, strict=True):
         values = read_document(path).values
-        assert {name: preset.values[name] for name in values} == unit_to_bank(values)
+        assert {name: preset.values[name] for name in values} == values_to_bank(values)
     loaded = load_human_presets(tmp_path / "mine.bank", amsynth_config)
     assert loaded.names == ("lead", "pad") and loaded.banks == ("mine", "mine")
     expected = amsynth_config.space.snap_unit(np.stack(list(units.values())))

@@ -47,8 +47,9 @@ def test_sample_around_stays_near(space: ParameterSpace) -> None:
     assert (cloud[:, 1] == center[0, 1]).mean() > 0.8
 
 
-def test_settings_include_fixed(space: ParameterSpace) -> None:
-    assert space.settings([100.0, 0.5, 0.0]) == {"gain": 0.5, "cutoff": 100.0, "wave": 0.5, "coarse": 0.0}
+def test_synth_values_include_fixed(space: ParameterSpace) -> None:
+    unit = space.to_unit(np.array([[100.0, 0.5, 0.0]]))[0]
+    assert space.synth_values(unit) == pytest.approx({"gain": 0.5, "cutoff": 100.0, "wave": 0.5, "coarse": 0.0})
 
 
 def test_dict_round_trip(space: ParameterSpace) -> None:

@@ -11,7 +11,7 @@ from synthgen.cli import main
 from synthgen.dataset import open_dataset
 from synthgen.dataset.split import split_rows
 from synthgen.errors import SynthgenError
-from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, bank_to_unit, read_bank, write_bank
+from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, bank_to_values, read_bank, write_bank
 from synthgen.presets.human import load_human_presets
 
 from .conftest import requires_amsynth
@@ -75,7 +75,7 @@ def _expected_unit(small_banks: tuple[Path, Path], space) -> dict[tuple[str, str
     out = {}
     for path in [*sorted(folder.glob("*.bank")), single]:
         for preset in read_bank(path):
-            host = bank_to_unit(preset.values)
+            host = bank_to_values(preset.values)
             out[(path.stem, preset.name)] = space.to_unit(np.array([[host[name] for name in space.names]]))[0]
     return out
 
@@ -136,7 +136,7 @@ def test_loading_reports_clipped_and_fixed_values(amsynth_config) -> None:
     assert loaded.unit.min() >= 0 and loaded.unit.max() <= 1
     cutoff = space.names.index("filter_cutoff")
     low = space.specs[cutoff].low
-    hosts = [bank_to_unit(p.values)["filter_cutoff"] for p in read_bank(SHIPPED_BANK_DIR / "amsynth_factory.bank")]
+    hosts = [bank_to_values(p.values)["filter_cutoff"] for p in read_bank(SHIPPED_BANK_DIR / "amsynth_factory.bank")]
     assert loaded.clipped["filter_cutoff"] == sum(h < low for h in hosts) > 0
     assert (loaded.unit[np.array(hosts) < low, cutoff] == 0).all()
     assert loaded.overridden["master_vol"] > 0

@@ -23,7 +23,11 @@ def settings(model: str, epochs: int) -> TrainSettings:
     return TrainSettings(model=model, epochs=epochs, batch_size=16, learning_rate=2e-3, patience=50, model_settings=tiny)
 
 
-@pytest.mark.parametrize("model", MODEL_NAMES)
+# the two flow-heavy autoencoders take 20 s each on a loaded machine
+SLOW_MODELS = ("wae", "vae_flow")
+
+
+@pytest.mark.parametrize("model", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_MODELS else m for m in MODEL_NAMES])
 def test_every_model_trains_and_its_loss_falls(model: str, builtin_dataset: Path, tmp_path: Path) -> None:
     train_model(builtin_dataset, tmp_path, settings(model, 4), progress=False)
     history = (tmp_path / "metrics.csv").read_text().splitlines()
@@ -32,21 +36,22 @@ def test_every_model_trains_and_its_loss_falls(model: str, builtin_dataset: Path
     # with warm-ups the objective changes each epoch; compare the reconstruction/param parts that exist throughout
     key = "train_recon" if "train_recon" in rows[0] else "train_param"
     assert rows[-1][key] < rows[0][key]
-    for name in ("model.pt", LAST, "split.npz", "run.json", "loss_curve.png"):
+    for name in ("model.pt", "model.onnx.json", LAST, "split.npz", "run.json", "loss_curve.png"):
         assert (tmp_path / name).exists()
 
 
 def test_saved_model_gives_identical_outputs(builtin_dataset: Path, tmp_path: Path) -> None:
     train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 1), progress=False)
-    a, b = load_model(tmp_path), load_model(tmp_path / "model.pt")
+    a, b = load_model(tmp_path, backend="torch"), load_model(tmp_path / "model.pt")
+    assert b.backend == "onnx"  # training wrote the export
     with open_dataset(builtin_dataset) as data:
         mel = data.read("mel", np.arange(8))
-    np.testing.assert_array_equal(a.infer(mel), b.infer(mel))
+    np.testing.assert_allclose(a.infer(mel), b.infer(mel), atol=1e-4)
     z = a.encode(mel)
-    assert z.shape == (8, a.model.n_params)
+    assert z.shape == (8, a.n_params)
     values = torch.as_tensor(z)
     with torch.no_grad():
-        back = a.model.latent_from_params(a.model.params_from_latent(values, snap=False))
+        back = a.module.latent_from_params(a.module.params_from_latent(values, snap=False))
     np.testing.assert_allclose(back.numpy(), z, atol=1e-4)
     assert a.config.name == "builtin"
 

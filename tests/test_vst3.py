@@ -64,6 +64,7 @@ def write_config(tmp_path: Path, plugin_path: Path, third: str = "Release") -> P
     return path
 
 
+@pytest.mark.slow  # builds the test plugin with DPF (~15 s)
 def test_parameters_are_found_by_name(synth: PluginSynth) -> None:
     names = synth.parameter_names()
     # DPF's VST3 wrapper lists 2,080 MIDI CC pseudo-parameters ahead of the plugin's own.
@@ -74,6 +75,7 @@ def test_parameters_are_found_by_name(synth: PluginSynth) -> None:
     assert synth.parameter_text("Cutoff").startswith("2000")
 
 
+@pytest.mark.slow  # builds the test plugin with DPF (~15 s)
 def test_render_has_energy_and_length(synth: PluginSynth) -> None:
     audio = synth.render([{}, {}], NOTE)
     assert audio.shape == (2, SAMPLE_RATE)
@@ -85,6 +87,7 @@ def test_render_has_energy_and_length(synth: PluginSynth) -> None:
     np.testing.assert_array_equal(audio[0], audio[1])
 
 
+@pytest.mark.slow  # builds the test plugin with DPF (~15 s)
 def test_parameter_by_name_changes_the_sound(synth: PluginSynth) -> None:
     dark, bright = synth.render([{"Waveform": 1.0, "Cutoff": 0.02}, {"Waveform": 1.0, "Cutoff": 0.9}], NOTE)
     assert spectral_centroid_hz(bright) > 2 * spectral_centroid_hz(dark)
@@ -92,6 +95,7 @@ def test_parameter_by_name_changes_the_sound(synth: PluginSynth) -> None:
         synth.render([{"Cutof": 0.5}], NOTE)
 
 
+@pytest.mark.slow  # builds the test plugin with DPF (~15 s)
 def test_state_round_trip_restores_the_sound(plugin_path: Path, tmp_path: Path) -> None:
     source = PluginSynth(plugin_path, SAMPLE_RATE)
     preset = {"Waveform": 0.7, "Cutoff": 0.05, "Release": 0.6, "Gain": 0.9}
@@ -104,11 +108,12 @@ def test_state_round_trip_restores_the_sound(plugin_path: Path, tmp_path: Path) 
     np.testing.assert_allclose(target.render([{}], NOTE), expected, atol=1e-6)
 
 
+@pytest.mark.slow  # builds the test plugin with DPF (~15 s)
 def test_config_loads_and_names_are_checked(plugin_path: Path, tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, plugin_path))
     assert config.space.names == ["Cutoff", "Waveform", "Release"]
     synth = load_synth(config)
-    audio = synth.render([config.space.settings(config.space.from_unit(np.full((1, 3), 0.5))[0])], config.render.note())
+    audio = synth.render([config.space.synth_values(np.full((1, 3), 0.5)[0])], config.render.note())
     assert audio.shape == (1, SAMPLE_RATE)
     assert np.abs(audio).max() > 0.01
     with pytest.raises(SynthgenError, match="unknown parameter 'Relase'"):

@@ -2,19 +2,40 @@
 
 __all__ = ["main"]
 
+import errno
+
 import click
 
 from synthgen.errors import SynthgenError
 
+# Optional packages and the extra that installs each.
+_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+# Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
+
 
 class _Group(click.Group):
-    """Turns user mistakes into one line on stderr, and Ctrl-C into a note on how to resume."""
+    """Turns user mistakes and missing optional packages into one line on stderr, and Ctrl-C into a
+    note on how to resume."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
+        except ModuleNotFoundError as e:
+            if e.name not in _EXTRAS:
+                raise
+            hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
+            raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "synthgen"
+            raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
+        except OSError as e:
+            if e.errno not in _USER_OS_ERRORS:
+                raise
+            target = f"cannot use {e.filename}: " if e.filename else ""
+            raise click.ClickException(f"{target}{e.strerror or e}") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
             ctx.exit(130)
@@ -30,7 +51,8 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, uses
 
-    for command in (data.render, data.info, data.dataset, learning.train, uses.resynth, uses.evaluate, presets.presets, *explore.COMMANDS):
+    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets)
+    for command in (*commands, *explore.COMMANDS):
         main.add_command(command)
 
 

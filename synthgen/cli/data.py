@@ -19,7 +19,14 @@ from synthgen.cli.options import synth_options
     multiple=True,
     help="Render human presets instead of random ones: preset files (amsynth .bank, synthgen .json) or folders "
     "of them (repeatable). Only the config's learned parameters come from the presets (clipped into its ranges); "
-    "its fixed parameters keep the config's values.",
+    "its fixed parameters keep the config's values unless --presets-as-authored.",
+)
+@click.option(
+    "--presets-as-authored",
+    "as_authored",
+    is_flag=True,
+    help="With --presets: render each preset with its own values of the parameters the config does not learn "
+    "(as its author made it) instead of the config's fixed values; the dataset still records the learned ones.",
 )
 @click.option("--around-presets", type=int, default=None, help="With --presets: render K random presets near each one instead.")
 @click.option(
@@ -40,6 +47,7 @@ def render(
     plugin: str | None,
     n: int | None,
     preset_paths: tuple[Path, ...],
+    as_authored: bool,
     around_presets: int | None,
     spread: float | None,
     out: Path,
@@ -54,7 +62,8 @@ def render(
 
     Interrupt it at any time and run the same command again: it resumes where it stopped.
     With --presets, only the config's learned parameters come from the presets; the parameters
-    it keeps fixed take the config's values, whatever the presets say.
+    it keeps fixed take the config's values, whatever the presets say, unless
+    --presets-as-authored (each preset then sounds as its author made it).
 
     \b
     Examples:
@@ -69,8 +78,8 @@ def render(
 
     if preset_paths and n is not None:
         raise SynthgenError("give either --n (random presets) or --presets (preset files), not both")
-    if not preset_paths and (around_presets is not None or spread is not None):
-        raise SynthgenError("--around-presets and --spread need --presets (the presets to sample around)")
+    if not preset_paths and (around_presets is not None or spread is not None or as_authored):
+        raise SynthgenError("--around-presets, --spread and --presets-as-authored need --presets (preset files or folders)")
     if spread is not None and around_presets is None:
         raise SynthgenError("--spread needs --around-presets K (random presets per human one)")
     if not preset_paths and n is None:
@@ -78,7 +87,7 @@ def render(
     config, plugin_path = resolve_config(synth, plugin)
     source = None
     if preset_paths:
-        loaded = load_human_presets(preset_paths, config)
+        loaded = load_human_presets(preset_paths, config, as_authored)
         source = loaded.source(seed, around_presets, 0.1 if spread is None else spread)
         click.echo(loaded.summary())
     pitches = notes or (config.render.midi_pitch,)

@@ -20,18 +20,27 @@ if TYPE_CHECKING:
 _PATH = click.Path(path_type=Path)
 
 
-def _model_options(f: Callable) -> Callable:
-    """``--model``, ``--plugin`` and ``--out``."""
-    f = click.option("--out", type=_PATH, required=True, help="Output folder (created).")(f)
-    f = click.option("--plugin", type=_PATH, default=None, help="Plugin file to load instead of searching the config's folders.")(f)
-    return click.option(
-        "--model",
-        "model_path",
-        type=_PATH,
-        default=DEFAULT_MODEL,
-        show_default="the shipped models/builtin_vae_flow_post/model.pt",
-        help="Model file or run folder.",
-    )(f)
+def _model_options(out: str) -> Callable[[Callable], Callable]:
+    """``--model``, ``--synth``, ``--plugin`` and ``--out`` (default: the folder ``out``)."""
+
+    def decorate(f: Callable) -> Callable:
+        f = click.option("--out", type=_PATH, default=Path(out), show_default=True, help="Output folder (created).")(f)
+        f = click.option("--plugin", type=_PATH, default=None, help="Plugin file of the model's synth, if its config does not find it.")(f)
+        f = click.option(
+            "--synth",
+            default=None,
+            help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+        )(f)
+        return click.option(
+            "--model",
+            "model_path",
+            type=_PATH,
+            default=DEFAULT_MODEL,
+            show_default="the shipped models/builtin_vae_flow_post/model.pt",
+            help="Model file or run folder.",
+        )(f)
+
+    return decorate
 
 
 def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]:
@@ -43,7 +52,7 @@ def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]
             "from_sound",
             type=_PATH,
             default=None,
-            help="Centre the walks on this sound's latent point instead of the origin.",
+            help="Centre the walks on this sound's latent point, or a JSON preset's (through the flow's inverse), instead of the origin.",
         )(f)
         f = click.option(
             "--range",
@@ -83,7 +92,7 @@ def _ranked(
 @click.option(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
 )
-@_model_options
+@_model_options("macro")
 def macro(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],
@@ -92,6 +101,7 @@ def macro(
     from_sound: Path | None,
     top: int,
     model_path: Path,
+    synth: str | None,
     plugin: Path | None,
     out: Path,
 ) -> None:
@@ -104,12 +114,13 @@ def macro(
     Examples:
       synthgen macro --out out/macro
       synthgen macro --dims 3 7 --steps 9 --from voice.wav --out out/macro
+      synthgen macro --from resynth/preset.json --out out/macro
     """
     from synthgen.synths.loading import load_synth
     from synthgen.uses.macro import walk_dimensions, write_macro
     from synthgen.uses.walk import latent_origin, open_model
 
-    model = open_model(model_path, "macro")
+    model = open_model(model_path, "macro", synth, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
     chosen = [*dims, *more_dims]
@@ -129,9 +140,12 @@ def macro(
 @click.argument("sound_a", type=_PATH)
 @click.argument("sound_b", type=_PATH)
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
-@_model_options
-def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plugin: Path | None, out: Path) -> None:
+@_model_options("interpolate")
+def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth: str | None, plugin: Path | None, out: Path) -> None:
     """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
+
+    A and B are sound files or synthgen JSON presets (a preset enters the latent space through the
+    inverse of the model's flow).
 
     Smoothness: log-mel distance of each step divided by the distance between the ends; an even
     walk has every step 1/(steps-1), and a lower max step means no sudden jump.
@@ -142,7 +156,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plug
     from synthgen.uses.interpolate import interpolate_sounds, write_interpolation
     from synthgen.uses.walk import open_model
 
-    model = open_model(model_path, "interpolate")
+    model = open_model(model_path, "interpolate", synth, plugin)
     result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps)
     files = write_interpolation(result, model, out)
     click.echo(f"{'walk':<7} {'mean step':>9} {'max step':>9} {'path length':>11}  (even steps: {1 / (steps - 1):.3f})")
@@ -154,8 +168,8 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, plug
 
 @click.command()
 @click.argument("sound", type=_PATH)
-@_model_options
-def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> None:
+@_model_options("sketch")
+def sketch(sound: Path, model_path: Path, synth: str | None, plugin: Path | None, out: Path) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
     The pitch is tracked (pYIN) and its median taken as the note; the timbre and envelope are
@@ -167,7 +181,7 @@ def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> Non
     from synthgen.uses.sketch import sketch_sound, write_sketch
     from synthgen.uses.walk import open_model
 
-    model = open_model(model_path)
+    model = open_model(model_path, None, synth, plugin)
     synth = load_synth(model.config, plugin)
     result = sketch_sound(model, synth, sound)
     for change in result.changes:
@@ -179,7 +193,7 @@ def sketch(sound: Path, model_path: Path, plugin: Path | None, out: Path) -> Non
 
 @click.command()
 @_walk_options(5, "Grid points per side.")
-@_model_options
+@_model_options("explore")
 def explore(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],
@@ -187,6 +201,7 @@ def explore(
     latent_range: float,
     from_sound: Path | None,
     model_path: Path,
+    synth: str | None,
     plugin: Path | None,
     out: Path,
 ) -> None:
@@ -201,7 +216,7 @@ def explore(
     from synthgen.uses.html import latent_grid, write_explore_page
     from synthgen.uses.walk import latent_origin, open_model
 
-    model = open_model(model_path, "explore")
+    model = open_model(model_path, "explore", synth, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
     chosen, scores = [*dims, *more_dims], None

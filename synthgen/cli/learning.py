@@ -1,11 +1,13 @@
-"""Commands that learn from datasets: ``train``."""
+"""Commands that learn from datasets and package what they learned: ``train``, ``export-onnx``."""
 
-__all__ = ["train"]
+__all__ = ["export_onnx", "train"]
 
 import json
 from pathlib import Path
 
 import click
+
+from synthgen.cli.options import progress_wanted, verbosity_options
 
 MODEL_CHOICES = ("mlp", "cnn", "vae", "wae", "vae_flow", "vae_flow_post")
 
@@ -28,13 +30,14 @@ def _settings(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--model", type=click.Choice(MODEL_CHOICES), default="vae_flow_post", show_default=True, help="Model family.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder: model.pt, checkpoints, metrics, curves.")
 @click.option("--epochs", type=int, default=100, show_default=True, help="Maximum epochs.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Rows per training batch (at least 2).")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
 @click.option("--patience", type=int, default=20, show_default=True, help="Epochs without validation progress before stopping.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the split, the initialization and the batch order.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, or auto (a GPU when there is one).")
 @click.option("--set", "model_settings", multiple=True, metavar="KEY=VALUE", help="Model setting, e.g. --set channels=64 (repeatable).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch (same --data and options; --epochs may grow).")
+@verbosity_options
 def train(
     data: Path,
     model: str,
@@ -47,6 +50,7 @@ def train(
     device: str,
     model_settings: tuple[str, ...],
     resume: bool,
+    verbosity: int,
 ) -> None:
     """Train a model that maps log-mel spectrograms to synth parameters.
 
@@ -68,8 +72,30 @@ def train(
         device=device,
         model_settings=_settings(model_settings),
     )
-    summary = train_model(data, out, settings, resume=resume)
+    summary = train_model(
+        data, out, settings, resume=resume, progress=progress_wanted(verbosity), log=click.echo if verbosity > 0 else None
+    )
+    if summary.get("resumed_finished_run"):
+        click.echo(f"{out} was already finished ({summary['stopped']}): nothing to train")
     click.echo(
         f"{model}: best validation parameter MSE {summary['best_valid_param_mse']:.4f} at epoch {summary['best_epoch']} "
         f"(mean preset: {summary['mean_preset_valid_mse']:.4f}); model in {out / 'model.pt'}"
+        + (f"; {summary['stopped']}" if summary.get("stopped") and not summary.get("resumed_finished_run") else "")
     )
+
+
+@click.command("export-onnx")
+@click.argument("model", type=click.Path(path_type=Path))
+def export_onnx(model: Path) -> None:
+    """Write the ONNX export of a trained MODEL (a model.pt or run folder) beside it.
+
+    One graph per inference path (model.encode.onnx, ...) and model.onnx.json with the settings,
+    mel statistics and synth config: with them, resynth and the other uses run on onnxruntime,
+    without torch. `synthgen train` writes them itself; this command needs torch.
+
+    Example: synthgen export-onnx runs/builtin
+    """
+    from synthgen.train.export import export_onnx as export
+
+    for path in export(model):
+        click.echo(f"wrote {path}")

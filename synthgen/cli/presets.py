@@ -13,9 +13,9 @@ def presets() -> None:
 
 
 @presets.command("list")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def list_presets(paths: tuple[Path, ...]) -> None:
-    """Print the presets in preset files or folders: bank, index, name.
+    """Print the presets in preset files or folders: bank, index, name (default: amsynth's installed banks).
 
     Example: synthgen presets list /usr/share/amsynth/banks
     """

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from synthgen.cli.options import progress_wanted, verbosity_options
 from synthgen.model import DEFAULT_MODEL
 
 
@@ -19,26 +20,29 @@ from synthgen.model import DEFAULT_MODEL
     help="A model.pt (or run folder) from `synthgen train`.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
-@click.option("--synth", default=None, help="Synth config the model must match (default: the one the model was trained for).")
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+)
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None) -> None:
+@click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
+def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, plot: bool) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
     trimmed or padded as the model expects), infers the parameters, re-renders them with the synth,
-    and writes the audio, the preset (JSON, plus the plugin's own format where it has one) and a
-    figure comparing the input and output spectrograms.
+    and writes the audio and the preset (JSON, plus the plugin's own format where it has one);
+    with --plot, a figure comparing the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
     from synthgen.model import load_model
     from synthgen.synths.resolve import resolve_config
-    from synthgen.uses.resynth import check_synth_matches, resynthesize
+    from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model)
-    if synth is not None:
-        check_synth_matches(loaded, resolve_config(synth, plugin)[0])
-    result = resynthesize(loaded, audio, out, plugin=plugin)
+    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
+    result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
@@ -63,9 +67,9 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     "--train-data",
     type=click.Path(path_type=Path),
     default=None,
-    help="Training dataset for the nearest-neighbour and mean-preset baselines (default: the one the model recorded).",
+    help="Training dataset for the nearest-neighbour and mean-preset baselines (default: the one the model recorded, if unchanged).",
 )
-@click.option("--max-rows", type=int, default=200, show_default=True, help="Test sounds used from --data.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=200, show_default=True, help="Test sounds used from --data.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -73,8 +77,14 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     show_default=True,
     help="Folder for results.md, results.json, examples.png.",
 )
+@click.option(
+    "--synth",
+    default=None,
+    help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+)
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
+@verbosity_options
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,
@@ -82,8 +92,10 @@ def evaluate(
     train_data: Path | None,
     max_rows: int,
     out: Path,
+    synth: str | None,
     plugin: Path | None,
     seed: int,
+    verbosity: int,
 ) -> None:
     """Score models by re-rendering what they infer, next to baselines (like the paper's Table 1).
 
@@ -95,19 +107,21 @@ def evaluate(
     """
     from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
+    from synthgen.synths.resolve import resolve_config
     from synthgen.uses.evaluate import evaluate as run_evaluation
     from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
-    loaded = [load_model(m) for m in models]
+    user_config = resolve_config(synth, plugin)[0] if synth else None
+    loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config
-    synth = load_synth(config, plugin)
+    instance = load_synth(config, plugin)
     if data is not None:
-        targets = targets_from_dataset(data, config, synth, max_rows, seed)
+        targets = targets_from_dataset(data, config, instance, max_rows, seed)
     else:
         targets = targets_from_audio_dir(audio_dir, config)
-    result = run_evaluation(loaded, targets, synth, train_data, seed)
+    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity))
     files = write_report(result, targets, config, out)
     click.echo(result.markdown())
     for kind, path in files.items():

@@ -102,7 +102,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
     items, note_idx = rows // len(job.notes), rows % len(job.notes)
     unit, banks, names = job.source.items(items, 0)
     banks, names = np.array(banks, dtype=object), np.array(names, dtype=object)
-    audio = render_unit(synth, job.config, unit, job.notes, note_idx)
+    audio = render_unit(synth, job.config, unit, job.notes, note_idx, job.source.authored(items))
     silent, broken = check_renders(audio)
     n_silent, n_broken = int(silent.sum()), int(broken.sum())
     bad = silent | broken
@@ -116,7 +116,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
             )
         idx = np.flatnonzero(bad)
         unit[idx], banks[idx], names[idx] = job.source.items(items[idx], attempt)
-        audio[idx] = render_unit(synth, job.config, unit[idx], job.notes, note_idx[idx])
+        audio[idx] = render_unit(synth, job.config, unit[idx], job.notes, note_idx[idx], job.source.authored(items[idx]))
         silent_now, broken_now = check_renders(audio[idx])
         n_silent, n_broken = n_silent + int(silent_now.sum()), n_broken + int(broken_now.sum())
         bad[idx] = silent_now | broken_now
@@ -125,7 +125,7 @@ def _render_chunk(job: RenderJob, chunk: int) -> tuple[int, int, int, int]:
         "row_id": rows[keep].astype(np.int64),
         "mel": log_mel(audio[keep], synth.sample_rate, job.config.features),
         "params_unit": unit[keep].astype(np.float32),
-        "params_raw": job.config.space.from_unit(unit[keep]),
+        "params_value": job.config.space.from_unit(unit[keep]),
         "midi_pitch": np.array([job.notes[k][0] for k in note_idx[keep]], dtype=np.int16),
         "velocity": np.array([job.notes[k][1] for k in note_idx[keep]], dtype=np.int16),
         "source_bank": banks[keep],

@@ -37,6 +37,10 @@ class PresetSource:
         """What identifies this source in a dataset's metadata."""
         return {"kind": type(self).__name__, "n_items": self.n_items}
 
+    def authored(self, ids: np.ndarray) -> list[dict[str, float]] | None:
+        """Per item, the values its author gave the parameters the config does not learn (None: the config's fixed values)."""
+        return None
+
     def _rng(self, item: int, attempt: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, int(item), attempt])
 
@@ -66,6 +70,8 @@ class HumanPresets(PresetSource):
     unit: np.ndarray | None = None
     banks: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    #: per preset, its own values of the parameters the config does not learn; None: the config's fixed values
+    own_values: tuple[dict[str, float], ...] | None = None
 
     retry_rejected: ClassVar[bool] = False
 
@@ -76,8 +82,14 @@ class HumanPresets(PresetSource):
     def items(self, ids: np.ndarray, attempt: int) -> Items:
         return self.unit[ids], [self.banks[i] for i in ids], [self.names[i] for i in ids]
 
+    def _preset_of(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(ids)
+
+    def authored(self, ids: np.ndarray) -> list[dict[str, float]] | None:
+        return None if self.own_values is None else [self.own_values[i] for i in self._preset_of(ids)]
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "banks": sorted(set(self.banks))}
+        return {**super().describe(), "banks": sorted(set(self.banks)), "as_authored": self.own_values is not None}
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,9 @@ class AroundPresets(HumanPresets):
     @property
     def n_items(self) -> int:
         return super().n_items * self.per_preset
+
+    def _preset_of(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(ids) // self.per_preset
 
     def items(self, ids: np.ndarray, attempt: int) -> Items:
         centers = np.asarray(ids) // self.per_preset

@@ -84,6 +84,10 @@ def join_shards(root: Path, shards: list[Path], metadata: dict[str, Any]) -> Pat
     return root / DATASET_FILE
 
 
+# Columns written under an older name by earlier versions: new name -> old name.
+_RENAMED = {"params_value": "params_raw"}
+
+
 class DatasetFile:
     """A rendered dataset opened for reading.
 
@@ -113,7 +117,7 @@ class DatasetFile:
         return int(self._file["row_id"].shape[0])
 
     def __contains__(self, name: str) -> bool:
-        return name in self._file
+        return name in self._file or _RENAMED.get(name, name) in self._file
 
     def __enter__(self) -> "DatasetFile":
         return self
@@ -126,6 +130,7 @@ class DatasetFile:
 
     def read(self, name: str, indices: np.ndarray | slice | None = None) -> np.ndarray:
         """Rows of one column, in the order of ``indices`` (all rows if ``None``)."""
+        name = _RENAMED.get(name, name) if name not in self._file else name
         if name not in self._file:
             raise SynthgenError(f"{self.path} has no column '{name}'")
         ds = self._file[name]

@@ -1,12 +1,19 @@
-"""A readable summary of a rendered dataset."""
+"""A readable summary of a rendered dataset, and a short fingerprint that tells one dataset from another."""
 
-__all__ = ["describe_dataset"]
+__all__ = ["data_fingerprint", "describe_dataset"]
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 
-from synthgen.dataset.storage import open_dataset
+from synthgen.dataset.storage import DatasetFile, open_dataset
+
+
+def data_fingerprint(data: DatasetFile) -> str:
+    """A short hash of a dataset's metadata (synth, config, seed, rows): models record it to name their training data."""
+    return hashlib.sha256(json.dumps(data.metadata, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:

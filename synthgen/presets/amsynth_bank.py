@@ -6,11 +6,11 @@ __all__ = [
     "SHIPPED_BANK_DIR",
     "AmsynthParameter",
     "AmsynthPreset",
-    "bank_to_unit",
+    "bank_to_values",
     "control_value",
     "read_bank",
     "read_banks",
-    "unit_to_bank",
+    "values_to_bank",
     "write_bank",
     "write_banks",
     "write_fxp",
@@ -188,7 +188,7 @@ def control_value(name: str, value: float) -> float:
     return float(offset + v**base)
 
 
-def bank_to_unit(values: Mapping[str, float]) -> dict[str, float]:
+def bank_to_values(values: Mapping[str, float]) -> dict[str, float]:
     """Real bank values to the plugin's 0..1 host values, as ``Parameter::getNormalisedValue``.
 
     Values outside a parameter's range are clamped and stepped parameters rounded to their step,
@@ -208,7 +208,7 @@ def bank_to_unit(values: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def unit_to_bank(unit: Mapping[str, float]) -> dict[str, float]:
+def values_to_bank(unit: Mapping[str, float]) -> dict[str, float]:
     """The plugin's 0..1 host values to real bank values, as amsynth stores and saves them.
 
     Follows ``Parameter::setNormalisedValue`` in float32 (scale, clamp, round to the step) and
@@ -311,7 +311,7 @@ def write_bank(presets: Sequence[AmsynthPreset], path: str | Path) -> Path:
     """Write up to 128 presets as an amsynth bank file, in the format amsynth itself saves.
 
     Values are written with amsynth's own precision (6 significant digits), so presets read by
-    :func:`read_bank` or made by :func:`unit_to_bank` read back identical. amsynth fills the slots
+    :func:`read_bank` or made by :func:`values_to_bank` read back identical. amsynth fills the slots
     after the last preset with its default preset, so a short bank needs no padding.
 
     Returns:

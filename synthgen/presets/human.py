@@ -20,7 +20,15 @@ from synthgen.config import SynthConfig
 from synthgen.dataset.sampling import AroundPresets, HumanPresets
 from synthgen.errors import SynthgenError
 from synthgen.params import ParameterSpace
-from synthgen.presets.amsynth_bank import PRESETS_PER_BANK, AmsynthPreset, bank_to_unit, read_bank, unit_to_bank, write_bank
+from synthgen.presets.amsynth_bank import (
+    PRESETS_PER_BANK,
+    SHIPPED_BANK_DIR,
+    AmsynthPreset,
+    bank_to_values,
+    read_bank,
+    values_to_bank,
+    write_bank,
+)
 from synthgen.presets.json_preset import fits_config, is_amsynth, read_document
 
 # A value counts as outside a learned range when it is further out than this share of the range.
@@ -49,7 +57,7 @@ class FilePreset:
 
 
 def _read_amsynth_bank(path: Path) -> list[FilePreset]:
-    return [FilePreset(p.bank, p.index, p.name, "amsynth", "plugin", bank_to_unit(p.values)) for p in read_bank(path)]
+    return [FilePreset(p.bank, p.index, p.name, "amsynth", "plugin", bank_to_values(p.values)) for p in read_bank(path)]
 
 
 def _read_json_preset(path: Path) -> list[FilePreset]:
@@ -69,10 +77,15 @@ def _known_formats() -> str:
 
 
 def find_preset_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
-    """The preset files that files and folders stand for; a folder stands for every preset file under it, sorted."""
+    """The preset files that files and folders stand for; a folder stands for every preset file under it, sorted.
+
+    No paths at all stand for amsynth's installed banks (:data:`SHIPPED_BANK_DIR`).
+    """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths and SHIPPED_BANK_DIR.is_dir():
+        paths = [SHIPPED_BANK_DIR]
     if not paths:
-        raise SynthgenError("no preset files given: name preset files or folders of them")
+        raise SynthgenError(f"no preset files given (and no amsynth banks in {SHIPPED_BANK_DIR}): name preset files or folders of them")
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -106,7 +119,10 @@ class LoadedPresets:
         clipped: learned parameter -> how many presets had a value outside the config's range
             (clipped to it).
         overridden: fixed parameter -> how many presets set another value than the config's fixed
-            one (the config's value is used).
+            one (the config's value is used, unless rendered as authored).
+        own_values: per preset, its own values of every parameter the config does not learn.
+        as_authored: render each preset with its own values of the parameters the config does not
+            learn (as its author made it) instead of the config's fixed values.
     """
 
     space: ParameterSpace
@@ -116,6 +132,8 @@ class LoadedPresets:
     n_files: int
     clipped: dict[str, int]
     overridden: dict[str, int]
+    own_values: tuple[dict[str, float], ...] = ()
+    as_authored: bool = False
 
     def source(self, seed: int, per_preset: int | None = None, spread: float = 0.1) -> HumanPresets:
         """The presets themselves, or ``per_preset`` random presets around each.
@@ -126,7 +144,8 @@ class LoadedPresets:
             spread: standard deviation of the random offsets in unit space; a discrete or
                 categorical parameter changes class with this probability.
         """
-        common = {"unit": self.unit, "banks": self.banks, "names": self.names}
+        own = self.own_values if self.as_authored else None
+        common = {"unit": self.unit, "banks": self.banks, "names": self.names, "own_values": own}
         if per_preset is None:
             return HumanPresets(self.space, seed, **common)
         if per_preset < 1:
@@ -145,22 +164,29 @@ class LoadedPresets:
         lines = [f"presets     {len(self.unit)} from {self.n_files} file{'s' * (self.n_files != 1)}, {n_banks} bank{'s' * (n_banks != 1)}"]
         if self.clipped:
             lines.append(f"  clipped   {sum(self.clipped.values())} values outside the config's learned ranges: {counts(self.clipped)}")
-        if self.overridden:
-            lines.append(f"  fixed     the config's fixed values replace the presets' own: {counts(self.overridden)}")
+        if self.as_authored:
+            lines.append("  as authored: each preset keeps its own values of the parameters the config does not learn")
+        elif self.overridden:
+            keep = "--presets-as-authored keeps them"
+            lines.append(f"  fixed     the config's fixed values replace the presets' own ({keep}): {counts(self.overridden)}")
         return "\n".join(lines)
 
 
-def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthConfig) -> LoadedPresets:
+def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthConfig, as_authored: bool = False) -> LoadedPresets:
     """Read preset files and folders and map every preset into the config's unit space.
 
     Only the config's learned parameters come from the presets: a preset's value, as the synth
     takes it (plugins: the host value 0..1), goes through ``space.to_unit``, clipped into the
-    learned range (the clipped values are counted). Parameters the config keeps fixed are NOT
-    taken from the presets: the config's fixed values win; all others keep the synth's defaults.
+    learned range (the clipped values are counted). By default, parameters the config keeps fixed
+    are NOT taken from the presets: the config's fixed values win; all others keep the synth's
+    defaults. With ``as_authored`` every parameter the config does not learn takes the preset's
+    own value, so the preset sounds as its author made it (the dataset still records only the
+    learned parameters).
 
     Arguments:
         paths: preset files (``.bank``: amsynth bank; ``.json``: synthgen preset) or folders of them.
         config: the synth config; amsynth banks need an amsynth config.
+        as_authored: render with the presets' own values of the parameters the config does not learn.
 
     Returns:
         The presets in unit space with their banks and names; ``.source(seed)`` renders them.
@@ -198,6 +224,8 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
         n_files=len(files),
         clipped={name: int(n) for name, n in zip(space.names, outside, strict=True) if n},
         overridden=overridden,
+        own_values=tuple({k: float(v) for k, v in p.values.items() if k not in space.names} for p in presets),
+        as_authored=as_authored,
     )
 
 
@@ -219,6 +247,6 @@ def export_amsynth_bank(paths: str | Path | Iterable[str | Path], out: str | Pat
     for preset in presets:
         if not is_amsynth(preset.backend, preset.values):
             raise SynthgenError(f"preset '{preset.name}' is for synth '{preset.synth}', not amsynth: only amsynth presets go into a .bank")
-    bank = [AmsynthPreset(out.stem, i, p.name, unit_to_bank(p.values)) for i, p in enumerate(presets)]
+    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(p.values)) for i, p in enumerate(presets)]
     write_bank(bank, out)
     return bank

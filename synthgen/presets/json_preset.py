@@ -23,7 +23,7 @@ import numpy as np
 
 from synthgen.config import Note, SynthConfig
 from synthgen.errors import SynthgenError
-from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, unit_to_bank, write_bank
+from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, values_to_bank, write_bank
 from synthgen.synths.base import Synth
 
 PRESET_FORMAT = "synthgen-preset-1"
@@ -117,8 +117,8 @@ def write_preset(
     Returns:
         The path written.
     """
-    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
-    parameters = {name: _shortest(v) for name, v in zip(config.space.names, raw, strict=True)}
+    value_row = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
+    parameters = {name: _shortest(v) for name, v in zip(config.space.names, value_row, strict=True)}
     fixed = {name: _shortest(v) for name, v in config.space.fixed.items()}
     display = {}
     if synth is not None and _set_on_plugin(synth, {**fixed, **parameters}):
@@ -152,6 +152,12 @@ def _numbers(path: Path, key: str, values: Any) -> dict[str, float]:
     return out
 
 
+def _mapping(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SynthgenError(f"{path}: '{key}' must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
 def read_document(path: str | Path) -> JsonPreset:
     """Read and check a synthgen JSON preset file, whatever synth it is for."""
     path = Path(path)
@@ -166,15 +172,17 @@ def read_document(path: str | Path) -> JsonPreset:
     for key in ("synth", "backend"):
         if not isinstance(data.get(key), str):
             raise SynthgenError(f"{path}: '{key}' must be a string")
+    if data.get("plugin_file") is not None and not isinstance(data["plugin_file"], str):
+        raise SynthgenError(f"{path}: 'plugin_file' must be a string")
     return JsonPreset(
         synth=data["synth"],
         backend=data["backend"],
         parameters=_numbers(path, "parameters", data.get("parameters")),
         fixed=_numbers(path, "fixed", data.get("fixed", {})),
         plugin_file=data.get("plugin_file"),
-        display=dict(data.get("display", {})),
-        note=dict(data.get("note", {})),
-        extra=dict(data.get("extra", {})),
+        display={k: str(v) for k, v in _mapping(path, "display", data.get("display", {})).items()},
+        note=_numbers(path, "note", data.get("note", {})),
+        extra=_mapping(path, "extra", data.get("extra", {})),
     )
 
 
@@ -229,12 +237,11 @@ def write_native_preset(
     """
     path_stem = Path(path_stem)
     paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note)]
-    raw = config.space.from_unit(np.asarray(unit_row, dtype=np.float64).reshape(1, -1))[0]
-    settings = config.space.settings(raw)
-    if not _set_on_plugin(synth, settings):
+    values = config.space.synth_values(unit_row)
+    if not _set_on_plugin(synth, values):
         return paths
     paths.append(synth.save_state(path_stem.with_name(path_stem.name + synth.state_suffix)))
-    if is_amsynth(config.backend, settings):
-        preset = AmsynthPreset(bank="", index=0, name=path_stem.name, values=unit_to_bank(settings))
+    if is_amsynth(config.backend, values):
+        preset = AmsynthPreset(bank="", index=0, name=path_stem.name, values=values_to_bank(values))
         paths.append(write_bank([preset], path_stem.with_name(path_stem.name + ".bank")))
     return paths

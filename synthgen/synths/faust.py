@@ -1,6 +1,6 @@
 """Faust synths compiled at run time by DawDreamer, rendering many presets side by side."""
 
-__all__ = ["NOTE_PARAMETERS", "FaustSynth"]
+__all__ = ["COMPILE_FLAGS", "NOTE_PARAMETERS", "OPT_LEVEL", "FaustSynth"]
 
 import atexit
 import re
@@ -18,6 +18,15 @@ from synthgen.synths.base import ParameterInfo, Synth
 # Sliders set from the Note rather than from the preset (where the voice has them).
 NOTE_PARAMETERS = ("midi_pitch", "velocity", "note_duration_s")
 
+# Faust compiler flags and LLVM optimization level (-1: the highest). Measured on the built-in voice
+# (python -m benchmarks.faust_speed): vectorized code (-vec -vs 16/32) renders only ~15 % more sounds
+# per CPU-second, as the ladder filter's feedback is one serial chain, and its other rounding flips
+# threshold decisions (the sub-octave's) on about one preset in five, changing samples by up to 0.9;
+# -ftz 2 changes rounding and is slower; opt levels 1 and -1 are as fast. Scalar code at the highest
+# level is the fastest build that keeps the audio bit for bit, and it compiles in ~0.15 s, so
+# compiled code is not cached on disk.
+COMPILE_FLAGS: tuple[str, ...] = ()
+OPT_LEVEL = -1
 _BLOCK_SIZE = 4096
 _VOICE_GROUP = re.compile(r"v(\d+)")
 _DEFINES_VOICE = re.compile(r"^\s*voice\s*=", re.MULTILINE)
@@ -33,15 +42,16 @@ class _Compiled:
     lock: threading.Lock
 
 
-# Compiling takes seconds, so every process keeps one engine per (source, sample rate, batch size).
-_CACHE: dict[tuple[str, int, int], _Compiled] = {}
+# Compiling takes seconds for large batches, so every process keeps one engine per
+# (source, sample rate, batch size, compiler flags, optimization level).
+_CACHE: dict[tuple[str, int, int, tuple[str, ...], int], _Compiled] = {}
 _CACHE_LOCK = threading.Lock()
 # Free the engines before the interpreter tears DawDreamer's bindings down.
 atexit.register(_CACHE.clear)
 
 
-def _compile(dsp: str, sample_rate: int, batch_size: int) -> _Compiled:
-    key = (dsp, sample_rate, batch_size)
+def _compile(dsp: str, sample_rate: int, batch_size: int, flags: tuple[str, ...], opt_level: int) -> _Compiled:
+    key = (dsp, sample_rate, batch_size, flags, opt_level)
     with _CACHE_LOCK:
         if key not in _CACHE:
             if not _DEFINES_VOICE.search(dsp):
@@ -51,6 +61,8 @@ def _compile(dsp: str, sample_rate: int, batch_size: int) -> _Compiled:
                 )
             engine = daw.RenderEngine(sample_rate, _BLOCK_SIZE)
             processor = engine.make_faust_processor("faust")
+            processor.compile_flags = list(flags)
+            processor.opt_level = opt_level
             processor.set_dsp_string(f'{dsp}\nprocess = par(i, {batch_size}, hgroup("v%i", voice));\n')
             try:
                 ok = processor.compile()
@@ -102,15 +114,25 @@ class FaustSynth(Synth):
         batch_size: voices compiled side by side; the audio does not depend on it. One voice per
             engine call renders at least as fast per sound as 16 (DawDreamer's per-call cost is small next
             to the voice's) and compiles ten times faster.
+        compile_flags: Faust compiler flags (e.g. ``("-vec", "-vs", "32")``); see :data:`COMPILE_FLAGS`.
+        opt_level: LLVM optimization level, -1 for the highest.
     """
 
-    def __init__(self, dsp: str, sample_rate: int, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        dsp: str,
+        sample_rate: int,
+        batch_size: int = 1,
+        compile_flags: tuple[str, ...] = COMPILE_FLAGS,
+        opt_level: int = OPT_LEVEL,
+    ) -> None:
         if batch_size < 1:
             raise SynthgenError(f"batch_size must be at least 1, got {batch_size}")
         self.dsp = dsp
         self.sample_rate = int(sample_rate)
         self.batch_size = int(batch_size)
-        compiled = _compile(dsp, self.sample_rate, self.batch_size)
+        self.compile_flags, self.opt_level = tuple(compile_flags), int(opt_level)
+        compiled = self._compiled()
         # Slider address of (voice index, short name).
         self._addresses: dict[tuple[int, str], str] = {}
         infos: dict[str, ParameterInfo] = {}
@@ -127,6 +149,9 @@ class FaustSynth(Synth):
                 infos[name] = ParameterInfo(name, *(_decimal(slider[k]) for k in ("value", "min", "max")))
         self._note_infos = {p: infos.pop(p) for p in NOTE_PARAMETERS if p in infos}
         self._infos = infos
+
+    def _compiled(self) -> _Compiled:
+        return _compile(self.dsp, self.sample_rate, self.batch_size, self.compile_flags, self.opt_level)
 
     def parameters(self) -> list[ParameterInfo]:
         """The voice's sliders (in DawDreamer's order, by name), without the note sliders."""
@@ -160,7 +185,7 @@ class FaustSynth(Synth):
         """
         n_samples = self.n_samples(note, self.sample_rate)
         voices = [self._values(preset, note) for preset in batch]
-        compiled = _compile(self.dsp, self.sample_rate, self.batch_size)
+        compiled = self._compiled()
         out = np.zeros((len(voices), n_samples), dtype=np.float32)
         with compiled.lock:
             for start in range(0, len(voices), self.batch_size):

@@ -1,6 +1,6 @@
 """Build the synth a config describes: the built-in Faust synth or a plugin found on disk."""
 
-__all__ = ["load_plugin", "load_synth", "resolve_plugin_path"]
+__all__ = ["check_config_fits", "load_plugin", "load_synth", "resolve_plugin_path"]
 
 from pathlib import Path
 
@@ -20,6 +20,11 @@ def resolve_plugin_path(config: SynthConfig, plugin: str | Path | None = None) -
         candidate = Path(folder).expanduser() / str(config.plugin_file)
         if candidate.exists():
             return candidate
+    if not config.search_paths:
+        raise SynthgenError(
+            f"synth '{config.name}' has no config here (a model never chooses the plugin it loads): "
+            f"pass --plugin PATH to its plugin file, or --synth with your config for it"
+        )
     raise SynthgenError(
         f"plugin '{config.plugin_file}' for synth '{config.name}' not found in "
         f"{', '.join(config.search_paths) or 'no search path'}: install it or pass --plugin PATH"
@@ -48,11 +53,30 @@ def load_synth(config: SynthConfig, plugin: str | Path | None = None, check: boo
     else:
         synth = load_plugin(resolve_plugin_path(config, plugin), config.render.sample_rate)
     if check:
-        known = set(synth.parameter_names())
-        for name in [*config.space.names, *config.space.fixed]:
-            if name not in known:
-                raise SynthgenError(
-                    f"{config.source or config.name}: unknown parameter '{name}' for synth "
-                    f"'{config.name}' (list them with `synthgen info --synth {config.name}`)"
-                )
+        check_config_fits(config, synth)
     return synth
+
+
+def check_config_fits(config: SynthConfig, synth: Synth) -> None:
+    """Refuse a config that names parameters the synth lacks, or values beyond the synth's own limits.
+
+    A value outside a parameter's limits (a Faust slider's min..max, a plugin's 0..1) would be
+    clipped by the synth while the dataset stored the value as given: labels that lie.
+    """
+    where = config.source or config.name
+    limits = {p.name: (p.low, p.high) for p in synth.parameters()}
+    for name in [*config.space.names, *config.space.fixed]:
+        if name not in limits:
+            raise SynthgenError(
+                f"{where}: unknown parameter '{name}' for synth '{config.name}' (list them with `synthgen info --synth {config.name}`)"
+            )
+    wanted = {s.name: (s.low, s.high) for s in config.space.specs} | {k: (v, v) for k, v in config.space.fixed.items()}
+    for name, (low, high) in wanted.items():
+        lo, hi = limits[name]
+        slack = 1e-6 * max(hi - lo, 1.0)  # limits are float32 in the synth
+        if low < lo - slack or high > hi + slack:
+            what = f"range [{low:g}, {high:g}]" if name in config.space.names else f"fixed value {low:g}"
+            raise SynthgenError(
+                f"{where}: {what} of '{name}' goes beyond what the synth accepts ({lo:g} to {hi:g}); "
+                "the synth would clip it while the dataset recorded the value as given"
+            )

@@ -2,7 +2,7 @@
 
 __all__ = ["render_unit"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -16,6 +16,7 @@ def render_unit(
     unit: np.ndarray,
     notes: Sequence[tuple[int, int]] | None = None,
     note_index: np.ndarray | None = None,
+    authored: Sequence[Mapping[str, float]] | None = None,
 ) -> np.ndarray:
     """Render presets given in unit space.
 
@@ -25,6 +26,8 @@ def render_unit(
         unit: presets ``(B, P)`` in ``[0, 1]``.
         notes: ``(midi_pitch, velocity)`` pairs; default: the config's note.
         note_index: which of ``notes`` each preset plays ``(B,)``; default: the first.
+        authored: per preset, values of parameters the config does not learn that replace its
+            fixed values (human presets rendered as their authors made them); default: none.
 
     Returns:
         Mono audio ``(B, n_samples)`` float32.
@@ -32,11 +35,10 @@ def render_unit(
     unit = np.atleast_2d(unit)
     notes = list(notes or [(config.render.midi_pitch, config.render.velocity)])
     note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
-    raw = config.space.from_unit(unit)
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
     for k, (pitch, velocity) in enumerate(notes):
         rows = np.flatnonzero(note_index == k)
         if len(rows):
-            batch = [config.space.settings(raw[r]) for r in rows]
+            batch = [{**config.space.synth_values(unit[r]), **(authored[r] if authored else {})} for r in rows]
             audio[rows] = synth.render(batch, config.render.note(pitch, velocity))
     return audio

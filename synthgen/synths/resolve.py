@@ -1,7 +1,16 @@
 """Turn what a user types after ``--synth`` into a config: a shipped name, a YAML file or a plugin file."""
 
-__all__ = ["PLUGIN_SUFFIXES", "describe_synth", "resolve_config", "starter_config", "write_config_file"]
+__all__ = [
+    "PLUGIN_SUFFIXES",
+    "describe_synth",
+    "model_synth_config",
+    "resolve_config",
+    "starter_config",
+    "write_config_file",
+]
 
+import dataclasses
+import re
 from pathlib import Path
 
 import yaml
@@ -13,6 +22,8 @@ from synthgen.synths.base import Synth
 PLUGIN_SUFFIXES = (".so", ".vst3", ".dll", ".vst")
 # VST3 builds list one pseudo-parameter per MIDI CC and channel; they are not synth parameters.
 _PSEUDO_PREFIXES = ("MIDI CC", "MIDI Ch")
+# Faust primitives that call, or read, native code of the host process.
+_FOREIGN_FAUST = re.compile(r"\b(ffunction|fvariable|fconstant)\b")
 
 
 def starter_config(synth: Synth, name: str, plugin_path: Path) -> SynthConfig:
@@ -52,6 +63,34 @@ def resolve_config(synth: str, plugin: str | Path | None = None) -> tuple[SynthC
     from synthgen.synths.loading import load_plugin
 
     return starter_config(load_plugin(path), path.stem, path), path
+
+
+def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | None = None, model: str = "the model") -> SynthConfig:
+    """The config to build a model's synth with: a model file never chooses which native code runs.
+
+    A Faust model keeps the Faust source it carries (foreign functions refused). A plugin model
+    takes its plugin file and search paths from the user's config of that synth: ``user_config``
+    (``--synth``) if given, else the shipped config of the same name, else none (then only
+    ``--plugin`` can name the plugin).
+
+    Arguments:
+        model_config: the synth config stored in the model file.
+        user_config: the user's own config for the synth (``--synth``), checked against the model's.
+        model: how to name the model in messages.
+    """
+    if user_config is not None and (user_config.name != model_config.name or user_config.space.names != model_config.space.names):
+        raise SynthgenError(
+            f"{model} was trained for synth '{model_config.name}', not '{user_config.name}': "
+            "train a model on a dataset of this synth, or drop --synth"
+        )
+    if model_config.backend == "faust":
+        if _FOREIGN_FAUST.search(str(model_config.dsp)):
+            raise SynthgenError(f"{model} carries Faust code that calls foreign (native) functions: synthgen refuses to run it")
+        return model_config
+    trusted = user_config or (load_config(model_config.name) if model_config.name in config_names() else None)
+    if trusted is None or trusted.backend != "plugin":
+        return dataclasses.replace(model_config, search_paths=())
+    return dataclasses.replace(model_config, plugin_file=trusted.plugin_file, search_paths=trusted.search_paths)
 
 
 def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, SynthConfig]:

@@ -1,6 +1,6 @@
-"""Checkpoints that load safely: tensors and plain JSON-like data only (``weights_only=True``)."""
+"""Checkpoints written atomically, holding tensors and plain JSON-like data only (they load with ``weights_only=True``)."""
 
-__all__ = ["FORMAT", "load_checkpoint", "save_checkpoint"]
+__all__ = ["save_checkpoint"]
 
 import os
 from pathlib import Path
@@ -8,27 +8,11 @@ from typing import Any
 
 import torch
 
-from synthgen.errors import SynthgenError
-
-FORMAT = "synthgen-checkpoint-1"
+from synthgen.model import CHECKPOINT_FORMAT
 
 
 def save_checkpoint(payload: dict[str, Any], path: Path) -> None:
     """Write atomically: an interrupted save never leaves a broken file behind."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **payload}, tmp)
+    torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp)
     os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint without running any code it might contain."""
-    path = Path(path)
-    if not path.is_file():
-        raise SynthgenError(f"model file not found: {path}")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # torch raises many types for foreign or damaged files
-        raise SynthgenError(f"{path} is not a synthgen model checkpoint ({type(e).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise SynthgenError(f"{path} is not a synthgen model checkpoint")
-    return payload

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from synthgen.dataset.storage import DatasetFile
+from synthgen.errors import SynthgenError
 from synthgen.model import MelStats
 
 
@@ -16,7 +17,8 @@ def mel_stats(data: DatasetFile, rows: np.ndarray, max_rows: int = 2048, seed: i
     rng = np.random.default_rng(seed)
     pick = rows if len(rows) <= max_rows else rng.choice(rows, max_rows, replace=False)
     mel = data.read("mel", pick).astype(np.float64)
-    return MelStats(float(mel.mean()), float(mel.std() + 1e-8))
+    # NaN rows are reported by the batches that meet them; they must not spoil the statistics
+    return MelStats(float(np.nanmean(mel)), float(np.nanstd(mel) + 1e-8))
 
 
 class MelBatches:
@@ -48,6 +50,10 @@ class MelBatches:
             idx = rows[start : start + self.batch_size]
             if self.shuffle and len(idx) < 2:
                 break  # batch norm cannot train on a single row
-            mel = self.stats.standardize(self.data.read("mel", idx))
+            mel, params = self.data.read("mel", idx), self.data.read("params_unit", idx)
+            bad = ~(np.isfinite(mel).all(axis=(1, 2)) & np.isfinite(params).all(axis=1))
+            if bad.any():
+                raise SynthgenError(f"{self.data.path}: row {int(idx[bad][0])} holds NaN or infinite values: re-render the dataset")
+            mel = self.stats.standardize(mel)
             pitch = self.data.read("midi_pitch", idx).astype(np.float32)
-            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(self.data.read("params_unit", idx)), torch.from_numpy(pitch)
+            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(params), torch.from_numpy(pitch)

@@ -5,7 +5,9 @@ __all__ = ["TrainSettings", "resolve_device", "train_model"]
 import csv
 import dataclasses
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,13 @@ from tqdm.auto import tqdm
 
 from synthgen.dataset.split import row_groups, split_rows
 from synthgen.dataset.storage import DatasetFile, open_dataset
+from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
-from synthgen.model import MelStats
+from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
-from synthgen.train.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
+from synthgen.train.export import export_onnx
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
@@ -67,6 +71,19 @@ class TrainSettings:
         """The final weight of the parameter term."""
         return self.param_weight if self.param_weight >= 0 else PARAM_WEIGHTS.get(self.model, 1.0)
 
+    def check(self) -> None:
+        """Refuse settings no run can train with, in one line each."""
+        if self.model not in MODEL_NAMES:
+            raise SynthgenError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if self.epochs < 1:
+            raise SynthgenError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise SynthgenError(f"--batch-size must be at least 2 (batch normalization needs two rows), got {self.batch_size}")
+        if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= 1):
+            raise SynthgenError(f"--lr must be a number above 0 and at most 1 (usually 1e-4 to 1e-2), got {self.learning_rate}")
+        if self.patience < 0:
+            raise SynthgenError(f"--patience must be 0 or more epochs, got {self.patience}")
+
     def warm_epochs(self) -> int:
         """Epochs before both weights reach their final values: early stopping waits for them."""
         final = (1.0, self.param_scale())
@@ -78,9 +95,24 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except RuntimeError:
         raise SynthgenError(f"--device {device!r} is not a torch device (try cpu, cuda, auto)") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise SynthgenError(f"--device {device}: this machine's torch sees no CUDA GPU; use --device cpu (or auto)")
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise SynthgenError(f"--device {device}: there are only {torch.cuda.device_count()} CUDA devices")
+    if chosen.type not in ("cpu", "cuda"):
+        raise SynthgenError(f"--device {device!r}: synthgen trains on cpu or cuda")
+    return chosen
+
+
+class _NonFinite(Exception):
+    """The loss of a batch was NaN or infinite."""
+
+    def __init__(self, value: float, batch: int) -> None:
+        super().__init__(value, batch)
+        self.value, self.batch = value, batch
 
 
 def _run_epoch(
@@ -93,15 +125,21 @@ def _run_epoch(
     desc: str,
     progress: bool,
 ) -> dict[str, float]:
-    """One pass; trains when ``optimizer`` is given. Returns mean losses and the unit-parameter MSE."""
+    """One pass; trains when ``optimizer`` is given. Returns mean losses and the unit-parameter MSE.
+
+    Raises:
+        _NonFinite: a batch's loss is NaN or infinite (nothing of that batch is applied).
+    """
     model.train(optimizer is not None)
     sums: dict[str, float] = {}
     n = 0
     with torch.set_grad_enabled(optimizer is not None):
-        for mel, params, pitch in tqdm(batches, desc=desc, leave=False, disable=not progress or len(batches) < 20):
+        for i, (mel, params, pitch) in enumerate(tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress)):
             mel, params, pitch = mel.to(device), params.to(device), pitch.to(device)
             outputs = model(mel, pitch)
             losses = model.loss(mel, params, outputs, beta, gamma)
+            if not math.isfinite(total := float(losses["total"].detach())):
+                raise _NonFinite(total, i)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 losses["total"].backward()
@@ -140,22 +178,50 @@ def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelSt
     }
 
 
+def _check_same_data(recorded: dict[str, Any], data: DatasetFile, out: Path) -> None:
+    """Refuse to resume a run on another dataset than the one it started on."""
+    same = (
+        recorded["data_fingerprint"] == data_fingerprint(data)
+        if "data_fingerprint" in recorded
+        else Path(recorded["data"]).resolve() == Path(data.path).resolve()
+    )
+    if not same:
+        raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
+
+
 def train_model(
-    data_path: str | Path, out: str | Path, settings: TrainSettings, resume: bool = False, progress: bool = True
+    data_path: str | Path,
+    out: str | Path,
+    settings: TrainSettings,
+    resume: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train a model on a dataset and write a run folder.
 
-    The run folder holds ``model.pt`` (best validation parameter error), ``checkpoint-last.pt`` (the
-    full state after every epoch, for ``resume``), ``split.npz``, ``run.json``, ``metrics.csv``,
-    ``metrics.json`` and ``loss_curve.png``.
+    The run folder holds ``model.pt`` (best validation parameter error) and, once training ends,
+    its ONNX export (``model.*.onnx`` and ``model.onnx.json``, for inference without torch),
+    ``checkpoint-last.pt`` (the full state after every epoch, for ``resume``), ``split.npz``,
+    ``run.json``, ``metrics.csv``, ``metrics.json`` and ``loss_curve.png``. Epochs are numbered from 1,
+    as the progress bar counts.
+
+    Arguments:
+        data_path: the dataset folder.
+        out: the run folder.
+        settings: what to train and how.
+        resume: continue the run in ``out`` (same dataset and settings; ``epochs`` may grow).
+        progress: show progress bars (epochs, and batches within each).
+        log: called with one line per epoch (e.g. ``print``); None: silent.
 
     Returns:
-        The run summary: best epoch, validation parameter MSE and the mean-preset baseline's.
+        The run summary: best epoch, validation parameter MSE and the mean-preset baseline's, and
+        ``stopped`` (why training ended).
+
+    Raises:
+        SynthgenError: bad settings or folders, another dataset on resume, or a loss that becomes
+            NaN (``model.pt`` then keeps the best model of the epochs before).
     """
-    if settings.model not in MODEL_NAMES:
-        raise SynthgenError(f"unknown model {settings.model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    if settings.epochs < 1 or settings.batch_size < 1:
-        raise SynthgenError("--epochs and --batch-size must be at least 1")
+    settings.check()
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SynthgenError(f"--out {out} is a file; give a folder for the run")
@@ -163,14 +229,15 @@ def train_model(
         raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if resume and not (out / LAST).exists():
         raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(settings.device)
     data = open_dataset(data_path)
+    out.mkdir(parents=True, exist_ok=True)
     if resume:
         state = load_checkpoint(out / LAST, device)
         saved = TrainSettings(**state["settings"])
         if dataclasses.replace(saved, epochs=settings.epochs, device=settings.device) != settings:
             raise SynthgenError(f"{out} was trained with other settings; resume it with the same options")
+        _check_same_data(state["summary"], data, out)
         split = {k: v for k, v in np.load(out / "split.npz").items()}
     else:
         split = split_rows(len(data), settings.seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
@@ -195,16 +262,21 @@ def train_model(
     baseline = float(((data.read("params_unit", split["valid"]) - mean_preset) ** 2).mean())
     history: list[dict[str, float]] = []
     best, best_epoch, start = float("inf"), -1, 0
+    summary: dict[str, Any] = {}
+    stopped = ""
     if resume:
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"].cpu())
         history, best, best_epoch, start = state["history"], state["best"], state["best_epoch"], state["epoch"] + 1
-    summary = {
+        summary = {k: state["summary"][k] for k in ("best_epoch", "best_valid_param_mse", "epochs_done") if k in state["summary"]}
+        stopped = state["summary"].get("stopped", "")
+    summary |= {
         "model": settings.model,
         "synth": data.metadata["synth"],
-        "data": str(data.path),
+        "data": str(Path(data.path).resolve()),
+        "data_fingerprint": data_fingerprint(data),
         "n_train": len(split["train"]),
         "n_valid": len(split["valid"]),
         "n_test": len(split["test"]),
@@ -212,15 +284,34 @@ def train_model(
         "device": str(device),
     }
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
-    epochs = tqdm(range(start, settings.epochs), desc=f"train {settings.model}", disable=not progress, initial=start, total=settings.epochs)
+    if stopped.startswith("early") or start >= settings.epochs:
+        data.close()
+        return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
+    epochs = tqdm(
+        range(start, settings.epochs),
+        desc=f"train {settings.model}",
+        unit="epoch",
+        disable=not progress,
+        initial=start,
+        total=settings.epochs,
+    )
     for epoch in epochs:
         beta, gamma = settings.schedule(epoch)
         train_batches.epoch = epoch
         t0 = time.perf_counter()
-        train = _run_epoch(model, train_batches, device, beta, gamma, optimizer, "batches", progress)
-        valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, "valid", progress)
+        try:
+            label = f"epoch {epoch + 1}/{settings.epochs}"
+            train = _run_epoch(model, train_batches, device, beta, gamma, optimizer, label, progress)
+            valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, f"{label} valid", progress)
+        except _NonFinite as e:
+            data.close()
+            kept = f"{out / BEST} keeps the model of epoch {best_epoch + 1}" if best_epoch >= 0 else "no model.pt was written"
+            raise SynthgenError(
+                f"training diverged: the loss became {e.value} at epoch {epoch + 1}, batch {e.batch + 1}; {kept}; "
+                f"start a new run with a lower --lr (this one: {settings.learning_rate:g})"
+            ) from None
         seconds = time.perf_counter() - t0
-        row = {"epoch": epoch, "beta": beta, "gamma": gamma, "lr": optimizer.param_groups[0]["lr"], "seconds": seconds}
+        row = {"epoch": epoch + 1, "beta": beta, "gamma": gamma, "lr": optimizer.param_groups[0]["lr"], "seconds": seconds}
         row.update({f"train_{k}": v for k, v in train.items()})
         row.update({f"valid_{k}": v for k, v in valid.items()})
         history.append(row)
@@ -228,8 +319,12 @@ def train_model(
             scheduler.step(valid["param_mse"])
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
-            summary.update(best_epoch=best_epoch, best_valid_param_mse=best)
+            summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
             save_checkpoint(_model_payload(model, settings.model, data, stats, summary), out / BEST)
+        if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
+            summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
+        elif epoch + 1 == settings.epochs:
+            summary["stopped"] = f"all {settings.epochs} epochs done"
         summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         save_checkpoint(
             {
@@ -247,7 +342,15 @@ def train_model(
         )
         _write_metrics(out, history, summary)
         epochs.set_postfix(loss=f"{train['total']:.3g}", valid_param_mse=f"{valid['param_mse']:.4f}", best=f"{best:.4f}")
-        if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
+        if log is not None:
+            line = (
+                f"{label}: train loss {train['total']:.4g}, valid parameter MSE {valid['param_mse']:.4f} "
+                f"(best {best:.4f} at epoch {best_epoch + 1}), lr {row['lr']:.3g}, {seconds:.1f} s"
+            )
+            # a line printed beside live bars goes through tqdm so the bars are redrawn below it
+            tqdm.write(line) if progress else log(line)
+        if summary.get("stopped", "").startswith("early"):
             break
     data.close()
+    export_onnx(out / BEST)
     return summary

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from synthgen.audio_io import read_audio
 from synthgen.config import SynthConfig
 from synthgen.dataset.storage import open_dataset
+from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -42,6 +43,7 @@ class Evaluation:
     estimates: dict[str, np.ndarray] = field(default_factory=dict)
     mels: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    train_data: str | None = None
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """``{method: {metric: {"mean", "std"}}}``."""
@@ -108,11 +110,27 @@ def _nearest_neighbour_presets(train_path: Path, targets: np.ndarray, chunk: int
         return data.read("params_unit", best_row)
 
 
-def _training_rows(model: LoadedModel, train_data: Path | None) -> Path | None:
+def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | None, str]:
+    """The training dataset for the baselines, and one line saying which one it is and why.
+
+    ``train_data`` (the user's choice) wins; else the dataset the model recorded, only when the
+    recorded path is absolute and the dataset there is the one the model was trained on.
+    """
     if train_data is not None:
-        return train_data
-    recorded = Path(str(model.summary.get("data", "")))
-    return recorded if recorded.exists() else None
+        return train_data, f"baselines (nearest neighbour, mean preset) from training data {train_data} (--train-data)"
+    recorded = str(model.summary.get("data", ""))
+    skipped = "nearest-neighbour and mean-preset baselines skipped: pass --train-data DATASET"
+    if not recorded:
+        return None, f"the model records no training data; {skipped}"
+    path = Path(recorded)
+    if not path.is_absolute():
+        return None, f"the model records its training data as '{recorded}', relative to where it was trained; {skipped}"
+    if not path.exists():
+        return None, f"the model's training data {recorded} is not on this machine; {skipped}"
+    with open_dataset(path) as data:
+        if "data_fingerprint" in model.summary and data_fingerprint(data) != model.summary["data_fingerprint"]:
+            return None, f"{recorded} has changed since the model was trained on it; {skipped}"
+    return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
 def evaluate(
@@ -143,14 +161,18 @@ def evaluate(
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
         result.estimates[label] = m.infer(targets.mel)
-    train_path = _training_rows(models[0], Path(train_data) if train_data else None)
+    train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
+    result.notes.append(note)
+    result.train_data = None if train_path is None else str(train_path)
     if train_path is not None:
-        result.estimates["nearest neighbour"] = _nearest_neighbour_presets(train_path, targets.mel)
         with open_dataset(train_path) as data:
+            if data.metadata["synth"] != config.name or data.space.names != config.space.names:
+                raise SynthgenError(
+                    f"training data {data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'"
+                )
             mean = data.read("params_unit").mean(axis=0, keepdims=True)
+        result.estimates["nearest neighbour"] = _nearest_neighbour_presets(train_path, targets.mel)
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
-    else:
-        result.notes.append("no training dataset on this machine: nearest-neighbour and mean-preset baselines skipped (--train-data)")
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
         audio = render_unit(synth, config, unit)
@@ -168,7 +190,11 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(result.markdown())
-    (out / "results.json").write_text(json.dumps({"targets": result.targets, "summary": result.summary(), "notes": result.notes}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps(
+            {"targets": result.targets, "train_data": result.train_data, "summary": result.summary(), "notes": result.notes}, indent=1
+        )
+    )
     picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)
     columns = {"target": targets.mel[picks], **{method: mel[picks] for method, mel in result.mels.items()}}
     plot_examples(columns, [targets.labels[i] for i in picks], out / "examples.png", config)

@@ -1,6 +1,6 @@
 """Interpolation between two sounds: a straight walk in latent space against one in parameter space."""
 
-__all__ = ["Interpolation", "interpolate_sounds", "walk_smoothness", "write_interpolation"]
+__all__ = ["SAME_PRESET_TOLERANCE", "SAME_SOUND_TOLERANCE", "Interpolation", "interpolate_sounds", "walk_smoothness", "write_interpolation"]
 
 import json
 from dataclasses import dataclass, field
@@ -11,8 +11,13 @@ import numpy as np
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.resynth import read_sound
-from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, latent_point, prepare_folder, render_walk, step_distances, write_walk_audio
+
+#: presets whose unit values all differ by less than this are the same preset (two encodings of one
+#: file differ by float rounding, ~1e-7)
+SAME_PRESET_TOLERANCE = 1e-4
+#: walks whose ends differ by less than this mean log-mel distance (natural log units) sound the same
+SAME_SOUND_TOLERANCE = 1e-4
 
 
 @dataclass
@@ -50,7 +55,7 @@ def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
         turns back), and ``endpoint_distance`` (the raw log-mel distance it is measured against).
     """
     endpoint = float(np.abs(mel[-1] - mel[0]).mean())
-    if endpoint == 0:
+    if endpoint < SAME_SOUND_TOLERANCE:
         raise SynthgenError("the two ends of the walk sound the same: give two sounds that differ")
     steps = step_distances(mel) / endpoint
     return {
@@ -62,16 +67,16 @@ def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
 
 
 def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int) -> Interpolation:
-    """Encode two sounds and render ``steps`` points from one to the other, through latents and through parameters.
+    """Render ``steps`` points from ``a`` to ``b`` (sounds or JSON presets), through latents and through parameters.
 
-    Both walks start at ``model.infer`` of ``a`` and end at ``model.infer`` of ``b``.
+    A sound's end is its latent mapped to parameters; a preset's end is the preset itself and its
+    latent the flow's inverse of it (invertible models).
     """
     if steps < 2:
         raise SynthgenError(f"an interpolation needs at least 2 steps, got {steps}")
-    mels = np.stack([read_sound(model, path)[1] for path in (a, b)])
-    z_ends = model.encode(mels)
-    ends = model.params_from_latent(z_ends)
-    if np.array_equal(ends[0], ends[1]):
+    (z_a, unit_a), (z_b, unit_b) = latent_point(model, a), latent_point(model, b)
+    z_ends, ends = np.stack([z_a, z_b]), np.stack([unit_a, unit_b])
+    if np.allclose(ends[0], ends[1], rtol=0.0, atol=SAME_PRESET_TOLERANCE):
         raise SynthgenError(f"{a} and {b} map to the same preset: give two sounds that differ")
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     z = (1 - t) * z_ends[0] + t * z_ends[1]

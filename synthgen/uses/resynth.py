@@ -1,6 +1,6 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "check_synth_matches", "read_sound", "resynthesize"]
+__all__ = ["Resynthesis", "read_sound", "resynthesize"]
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, read_audio, write_wav
-from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -44,32 +43,25 @@ def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tup
     return loaded, log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
 
 
-def check_synth_matches(model: LoadedModel, config: SynthConfig | None) -> None:
-    """Refuse to drive a synth with a model trained on another one."""
-    if config is not None and (config.name != model.config.name or config.space.names != model.config.space.names):
-        raise SynthgenError(
-            f"model {model.path} was trained for synth '{model.config.name}', not '{config.name}': "
-            "train a model on a dataset of this synth, or drop --synth"
-        )
-
-
 def resynthesize(
     model: LoadedModel,
     audio_path: str | Path,
     out: str | Path | None = None,
     synth: Synth | None = None,
     plugin: str | Path | None = None,
+    plot: bool = False,
 ) -> Resynthesis:
     """Infer the preset of a sound and render it with the model's synth.
 
     Arguments:
         model: a loaded model.
         audio_path: any WAV/FLAC/OGG; mixed to mono, resampled, trimmed or padded as the model expects.
-        out: folder for ``<name>_resynth.wav``, ``<name>_preset.json`` (plus the synth's native preset
-            where it has one) and ``<name>_compare.png``; nothing is written when ``None``.
+        out: folder for ``<name>_resynth.wav`` and ``<name>_preset.json`` (plus the synth's native
+            preset where it has one); nothing is written when ``None``.
         synth: an already loaded synth (e.g. kept alive between calls); built from the model's
             config otherwise.
         plugin: plugin file overriding the config's search paths.
+        plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
     loaded, mel_in = read_sound(model, audio_path)
@@ -79,7 +71,7 @@ def resynthesize(
     result = Resynthesis(
         source=Path(audio_path),
         unit=unit,
-        settings=config.space.settings(config.space.from_unit(unit[None])[0]),
+        settings=config.space.synth_values(unit),
         input_audio=loaded.audio,
         output_audio=audio_out,
         input_mel=mel_in,
@@ -88,12 +80,11 @@ def resynthesize(
         changes=loaded.changes,
     )
     if out is not None:
-        result.files = _write_outputs(result, model, synth, Path(out))
+        result.files = _write_outputs(result, model, synth, Path(out), plot)
     return result
 
 
-def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path) -> dict[str, Path]:
-    from synthgen.plots import plot_mel_comparison
+def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:
     from synthgen.presets.json_preset import write_native_preset
 
     if out.exists() and not out.is_dir():
@@ -104,6 +95,10 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
     extra = {"source": str(result.source), "model": str(model.path)}
     for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra):
         files[f"preset{preset.suffix}"] = preset
+    if not plot:
+        return files
+    from synthgen.plots import plot_mel_comparison
+
     files["figure"] = plot_mel_comparison(
         [result.input_mel, result.output_mel],
         [f"input: {result.source.name}", f"resynthesized by {model.config.name} ({model.name})"],

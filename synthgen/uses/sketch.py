@@ -1,6 +1,6 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
+__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,7 @@ from synthgen.config import FeatureSettings
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.resynth import Resynthesis, read_sound
-from synthgen.uses.walk import prepare_folder, render_walk
+from synthgen.uses.walk import Walk, prepare_folder, render_walk
 
 #: pitch search range of the tracker (C2 to C7)
 PITCH_LOW_HZ = 65.4
@@ -26,6 +26,10 @@ MIN_VOICED_PROBABILITY = 0.05
 SILENCE_BELOW_PEAK_DB = 40.0
 #: a recording longer than the model's sounds is cut with this fade-out
 SKETCH_FADE_S = 1.0
+#: a rendered pitch this far from the sketch's (semitones) moves the note sent to the synth
+PITCH_TOLERANCE_SEMITONES = 0.5
+#: how many times the note sent is corrected after listening to the rendering
+MAX_PITCH_CORRECTIONS = 2
 
 
 @dataclass
@@ -70,13 +74,16 @@ class Sketch(Resynthesis):
 
     Arguments (besides those of :class:`~synthgen.uses.resynth.Resynthesis`):
         pitch: the sketch's tracked pitch.
-        midi_pitch: the note the preset is played at (the sketch's, or the model's when unpitched).
-        note_message: how that note was chosen, in one line.
+        midi_pitch: the MIDI note sent to the synth (the sketch's, moved so that the rendering
+            sounds at the sketch's pitch; the model's when the sketch is unpitched).
+        note_message: how that note was chosen, and the pitch the rendering has, in one line.
+        rendered_pitch: the tracked pitch of the rendering.
     """
 
     pitch: PitchEstimate | None = None
     midi_pitch: int = 0
     note_message: str = ""
+    rendered_pitch: PitchEstimate | None = None
 
 
 def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
@@ -100,11 +107,12 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
             f"pitch {pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced) -> MIDI {midi_pitch} ({_note_name(midi_pitch)})"
         )
     unit = model.infer(mel[None])
-    rendered = render_walk(model, synth, unit, midi_pitch=midi_pitch)
+    rendered, midi_pitch, rendered_pitch, heard = _render_at_pitch(model, synth, unit, midi_pitch, pitch.midi_pitch is not None)
+    message = f"{message}; {heard}"
     return Sketch(
         source=Path(audio_path),
         unit=unit[0],
-        settings=config.space.settings(config.space.from_unit(unit)[0]),
+        settings=config.space.synth_values(unit[0]),
         input_audio=loaded.audio,
         output_audio=rendered.audio[0],
         input_mel=mel,
@@ -114,7 +122,36 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
         pitch=pitch,
         midi_pitch=midi_pitch,
         note_message=message,
+        rendered_pitch=rendered_pitch,
     )
+
+
+def _render_at_pitch(
+    model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
+) -> tuple[Walk, int, PitchEstimate, str]:
+    """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are
+    detuned sounds away from the note it is sent, so the rendering's own pitch is tracked and the
+    note sent moved by the difference (at most :data:`MAX_PITCH_CORRECTIONS` times).
+
+    Returns:
+        The rendering, the note sent, the rendering's tracked pitch, and one line about it.
+    """
+    config = model.config
+    sent = midi_pitch
+    for correction in range(MAX_PITCH_CORRECTIONS + 1):
+        rendered = render_walk(model, synth, unit, midi_pitch=sent)
+        heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length)
+        if heard.median_hz is None:
+            return rendered, sent, heard, "the preset's rendering has no clear pitch"
+        off = float(librosa.hz_to_midi(heard.median_hz)) - midi_pitch
+        if not pitched or abs(off) <= PITCH_TOLERANCE_SEMITONES or correction == MAX_PITCH_CORRECTIONS:
+            break
+        moved = int(np.clip(sent - round(off), 0, 127))
+        if moved == sent:
+            break
+        sent = moved
+    shifted = f"; note sent moved to MIDI {sent} so it sounds there" if sent != midi_pitch else ""
+    return rendered, sent, heard, f"rendered at {heard.median_hz:.1f} Hz ({off:+.1f} semitones from the target){shifted}"
 
 
 def _pitch_bands(f0_hz: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:

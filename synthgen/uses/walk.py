@@ -3,6 +3,7 @@
 __all__ = [
     "Walk",
     "latent_origin",
+    "latent_point",
     "open_model",
     "prepare_folder",
     "render_walk",
@@ -19,8 +20,10 @@ from synthgen.audio_io import write_wav
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel, load_model
+from synthgen.presets.json_preset import read_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
+from synthgen.synths.resolve import resolve_config
 from synthgen.uses.resynth import read_sound
 
 
@@ -41,14 +44,18 @@ class Walk:
     z: np.ndarray | None = None
 
 
-def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
-    """Load a model; with ``latent_for`` (the command that needs it), insist that it has a latent space."""
+def open_model(path: str | Path, latent_for: str | None = None, synth: str | None = None, plugin: str | Path | None = None) -> LoadedModel:
+    """Load a model; with ``latent_for`` (the command that needs it), insist that it has a latent space.
+
+    ``synth`` (a config name or ``.yaml``) and ``plugin`` are the user's own config and plugin file
+    for the model's synth (see :func:`synthgen.model.load_model`).
+    """
     path = Path(path)
     if not path.exists():
         raise SynthgenError(
             f"model not found: {path}; train one (synthgen train --data DATA --model vae_flow_post --out RUN) and pass --model RUN/model.pt"
         )
-    model = load_model(path)
+    model = load_model(path, resolve_config(synth, plugin)[0] if synth else None)
     if latent_for is not None and not model.has_latent:
         raise SynthgenError(
             f"{latent_for} walks a latent space, and model {model.path} ({model.name}) has none: "
@@ -57,11 +64,26 @@ def open_model(path: str | Path, latent_for: str | None = None) -> LoadedModel:
     return model
 
 
-def latent_origin(model: LoadedModel, sound: str | Path | None = None) -> np.ndarray:
-    """Where walks start from: the latent point ``(D,)`` of a sound file, or the centre of the space."""
-    if sound is None:
-        return np.zeros(model.model.latent_dim, dtype=np.float32)
-    return model.encode(read_sound(model, sound)[1][None])[0]
+def latent_point(model: LoadedModel, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The latent point ``(D,)`` and unit preset ``(P,)`` of a sound file, or of a synthgen JSON preset.
+
+    A sound is encoded and its latent mapped to parameters; a preset is mapped to its latent through
+    the inverse of the model's latent -> parameter flow (invertible models only).
+    """
+    if Path(source).suffix.lower() != ".json":
+        z = model.encode(read_sound(model, source)[1][None])
+        return z[0], model.params_from_latent(z)[0]
+    if not model.is_invertible:
+        raise SynthgenError(f"starting from preset {source} needs an invertible model (vae_flow_post); {model.path} is a {model.name}")
+    unit = read_preset(source, model.config)
+    return model.latent_from_params(unit[None])[0], unit
+
+
+def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.ndarray:
+    """Where walks start from: the latent point ``(D,)`` of a sound file or JSON preset, or the centre of the space."""
+    if source is None:
+        return np.zeros(model.latent_dim, dtype=np.float32)
+    return latent_point(model, source)[0]
 
 
 def render_walk(model: LoadedModel, synth: Synth, unit: np.ndarray, z: np.ndarray | None = None, midi_pitch: int | None = None) -> Walk:

@@ -1,0 +1,77 @@
+"""Bare built-in synth speed per core under Faust compiler settings, and whether each keeps the audio bit for bit.
+
+Target: the chosen settings (``synthgen.synths.faust.COMPILE_FLAGS`` / ``OPT_LEVEL``) render >= 1.5x the
+sounds per CPU-second of the default scalar build, with the same audio. Times are CPU seconds of the
+rendering process (best of ``--repeats``), so a busy machine inflates them less than wall time.
+
+Usage: python -m benchmarks.faust_speed [--n 64] [--repeats 3] [--out benchmarks/results/faust_speed.json]
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmarks.common import in_fresh_process, report
+
+# (label, compile flags, LLVM optimization level); the first row is the reference.
+CANDIDATES = [
+    ("default", (), -1),
+    ("-vec -vs 32", ("-vec", "-vs", "32"), -1),
+    ("-vec -vs 16", ("-vec", "-vs", "16"), -1),
+    ("-vec -lv 1 -vs 32", ("-vec", "-lv", "1", "-vs", "32"), -1),
+    ("-ftz 2", ("-ftz", "2"), -1),
+    ("default, opt 1", (), 1),
+]
+
+
+def measure(flags: tuple[str, ...], opt_level: int, n: int, repeats: int) -> dict:
+    """Compile and render ``n`` random presets with these settings and with the defaults; compare."""
+    import numpy as np
+
+    from synthgen.config import load_config
+    from synthgen.synths.faust import FaustSynth
+    from synthgen.synths.rendering import render_unit
+
+    config = load_config("builtin")
+    unit = config.space.sample(n, np.random.default_rng(0))
+    start = time.perf_counter()
+    synth = FaustSynth(str(config.dsp), config.render.sample_rate, compile_flags=flags, opt_level=opt_level)
+    compile_s = time.perf_counter() - start
+    cpu_s = []
+    for _ in range(repeats):
+        start = time.process_time()
+        audio = render_unit(synth, config, unit)
+        cpu_s.append(time.process_time() - start)
+    reference = render_unit(FaustSynth(str(config.dsp), config.render.sample_rate), config, unit)
+    diff = np.abs(audio - reference).max(axis=1)
+    return {
+        "compile_s": compile_s,
+        "sounds_per_cpu_s": n / min(cpu_s),
+        "bit_identical": bool(np.array_equal(audio, reference)),
+        "max_abs_diff": float(diff.max()),
+        "sounds_differing_over_1e-3": int((diff > 1e-3).sum()),
+    }
+
+
+def main() -> None:
+    from synthgen.synths.faust import COMPILE_FLAGS, OPT_LEVEL
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/faust_speed.json"))
+    args = parser.parse_args()
+    rows = []
+    for label, flags, opt_level in CANDIDATES:
+        res = in_fresh_process(measure, flags, opt_level, args.n, args.repeats)
+        chosen = (flags, opt_level) == (COMPILE_FLAGS, OPT_LEVEL)
+        rows.append({"settings": label + (" (chosen)" if chosen else ""), **{k: v for k, v in res.items() if k != "seconds"}})
+    reference = rows[0]["sounds_per_cpu_s"]
+    for row in rows:
+        row["vs_default"] = row["sounds_per_cpu_s"] / reference
+        row["target"] = 1.5 if "(chosen)" in row["settings"] else float("nan")
+    report("faust_speed", rows, args.out)
+
+
+if __name__ == "__main__":
+    main()

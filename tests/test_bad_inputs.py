@@ -1,0 +1,158 @@
+"""The bad-input battery: every user mistake ends with exactly one line on stderr, a non-zero exit and no traceback.
+
+Add a case for every new command or option: ``{name}`` in an argument is replaced by a path the
+fixtures below make.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+from click.testing import CliRunner
+
+from synthgen.cli import main
+from synthgen.config import CONFIG_DIR
+from synthgen.model import DEFAULT_MODEL
+from synthgen.train import TrainSettings, train_model
+
+BUILTIN = yaml.safe_load((CONFIG_DIR / "builtin.yaml").read_text())
+
+
+def _config(**changes: object) -> dict:
+    """The built-in config with some keys replaced (``learned``: the entry of the same parameter name)."""
+    data = json.loads(json.dumps(BUILTIN))
+    data["dsp"] = str(CONFIG_DIR / "builtin.dsp")
+    for key, value in changes.items():
+        if key == "learned":
+            data["learned"] = [value if entry["name"] == value["name"] else entry for entry in data["learned"]]
+        elif key in ("render", "features", "fixed"):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+#: name -> a config that must be refused
+BAD_CONFIGS = {
+    "range_scalar": _config(learned={"name": "osc1_shape", "range": 5}),
+    "range_string": _config(learned={"name": "osc1_shape", "range": "0 to 1"}),
+    "range_one": _config(learned={"name": "osc1_shape", "range": [0.5]}),
+    "range_beyond_slider": _config(learned={"name": "cutoff", "range": [135, 992]}),
+    "categorical_empty": _config(learned={"name": "osc2_semitones", "kind": "categorical", "values": []}),
+    "n_fft_zero": _config(features={"n_fft": 0}),
+    "hop_zero": _config(features={"hop_length": 0}),
+    "rate_zero": _config(render={"sample_rate": 0}),
+    "rate_negative": _config(render={"sample_rate": -22050}),
+    "duration_zero": _config(render={"render_duration_s": 0}),
+    "duration_huge": _config(render={"render_duration_s": 1e9}),
+    "fixed_string": _config(fixed={"volume": "loud"}),
+    "fixed_beyond_slider": _config(fixed={"volume": 50.0}),
+}
+
+
+@pytest.fixture(scope="module")
+def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every file the battery refers to."""
+    root = tmp_path_factory.mktemp("battery")
+    run = root / "run"
+    tiny = {"channels": 8, "conv_layers": 3, "hidden": 32}
+    train_model(builtin_dataset, run, TrainSettings(model="vae_flow_post", epochs=1, batch_size=16, model_settings=tiny), progress=False)
+    found = {"data": builtin_dataset, "run": run, "model": run / "model.pt", "root": root}
+    for name, config in BAD_CONFIGS.items():
+        found[f"config_{name}"] = root / f"{name}.yaml"
+        found[f"config_{name}"].write_text(yaml.safe_dump(config))
+    t = np.arange(22050) / 22050
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    sf.write(root / "tone.wav", tone, 22050)
+    with_nan = tone.copy()
+    with_nan[100] = np.nan
+    sf.write(root / "nan.wav", with_nan, 22050, subtype="FLOAT")
+    (root / "text.wav").write_text("not audio\n")
+    found |= {name: root / f"{name}.wav" for name in ("tone", "nan", "text")}
+    for name, preset in {
+        "preset_parameters_list": {"parameters": [1, 2]},
+        "preset_display_string": {"parameters": {"cutoff": 60.0}, "display": "loud"},
+        "preset_note_string": {"parameters": {"cutoff": 60.0}, "note": "C4"},
+        "preset_synth_number": {"synth": 3, "parameters": {"cutoff": 60.0}},
+    }.items():
+        document = {"format": "synthgen-preset-1", "synth": "builtin", "backend": "faust", **preset}
+        found[name] = root / name / "p.json"
+        found[name].parent.mkdir()
+        found[name].write_text(json.dumps(document))
+    read_only = root / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    found["read_only"] = read_only
+    found["a_file"] = root / "tone.wav"
+    return found
+
+
+BATTERY = [
+    # configs (render builds the synth the config describes)
+    *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
+    (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
+    # train
+    (["train", "--data", "{data}", "--out", "{root}/t1", "--batch-size", "1"], "--batch-size must be at least 2"),
+    (["train", "--data", "{data}", "--out", "{root}/t2", "--lr", "0"], "--lr must be"),
+    (["train", "--data", "{data}", "--out", "{root}/t3", "--lr", "-1"], "--lr must be"),
+    (["train", "--data", "{data}", "--out", "{root}/t4", "--lr", "nan"], "--lr must be"),
+    (["train", "--data", "{data}", "--out", "{root}/t5", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--data", "{data}", "--out", "{root}/t6", "--device", "tpu"], "--device"),
+    (["train", "--data", "{data}", "--out", "{root}/t7", "--batch-size", "many"], "'many' is not a valid integer"),
+    (["train", "--data", "{data}", "--out", "{run}"], "--resume"),
+    (["train", "--data", "/proc", "--out", "{root}/t8"], "no dataset at /proc"),
+    (["train", "--data", "{data}", "--out", "/proc/synthgen-run"], None),
+    # evaluate
+    (["evaluate", "--model", "{model}", "--data", "{data}", "--max-rows", "0"], "0 is not in the range x>=1"),
+    (["evaluate", "--model", "{model}"], "give exactly one of --data and --audio-dir"),
+    (["evaluate", "--model", "{model}", "--data", "{data}", "--train-data", "/nowhere"], "no dataset at /nowhere"),
+    # uses of a model
+    (["resynth", "{nan}", "--model", "{model}", "--out", "{root}/r1"], "holds invalid (NaN or infinite) samples"),
+    (["resynth", "{text}", "--model", "{model}", "--out", "{root}/r2"], "is not an audio file"),
+    (["resynth", "/proc/self/status", "--model", "{model}", "--out", "{root}/r3"], "is not an audio file"),
+    (["resynth", "{tone}", "--model", "{model}", "--out", "{read_only}/sub"], None),
+    (["resynth", "{tone}", "--model", "{model}", "--out", "/proc/synthgen-out"], None),
+    (["resynth", "{tone}", "--model", "{model}", "--out", "{a_file}"], "is a file"),
+    (["resynth", "{tone}", "--model", "{model}", "--synth", "amsynth"], "not 'amsynth'"),
+    (["resynth", "{tone}", "--model", "{text}"], "not a synthgen model"),
+    (["sketch", "{nan}", "--model", "{model}", "--out", "{root}/s1"], "holds invalid (NaN or infinite) samples"),
+    (["macro", "--model", "{model}", "--dims", "0", "--out", "{read_only}/sub"], None),
+    (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--out", "{root}/i1"], "map to the same preset"),
+    (["explore", "--model", "{model}", "--dims", "0", "1", "--steps", "2", "--out", "/proc/synthgen-explore"], None),
+    # presets
+    *[(["presets", "list", f"{{{name}}}"], None) for name in ("preset_parameters_list", "preset_display_string", "preset_note_string")],
+    (["presets", "list", "{preset_synth_number}"], "'synth' must be a string"),
+    (["presets", "list", "/nowhere"], "not found"),
+    (["presets", "export", "{tone}", "--out", "{root}/x.bank"], "unknown preset format"),
+    # datasets
+    (["dataset", "info", "/proc"], "no dataset at /proc"),
+]
+
+if not torch.cuda.is_available():
+    BATTERY.append((["train", "--data", "{data}", "--out", "{root}/t9", "--device", "cuda"], "sees no CUDA GPU"))
+if DEFAULT_MODEL.exists():
+    BATTERY.append((["interpolate", "{tone}", "{tone}", "--out", "{root}/i2"], "map to the same preset"))
+
+
+def _ids() -> list[str]:
+    return ["-".join(a.strip("{}-").split("/")[-1] for a in args[:3]) + f"-{i}" for i, (args, _) in enumerate(BATTERY)]
+
+
+@pytest.mark.parametrize(("args", "message"), BATTERY, ids=_ids())
+def test_mistake_is_one_line_on_stderr(args: list[str], message: str | None, paths: dict[str, Path]) -> None:
+    if "{read_only}" in " ".join(args) and os.access(paths["read_only"], os.W_OK):
+        pytest.skip("running as root: a read-only folder is writable")
+    result = CliRunner().invoke(main, [a.format(**paths) for a in args])
+    assert result.exit_code not in (0, None), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    if message is not None:
+        assert message in lines[0]
