@@ -181,7 +181,7 @@ class LoadedModel:
             pitch = np.asarray(self.config.render.midi_pitch if midi_pitch is None else midi_pitch, dtype=np.float32).reshape(-1)
             if len(pitch) not in (1, len(x)):
                 raise SynthgenError(f"model {self.name!r} got {len(pitch)} MIDI pitches for {len(x)} sounds; give one, or one per sound")
-            pitch = np.ascontiguousarray(np.broadcast_to(pitch, (len(x),)))
+            pitch = np.broadcast_to(pitch, (len(x),)).copy()
         return self.runner.run(path_name, np.ascontiguousarray(x), pitch)
 
     def _run_mel(self, path_name: str, mel: np.ndarray, midi_pitch: Any) -> np.ndarray:

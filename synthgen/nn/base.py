@@ -35,12 +35,13 @@ def pitch_feature(midi_pitch: Tensor | None, like: Tensor) -> Tensor:
 
     Arguments:
         midi_pitch: MIDI pitches ``(B,)`` (or one number); None means :data:`PITCH_CENTER`.
-        like: a ``(B, ...)`` tensor whose batch size, dtype and device the feature takes.
+        like: a ``(B, F)`` tensor whose batch size, dtype and device the feature takes.
     """
+    zeros = torch.zeros_like(like[:, :1])  # (B, 1), batch size kept free in exported graphs
     if midi_pitch is None:
-        return like.new_zeros(len(like), 1)
+        return zeros
     pitch = torch.as_tensor(midi_pitch, dtype=like.dtype, device=like.device).reshape(-1, 1)
-    return ((pitch - PITCH_CENTER) / _PITCH_SPAN).expand(len(like), 1)
+    return zeros + (pitch - PITCH_CENTER) / _PITCH_SPAN
 
 
 class SynthModel(nn.Module, ABC):
