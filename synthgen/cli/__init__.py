@@ -51,7 +51,17 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, uses
 
-    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, presets.presets)
+    commands = (
+        data.render,
+        data.info,
+        data.dataset,
+        learning.train,
+        learning.export_onnx,
+        learning.refit_flow,
+        uses.resynth,
+        uses.evaluate,
+        presets.presets,
+    )
     for command in (*commands, *explore.COMMANDS):
         main.add_command(command)
 
