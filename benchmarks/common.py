@@ -24,7 +24,7 @@ def _child(fn: Callable[..., dict], args: tuple, queue: mp.Queue) -> None:
     queue.put(result)
     queue.close()
     queue.join_thread()
-    # Leave at once: a normal exit would wait for joblib's idle worker pool to time out.
+    # Leave at once: the result is sent, and the interpreter's teardown would only add to the timings.
     os._exit(0)
 
 

@@ -1,7 +1,8 @@
 """Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs."""
 
-__all__ = ["LoadedAudio", "fit_length", "read_audio", "write_wav"]
+__all__ = ["LoadedAudio", "fit_length", "read_audio", "wav_bytes", "write_wav"]
 
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,8 +68,13 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     mono = audio.mean(axis=1)
     if not np.isfinite(mono).all():
         raise SynthgenError(f"{path} holds invalid (NaN or infinite) samples")
-    if np.abs(mono).max() < SILENT_PEAK:
+    peak = float(np.abs(mono).max())
+    if peak < SILENT_PEAK:
         raise SynthgenError(f"{path} is silent (peak below -80 dBFS); give a recording with sound in it")
+    if peak > 1.0:
+        # float files may go past full scale; far past it, spectrogram powers overflow
+        mono = mono / peak
+        changes.append(f"scaled down to full scale (its peak was {peak:.3g})")
     if file_rate != sample_rate:
         mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ")  # librosa.resample's default
         changes.append(f"resampled {file_rate} Hz to {sample_rate} Hz")
@@ -79,9 +85,21 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes)
 
 
-def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
-    """Write mono float audio as a 16-bit WAV, scaled down only if it would clip."""
+def _unclipped(audio: np.ndarray) -> np.ndarray:
+    """Mono float audio scaled down only if it would clip."""
     audio = np.asarray(audio, dtype=np.float32)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
-    sf.write(path, audio / peak if peak > 1.0 else audio, sample_rate, subtype="PCM_16")
+    return audio / peak if peak > 1.0 else audio
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write mono float audio as a 16-bit WAV, scaled down only if it would clip."""
+    sf.write(path, _unclipped(audio), sample_rate, subtype="PCM_16")
     return Path(path)
+
+
+def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
+    """Mono float audio as the bytes of a 16-bit WAV file, scaled down only if it would clip."""
+    buffer = io.BytesIO()
+    sf.write(buffer, _unclipped(audio), sample_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()

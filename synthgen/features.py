@@ -5,7 +5,17 @@ scale and area normalization, a periodic Hann window), written out here so that 
 resynthesis path does not import librosa.
 """
 
-__all__ = ["hz_to_mel", "log_mel", "mel_filterbank", "mel_to_hz"]
+__all__ = [
+    "hz_to_mel",
+    "log_mel",
+    "magnitude_spectrogram",
+    "mel_filterbank",
+    "mel_from_power",
+    "mel_power",
+    "mel_to_hz",
+    "mfcc",
+    "stft_power",
+]
 
 from functools import lru_cache
 
@@ -19,6 +29,8 @@ _HZ_PER_MEL = 200.0 / 3
 _BREAK_HZ = 1000.0
 _BREAK_MEL = _BREAK_HZ / _HZ_PER_MEL
 _LOG_STEP = np.log(6.4) / 27.0
+# sounds per STFT in mel_power
+_BLOCK = 4
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -60,6 +72,58 @@ def _window(n_fft: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
+def stft_power(audio: np.ndarray, n_fft: int, hop_length: int, n_frames: int | None = None) -> np.ndarray:
+    """Power spectra of centered, Hann-windowed frames, batched.
+
+    Arguments:
+        audio: mono audio ``(B, n_samples)`` (or ``(n_samples,)``).
+        n_fft, hop_length: frame size and step in samples.
+        n_frames: keep at most this many frames (all when ``None``).
+
+    Returns:
+        float32 ``(B, T, n_fft // 2 + 1)``.
+    """
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    pad = n_fft // 2
+    padded = np.pad(audio, ((0, 0), (pad, pad)), mode="constant")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)
+    # One pass copies and windows the frames (the strided view itself is read-only).
+    frames = windows[:, ::hop_length][:, :n_frames] * _window(n_fft)
+    spectrum = scipy.fft.rfft(frames, axis=-1, overwrite_x=True)
+    return spectrum.real**2 + spectrum.imag**2
+
+
+def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)`` (centered, periodic Hann)."""
+    return np.swapaxes(np.sqrt(stft_power(audio, n_fft, hop_length)), 1, 2)
+
+
+def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
+    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
+    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
+
+
+def mel_from_power(power: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
+    """Mel power spectrograms ``(B, n_mels, n_frames)`` from STFT power ``(B, T, n_fft // 2 + 1)`` of :func:`stft_power`."""
+    # one 2-D product (a single BLAS call) instead of B small ones
+    mel = (power.reshape(-1, power.shape[-1]) @ mel_filterbank(sample_rate, settings).T).reshape(*power.shape[:2], -1)
+    mel = np.swapaxes(mel, 1, 2)  # (B, n_mels, T)
+    if mel.shape[-1] < settings.n_frames:
+        mel = np.pad(mel, ((0, 0), (0, 0), (0, settings.n_frames - mel.shape[-1])))
+    return mel
+
+
+def mel_power(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
+    """Mel power spectrograms ``(B, n_mels, n_frames)`` float32 (before the log of :func:`log_mel`).
+
+    A few sounds at a time: their frames stay in cache, which takes a third less time than the whole batch.
+    """
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    n_fft, hop, n_frames = settings.n_fft, settings.hop_length, settings.n_frames
+    blocks = [audio[start : start + _BLOCK] for start in range(0, max(len(audio), 1), _BLOCK)]
+    return np.concatenate([mel_from_power(stft_power(block, n_fft, hop, n_frames), sample_rate, settings) for block in blocks])
+
+
 def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
     """Log-mel spectrograms of a batch of sounds.
 
@@ -72,17 +136,4 @@ def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> n
         ``log(mel_power + log_offset)`` as float32 ``(B, n_mels, n_frames)``: centered STFT frames,
         cropped (or zero-padded before the log) to ``n_frames``.
     """
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    pad = settings.n_fft // 2
-    padded = np.pad(audio, ((0, 0), (pad, pad)), mode="constant")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, settings.n_fft, axis=1)
-    frames = np.ascontiguousarray(windows[:, :: settings.hop_length][:, : settings.n_frames])
-    frames *= _window(settings.n_fft)
-    spectrum = scipy.fft.rfft(frames, axis=-1, overwrite_x=True)  # (B, T, n_fft//2+1)
-    power = spectrum.real**2 + spectrum.imag**2
-    # one 2-D product (a single BLAS call) instead of B small ones
-    mel = (power.reshape(-1, power.shape[-1]) @ mel_filterbank(sample_rate, settings).T).reshape(*power.shape[:2], -1)
-    mel = np.swapaxes(mel, 1, 2)  # (B, n_mels, T)
-    if mel.shape[-1] < settings.n_frames:
-        mel = np.pad(mel, ((0, 0), (0, 0), (0, settings.n_frames - mel.shape[-1])))
-    return np.log(mel + settings.log_offset).astype(np.float32)
+    return np.log(mel_power(audio, sample_rate, settings) + settings.log_offset).astype(np.float32)

@@ -105,11 +105,14 @@ class _TorchRunner:
 
 
 class _OnnxRunner:
-    """One onnxruntime session per exported path, opened on first use."""
+    """One onnxruntime session per exported path, opened on first use (and again after pickling)."""
 
     def __init__(self, graphs: dict[str, Path]) -> None:
         self.graphs = graphs
         self._sessions: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"graphs": self.graphs, "_sessions": {}}
 
     def run(self, path_name: str, x: np.ndarray, midi_pitch: np.ndarray | None = None) -> np.ndarray:
         if path_name not in self._sessions:

@@ -1,6 +1,8 @@
 """Shared fixtures: the real amsynth plugin and small rendered datasets."""
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,23 @@ torch.set_num_threads(1)
 AMSYNTH = Path("/usr/lib/vst/amsynth_vst.so")
 
 requires_amsynth = pytest.mark.skipif(not AMSYNTH.exists(), reason="Debian package amsynth is not installed")
+
+BUILD_SCRIPT = Path(__file__).parent / "fixtures" / "build_vst3.sh"
+DPF_PATH = Path(os.environ.get("DPF_PATH", "/usr/share/dpf"))
+PLUGIN_NAME = "SynthgenTestSynth.vst3"
+
+
+@pytest.fixture(scope="session")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test VST3 synth of tests/fixtures/vst3_synth, compiled once per session."""
+    if not (DPF_PATH / "distrho" / "DistrhoPluginMain.cpp").is_file():
+        pytest.skip(f"the DISTRHO Plugin Framework is not in {DPF_PATH} (Debian package dpf-source)")
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+        pytest.skip("no C++ compiler (g++) to build the test VST3 synth")
+    out = tmp_path_factory.mktemp("vst3")
+    build = subprocess.run(["sh", str(BUILD_SCRIPT), str(out)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    return out / PLUGIN_NAME
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +61,41 @@ def fresh_copy(tmp_path: Path):
         return dst
 
     return copy
+
+
+# The serve tests: the shipped model, three of its knobs, and fresh instruments on them.
+SERVE_KNOB_DIMS = (19, 20, 11)
+
+
+@pytest.fixture(scope="session")
+def serve_model():
+    from synthgen.model import DEFAULT_MODEL, load_model
+
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def serve_knobs(serve_model):
+    from synthgen.serve import choose_knobs
+    from synthgen.synths.loading import load_synth
+
+    return choose_knobs(serve_model, load_synth(serve_model.config), 3, SERVE_KNOB_DIMS)
+
+
+@pytest.fixture
+def make_instrument(serve_model, serve_knobs, tmp_path: Path):
+    """Build instruments on the shipped model (closed after the test); keyword arguments go to Instrument."""
+    from synthgen.serve import Instrument
+    from synthgen.synths.loading import load_synth
+
+    made = []
+
+    def make(**kwargs):
+        config = serve_model.config
+        instrument = Instrument(serve_model, load_synth(config), serve_knobs, tmp_path / "presets", **kwargs)
+        made.append(instrument)
+        return instrument
+
+    yield make
+    for instrument in made:
+        instrument.close()

@@ -96,6 +96,11 @@ BATTERY = [
     # configs (render builds the synth the config describes)
     *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
     (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
+    (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "MIDI pitch 200 is outside 0..127"),
+    (["render", "--n", "2", "--notes", "-1", "--out", "{root}/never"], "MIDI pitch -1 is outside 0..127"),
+    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/never"], "MIDI velocity 500 is outside 1..127"),
+    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/never"], "--seed must be 0 or more"),
+    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/never"], "--chunk-size must be at least 1"),
     # train
     (["train", "--data", "{data}", "--out", "{root}/t1", "--batch-size", "1"], "--batch-size must be at least 2"),
     (["train", "--data", "{data}", "--out", "{root}/t2", "--lr", "0"], "--lr must be"),
@@ -117,6 +122,14 @@ BATTERY = [
     (["resynth", "/proc/self/status", "--model", "{model}", "--out", "{root}/r3"], "is not an audio file"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{read_only}/sub"], None),
     (["resynth", "{tone}", "--model", "{model}", "--out", "/proc/synthgen-out"], None),
+    # /sys refuses new files even to root: an unwritable --out wherever the tests run
+    (["resynth", "{tone}", "--model", "{model}", "--out", "/sys/synthgen-out"], "cannot use /sys/synthgen-out"),
+    (["train", "--data", "{data}", "--out", "/sys/synthgen-run"], "cannot use /sys/synthgen-run"),
+    (
+        ["evaluate", "--model", "{model}", "--data", "{data}", "--max-rows", "2", "--out", "/sys/synthgen-eval"],
+        "cannot use /sys/synthgen-eval",
+    ),
+    (["render", "--n", "2", "--out", "/sys/synthgen-data"], "/sys/synthgen-data"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{a_file}"], "is a file"),
     (["resynth", "{tone}", "--model", "{model}", "--synth", "amsynth"], "not 'amsynth'"),
     (["resynth", "{tone}", "--model", "{text}"], "not a synthgen model"),
@@ -131,6 +144,14 @@ BATTERY = [
     (["presets", "export", "{tone}", "--out", "{root}/x.bank"], "unknown preset format"),
     # datasets
     (["dataset", "info", "/proc"], "no dataset at /proc"),
+    (["dataset", "info", "{a_file}"], "is not a synthgen dataset"),
+    (["dataset", "verify", "/nowhere"], "no dataset at /nowhere"),
+    (["dataset", "verify", "{a_file}"], "is not a synthgen dataset"),
+    (["render", "--n", "2", "--notes", "200", "--out", "{root}/d1"], "MIDI pitch 200 is outside 0..127"),
+    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/d2"], "MIDI velocity 500 is outside 1..127"),
+    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/d3"], "--seed must be 0 or more"),
+    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/d4"], "--chunk-size must be at least 1"),
+    (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),
 ]
 
 if not torch.cuda.is_available():

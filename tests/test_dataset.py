@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synthgen.dataset import open_dataset, render_dataset
-from synthgen.dataset.render import check_renders
+from synthgen.dataset.chunks import check_renders
 from synthgen.dataset.storage import shard_path
 from synthgen.errors import SynthgenError
 
@@ -42,9 +42,10 @@ def test_rows_have_sound_params_and_metadata(amsynth_data: Path) -> None:
         np.testing.assert_allclose(data.space.from_unit(unit), data.read("params_value"), atol=1e-6)
         np.testing.assert_array_equal(np.sort(data.read("row_id")), np.arange(40))
         meta = data.metadata
-        assert meta["seed"] == 3 and meta["synth"] == "amsynth"
-        assert meta["versions"]["dawdreamer"] and meta["features"]["n_mels"] == 64
-        assert meta["config"]["name"] == "amsynth"
+        assert meta["seed"] == 3 and meta["format_version"] == 2 and data.config.name == "amsynth"
+        assert meta["versions"]["dawdreamer"] and data.config.features.n_mels == 64
+        # the config is stored once, not copied into other keys
+        assert meta["config"]["name"] == "amsynth" and not {"space", "features", "render", "synth"} & set(meta)
 
 
 @requires_amsynth
@@ -91,7 +92,7 @@ def test_other_settings_in_same_folder_are_refused(amsynth_data: Path, amsynth_c
     with pytest.raises(SynthgenError, match="other settings .*seed"):
         render_dataset(amsynth_config, folder, n=40, seed=5, chunk_size=8, progress=False)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["seed"] == 3
+    assert manifest["settings"]["seed"] == 3
 
 
 @requires_amsynth
@@ -124,16 +125,3 @@ def test_missing_and_empty_datasets(tmp_path: Path) -> None:
     (tmp_path / "junk.h5").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen dataset"):
         open_dataset(tmp_path / "junk.h5")
-
-
-def test_datasets_written_with_the_old_value_column_name_still_read(builtin_dataset: Path, fresh_copy) -> None:
-    import h5py
-
-    folder = fresh_copy(builtin_dataset)
-    with open_dataset(folder) as data:
-        values = data.read("params_value")
-    with h5py.File(folder / "dataset.h5", "r+") as f:
-        f.move("params_value", "params_raw")
-    with open_dataset(folder) as data:
-        assert "params_value" in data
-        np.testing.assert_allclose(data.read("params_value"), values)

@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 
 from synthgen.config import FeatureSettings
-from synthgen.features import hz_to_mel, log_mel, mel_filterbank, mel_to_hz
+from synthgen.features import hz_to_mel, log_mel, magnitude_spectrogram, mel_filterbank, mel_to_hz, mfcc
 
 
 def test_matches_librosa() -> None:
@@ -37,3 +37,12 @@ def test_short_audio_is_padded_and_a_tone_lands_in_its_band() -> None:
     centers = librosa.mel_frequencies(n_mels=66, fmin=30, fmax=11000)[1:-1]
     assert abs(centers[band] - 440) < 60
     assert mel[:, 40].max() < mel[:, 5].max() - 5  # silence after the sound
+
+
+def test_one_front_end_serves_metrics_and_descriptors() -> None:
+    audio = np.random.default_rng(0).standard_normal((2, 22050)).astype(np.float32)
+    ours = magnitude_spectrogram(audio, 1024, 256)
+    theirs = np.abs(librosa.stft(audio, n_fft=1024, hop_length=256))
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * theirs.max())
+    log_mels = np.log(np.random.default_rng(1).random((2, 64, 10)) + 1e-3)
+    np.testing.assert_allclose(mfcc(log_mels, 13), librosa.feature.mfcc(S=log_mels, n_mfcc=13, dct_type=2, norm="ortho"), atol=1e-6)

@@ -27,9 +27,12 @@ def _probe(*args: str) -> dict[str, list[str]]:
 def test_resynth_without_a_figure_imports_no_heavy_module(tmp_path: Path) -> None:
     t = np.arange(44100) / 44100
     sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 220 * t), 44100)
-    seen = _probe("resynth", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "out"))
+    seen = _probe("resynth", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "out"), "--note", "57", "--budget", "0")
     assert seen == {"start": [], "after": []}
     assert (tmp_path / "out" / "tone_resynth.wav").is_file() and not (tmp_path / "out" / "tone_compare.png").exists()
+    # tracking the pitch (no --note) needs librosa; the search needs cma, which imports matplotlib
+    seen = _probe("resynth", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "out"))
+    assert "librosa" in seen["after"] and not {"torch", "h5py"} & set(seen["after"])
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -39,14 +42,18 @@ def test_help_imports_nothing_heavy() -> None:
 def test_without_torch_shipped_models_run_and_training_says_what_to_install(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "sys.modules['torch'] = None  # as if torch were not installed\n"
+        "sys.modules['torch'] = sys.modules['matplotlib'] = None  # as if neither were installed\n"
         "from click.testing import CliRunner\n"
         "from synthgen.cli import main\n"
         "from synthgen.model import DEFAULT_MODEL, load_model\n"
         "print(load_model(DEFAULT_MODEL).backend)\n"
         f"result = CliRunner().invoke(main, ['train', '--data', {str(tmp_path)!r}, '--out', {str(tmp_path / 'run')!r}])\n"
         "print(result.exit_code, result.output.strip())\n"
+        f"result = CliRunner().invoke(main, ['evaluate', '--model', str(DEFAULT_MODEL), '--data', {str(tmp_path)!r}])\n"
+        "print(result.exit_code, result.output.strip())\n"
     )
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert lines[0] == "onnx"
     assert lines[1] == "1 Error: this needs torch, which is not installed: pip install 'synthgen[train]' (see README)"
+    # a command that draws figures stops before its work (here: before finding that the dataset is empty)
+    assert lines[2] == "1 Error: this needs matplotlib, which is not installed: pip install 'synthgen[plots]' (see README)"

@@ -136,3 +136,20 @@ def test_faust_model_with_foreign_functions_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SynthgenError, match="foreign"):
         load_model(tmp_path / "model.pt")
     assert load_model(DEFAULT_MODEL).config.backend == "faust"  # a plain Faust model loads as before
+
+
+@needs_compiler
+@needs_shipped_model
+def test_onnx_export_of_such_a_model_loads_nothing_either(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX sidecar carries the synth config too: the same rule applies to it."""
+    from synthgen.train.export import export_onnx
+
+    _marker_library(tmp_path, "evil.so")
+    model = _model_naming_plugin(tmp_path, "evil", "evil.so")
+    export_onnx(model)
+    loaded = load_model(model, backend="onnx")
+    assert loaded.backend == "onnx" and loaded.config.search_paths == ()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["resynth", str(_sound(tmp_path / "a.wav")), "--model", str(model), "--out", "o"])
+    assert result.exit_code != 0 and "synth 'evil' has no config here" in result.output
+    assert not (tmp_path / MARKER).exists()

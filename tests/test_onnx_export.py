@@ -1,11 +1,14 @@
 """ONNX export: every model family runs on onnxruntime with the torch model's results."""
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
 from synthgen.model import INFERENCE_PATHS, load_model, onnx_sidecar_path
@@ -84,7 +87,7 @@ def test_auto_backend_prefers_a_current_export_and_skips_a_stale_one(tmp_path: P
         load_model(checkpoint, backend="onnx")
 
 
-def test_onnx_model_refuses_wrong_inputs_in_one_line(tmp_path: Path) -> None:
+def test_onnx_model_refuses_wrong_inputs_in_one_line_and_pickles(tmp_path: Path) -> None:
     export_onnx(_checkpoint("mlp", tmp_path))
     model = load_model(tmp_path, backend="onnx")
     with pytest.raises(SynthgenError, match=r"log-mels of shape \(batch, 16, 20\)"):
@@ -93,3 +96,14 @@ def test_onnx_model_refuses_wrong_inputs_in_one_line(tmp_path: Path) -> None:
         model.encode(np.zeros((1, 16, 20), np.float32))
     with pytest.raises(SynthgenError, match="torch module"):
         _ = model.module
+    mel = np.zeros((2, 16, 20), np.float32)
+    model.infer(mel)  # opens a session
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).infer(mel), model.infer(mel))
+
+
+def test_export_onnx_command(tmp_path: Path) -> None:
+    _checkpoint("cnn", tmp_path)
+    result = CliRunner().invoke(main, ["export-onnx", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"wrote {tmp_path / 'model.infer.onnx'}", f"wrote {tmp_path / 'model.onnx.json'}"]
+    assert load_model(tmp_path).backend == "onnx"

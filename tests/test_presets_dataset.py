@@ -183,3 +183,34 @@ def test_cli_errors_are_one_line(tmp_path: Path, make, args: list[str], message:
     assert code == 1, output
     assert output.startswith("Error: ") and output.count("\n") == 1, output
     assert re.search(message, output), output
+
+
+@requires_amsynth
+def test_presets_as_authored_keep_their_own_fixed_values(small_banks: tuple[Path, Path], amsynth_config, tmp_path: Path) -> None:
+    from synthgen.synths.loading import load_synth
+    from synthgen.synths.rendering import render_unit
+
+    folder, _ = small_banks
+    fixed = load_human_presets(folder, amsynth_config)
+    authored = load_human_presets(folder, amsynth_config, as_authored=True)
+    np.testing.assert_array_equal(fixed.unit, authored.unit)  # the learned subset is the same
+    differs = [i for i, own in enumerate(authored.own_values) if any(abs(own[k] - v) > 1e-3 for k, v in amsynth_config.space.fixed.items())]
+    assert differs, "no preset sets a fixed parameter differently from the config"
+    i = differs[0]
+    synth = load_synth(amsynth_config)
+    as_config = render_unit(synth, amsynth_config, fixed.unit[i : i + 1])
+    as_made = render_unit(synth, amsynth_config, authored.unit[i : i + 1], authored=authored.source(0).authored(np.array([i])))
+    assert np.abs(as_config - as_made).max() > 1e-3
+    assert "as authored" in authored.summary() and "--presets-as-authored keeps them" in fixed.summary()
+    code, output = _run("render", "--synth", "amsynth", "--presets", str(folder), "--presets-as-authored", "--out", str(tmp_path / "d"))
+    assert code == 0, output
+    with open_dataset(tmp_path / "d") as data:
+        assert data.metadata["source"]["as_authored"] is True
+        np.testing.assert_allclose(data.read("params_unit"), fixed.unit, atol=1e-6)
+
+
+@needs_banks
+def test_presets_list_defaults_to_the_installed_banks() -> None:
+    result = CliRunner().invoke(main, ["presets", "list"])
+    assert result.exit_code == 0, result.output
+    assert "amsynth_factory" in result.stdout and "presets in 28 banks" in result.stderr

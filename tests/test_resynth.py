@@ -11,6 +11,7 @@ from synthgen.audio_io import read_audio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
 from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
@@ -90,6 +91,20 @@ def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset
     assert real.unit is None and len(real.mel) == 1
 
 
+def test_evaluate_says_which_training_data_gave_the_baselines(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, config, synth, max_rows=2)
+    recorded = evaluate([load_model(tiny_model)], targets, synth, progress=False)
+    assert recorded.train_data == str((builtin_dataset / "dataset.h5").resolve())
+    assert f"training data {recorded.train_data} (recorded in the model)" in recorded.markdown()
+    if DEFAULT_MODEL.exists():  # it records a relative path: never resolved against the current folder
+        shipped = evaluate([load_model(DEFAULT_MODEL)], targets, synth, progress=False)
+        assert shipped.train_data is None
+        assert "relative to where it was trained" in shipped.markdown() and "--train-data" in shipped.markdown()
+        # its index of training sounds gives the baselines instead
+        assert "nearest neighbour" in shipped.rows and "from the index next to" in shipped.markdown()
+
+
 @pytest.mark.slow
 def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
     config, synth = builtin
@@ -122,7 +137,7 @@ def test_bad_audio_inputs(tmp_path: Path, make, message: str) -> None:
 
 def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path: Path) -> None:
     with pytest.raises(SynthgenError, match="trained for synth 'builtin', not 'amsynth'"):
-        load_model(tiny_model, load_config("amsynth"))
+        load_model(tiny_model, synth_config=load_config("amsynth"))
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen model"):
         load_model(tmp_path / "junk.pt")
@@ -131,3 +146,20 @@ def test_model_for_another_synth_and_bad_model_files(tiny_model: Path, tmp_path:
     assert res.exit_code != 0 and "audio file not found" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, ["resynth", str(tmp_path / "none.wav"), "--model", str(tiny_model), "--synth", "amsynth"])
     assert res.exit_code != 0 and "not 'amsynth'" in res.output
+
+
+def test_tiny_truncated_and_huge_wavs_are_read_with_a_note(tmp_path: Path) -> None:
+    sf.write(tmp_path / "one.wav", np.array([0.5], dtype=np.float32), 22050)
+    tone = (0.5 * np.sin(np.arange(44100) / 10)).astype(np.float32)
+    sf.write(tmp_path / "full.wav", tone, 22050)
+    whole = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    one = read_audio(tmp_path / "one.wav", 22050, 4.0)
+    assert any(c.startswith("warning: one.wav holds only 1 samples") for c in one.changes)
+    cut = read_audio(tmp_path / "cut.wav", 22050, 4.0)
+    assert any(c.startswith("warning: cut.wav is truncated") for c in cut.changes)
+    assert not any(c.startswith("warning") for c in read_audio(tmp_path / "full.wav", 22050, 4.0).changes)
+    sf.write(tmp_path / "huge.wav", tone * 1e30, 22050, subtype="FLOAT")  # float files may hold any magnitude
+    huge = read_audio(tmp_path / "huge.wav", 22050, 4.0)
+    assert "scaled down to full scale (its peak was 5e+29)" in huge.changes
+    assert np.isfinite(log_mel(huge.audio, 22050, load_config("builtin").features)).all()

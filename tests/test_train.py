@@ -1,6 +1,7 @@
 """Training on a tiny rendered dataset: losses fall, checkpoints round-trip, resume is exact."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,128 @@ def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp
     with pytest.raises(SynthgenError, match="only vae_flow_post"):
         train_model(builtin_dataset, tmp_path / "vae", settings("vae", 1), progress=False)
         refit_flow(tmp_path / "vae", builtin_dataset)
+
+
+def _count_loss_calls(monkeypatch: pytest.MonkeyPatch, nan_after: int | None = None) -> dict[str, int]:
+    """Count calls of the built model's loss; from call ``nan_after`` on, its total is NaN (a diverging run)."""
+    import synthgen.train.loop as loop
+
+    calls = {"n": 0}
+    real_build = loop.build_model
+
+    def build(*args: object, **kwargs: object) -> torch.nn.Module:
+        model = real_build(*args, **kwargs)
+        real_loss = model.loss
+
+        def loss(*loss_args: object) -> dict[str, torch.Tensor]:
+            out = real_loss(*loss_args)
+            calls["n"] += 1
+            if nan_after is not None and calls["n"] > nan_after:
+                out = {**out, "total": out["total"] * float("nan")}
+            return out
+
+        model.loss = loss
+        return model
+
+    monkeypatch.setattr(loop, "build_model", build)
+    return calls
+
+
+def test_nan_loss_stops_in_one_line_and_keeps_the_last_good_model(
+    builtin_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    per_epoch = _count_loss_calls(monkeypatch)
+    train_model(builtin_dataset, tmp_path / "one", settings("mlp", 1), progress=False)
+    _count_loss_calls(monkeypatch, nan_after=per_epoch["n"])
+    with pytest.raises(SynthgenError, match=r"loss became nan at epoch 2, batch 1; .*model.pt keeps the model of epoch 1"):
+        train_model(builtin_dataset, tmp_path / "run", settings("mlp", 3), progress=False)
+    model = load_model(tmp_path / "run")
+    assert model.summary["best_epoch"] == 1 and model.summary["epochs_done"] == 1
+
+
+def test_rows_with_nan_are_named(builtin_dataset: Path, fresh_copy, tmp_path: Path) -> None:
+    import h5py
+
+    data = fresh_copy(builtin_dataset)
+    shard = sorted(p for p in data.rglob("*.h5") if p.name != "dataset.h5")[0]
+    with h5py.File(shard, "r+") as f:
+        f["mel"][3, 0, 0] = np.nan
+    with pytest.raises(SynthgenError, match="holds NaN or infinite values"):
+        train_model(data, tmp_path / "run", settings("mlp", 1), progress=False)
+
+
+def test_resume_when_validation_no_longer_improves_and_on_a_finished_run(
+    builtin_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import synthgen.train.loop as loop
+
+    real_epoch = loop._run_epoch
+
+    def worse_every_epoch(*args: object, **kwargs: object) -> dict[str, float]:
+        out = real_epoch(*args, **kwargs)
+        if args[5] is None:  # a validation pass: each worse than the one before
+            worse_every_epoch.passes += 1
+            out["param_mse"] = float(worse_every_epoch.passes)
+        return out
+
+    worse_every_epoch.passes = 0
+    monkeypatch.setattr(loop, "_run_epoch", worse_every_epoch)
+    train_model(builtin_dataset, tmp_path, settings("mlp", 1), progress=False)
+    summary = train_model(builtin_dataset, tmp_path, settings("mlp", 3), resume=True, progress=False)
+    assert summary["best_epoch"] == 1 and summary["best_valid_param_mse"] == 1.0 and summary["epochs_done"] == 3
+    finished = train_model(builtin_dataset, tmp_path, settings("mlp", 3), resume=True, progress=False)
+    assert finished["resumed_finished_run"] and finished["best_epoch"] == 1 and finished["stopped"] == "all 3 epochs done"
+
+
+def test_resume_on_another_or_changed_dataset_is_refused(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.config import load_config
+    from synthgen.dataset import render_dataset
+
+    other = tmp_path / "other"
+    render_dataset(load_config("builtin"), other, n=40, seed=1, jobs=1, chunk_size=40, progress=False)
+    train_model(builtin_dataset, tmp_path / "run", settings("mlp", 1), progress=False)
+    with pytest.raises(SynthgenError, match="was trained on .*resume it with --data"):
+        train_model(other, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)
+    moved = shutil.copytree(builtin_dataset, tmp_path / "moved")  # the same rows elsewhere: fine
+    assert train_model(moved, tmp_path / "run", settings("mlp", 2), resume=True, progress=False)["epochs_done"] == 2
+    train_model(other, tmp_path / "run_on_other", settings("mlp", 1), progress=False)
+    shutil.rmtree(other)  # rendered again in the same place, with other presets
+    render_dataset(load_config("builtin"), other, n=40, seed=2, jobs=1, chunk_size=40, progress=False)
+    with pytest.raises(SynthgenError, match="has changed since .* started training on it"):
+        train_model(other, tmp_path / "run_on_other", settings("mlp", 2), resume=True, progress=False)
+
+
+def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from synthgen.cli import main
+
+    common = ["train", "--data", str(builtin_dataset), "--model", "mlp", "--epochs", "2", "--batch-size", "16"]
+    common += ["--set", "hidden=32", "--set", "layers=2"]
+    verbose = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "v"), "-v"])
+    assert verbose.exit_code == 0, verbose.output
+    assert "epoch 1/2: train loss" in verbose.stdout and "epoch 2/2: train loss" in verbose.stdout
+    assert "\r" not in verbose.output  # not a terminal: no progress bars
+    quiet = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "q"), "-q"])
+    assert quiet.exit_code == 0 and "epoch 1/2:" not in quiet.output
+    assert [line.split(",")[0] for line in (tmp_path / "q" / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
+    again = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "q"), "--resume"])
+    assert again.exit_code == 0 and "already finished (all 2 epochs done)" in again.output, again.output
+
+
+def test_full_disk_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import synthgen.train.checkpoint as checkpoint
+
+    path = tmp_path / "model.pt"
+    checkpoint.save_checkpoint({"epoch": 1}, path)
+
+    def full_disk(obj: object, f: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.torch, "save", full_disk)
+    with pytest.raises(SynthgenError, match="cannot write .*No space left on device; model.pt keeps its last complete version"):
+        checkpoint.save_checkpoint({"epoch": 2}, path)
+    assert torch.load(path, weights_only=True)["epoch"] == 1
+    assert not (tmp_path / "model.pt.tmp").exists()

@@ -1,9 +1,6 @@
 """VST3 hosting through a tiny synth built from tests/fixtures/vst3_synth, and the Diva config."""
 
 import dataclasses
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +11,6 @@ from synthgen.errors import SynthgenError
 from synthgen.synths.loading import load_synth
 from synthgen.synths.plugin import PluginSynth
 
-BUILD_SCRIPT = Path(__file__).parent / "fixtures" / "build_vst3.sh"
-DPF_PATH = Path(os.environ.get("DPF_PATH", "/usr/share/dpf"))
-PLUGIN_NAME = "SynthgenTestSynth.vst3"
 PARAMETER_NAMES = ("Waveform", "Cutoff", "Resonance", "Attack", "Release", "Gain")
 SAMPLE_RATE = 22050
 NOTE = Note(midi_pitch=60, velocity=100, note_duration_s=0.5, render_duration_s=1.0)
@@ -31,19 +25,6 @@ learned:
   - {{name: {third}}}
 fixed: {{Gain: 0.8}}
 """
-
-
-@pytest.fixture(scope="session")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test synth, compiled once per session."""
-    if not (DPF_PATH / "distrho" / "DistrhoPluginMain.cpp").is_file():
-        pytest.skip(f"the DISTRHO Plugin Framework is not in {DPF_PATH} (Debian package dpf-source)")
-    if shutil.which(os.environ.get("CXX", "g++")) is None:
-        pytest.skip("no C++ compiler (g++) to build the test VST3 synth")
-    out = tmp_path_factory.mktemp("vst3")
-    build = subprocess.run(["sh", str(BUILD_SCRIPT), str(out)], capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stderr
-    return out / PLUGIN_NAME
 
 
 @pytest.fixture(scope="module")

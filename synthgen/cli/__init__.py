@@ -49,7 +49,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synthgen.cli import data, explore, learning, presets, uses
+    from synthgen.cli import data, explore, learning, presets, serve, uses
 
     commands = (
         data.render,
@@ -60,9 +60,9 @@ def _register() -> None:
         learning.refit_flow,
         uses.resynth,
         uses.evaluate,
-        presets.presets,
+        uses.index,
     )
-    for command in (*commands, *explore.COMMANDS):
+    for command in (*commands, presets.presets, serve.serve, *explore.COMMANDS):
         main.add_command(command)
 
 

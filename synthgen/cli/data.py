@@ -1,4 +1,4 @@
-"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``."""
+"""Commands that make and describe datasets: ``render``, ``info``, ``dataset info``, ``dataset verify``."""
 
 __all__ = ["dataset", "info", "render"]
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import synth_options
+from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -36,12 +36,23 @@ from synthgen.cli.options import synth_options
     help="With --around-presets: std of the random offsets in unit space (default 0.1); classes change with this probability.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Dataset folder (created; resumed if it exists).")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth.")
+@click.option(
+    "--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth (at most the CPUs)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")
+@click.option(
+    "--render-timeout-s",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds one sound may take before the synth counts as hung. A preset that crashes or hangs the synth "
+    "is tried again, then skipped (a new random draw takes its place) and listed in failed_presets.json.",
+)
+@verbosity_options()
 def render(
     synth: str,
     plugin: str | None,
@@ -57,6 +68,8 @@ def render(
     velocities: tuple[int, ...],
     audio: bool,
     chunk_size: int,
+    render_timeout_s: float,
+    verbosity: int,
 ) -> None:
     """Render random or human presets of a synth into an HDF5 dataset of log-mel spectrograms and parameters.
 
@@ -103,6 +116,8 @@ def render(
         chunk_size=chunk_size,
         with_audio=audio,
         plugin=plugin_path,
+        render_timeout_s=render_timeout_s,
+        progress=progress_wanted(verbosity),
     )
     click.echo(describe_dataset(path))
 
@@ -123,7 +138,7 @@ def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
 
 @click.group()
 def dataset() -> None:
-    """Inspect rendered datasets."""
+    """Inspect and check rendered datasets."""
 
 
 @dataset.command("merge")
@@ -151,3 +166,16 @@ def dataset_info(path: Path) -> None:
     from synthgen.dataset.summary import describe_dataset
 
     click.echo(describe_dataset(path))
+
+
+@dataset.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+def dataset_verify(path: Path) -> None:
+    """Check every shard of a dataset against the size and SHA-256 recorded when it was written.
+
+    A damaged or missing shard is named; running the render command that made the dataset
+    again re-renders it.
+    """
+    from synthgen.dataset.verify import verify_dataset
+
+    click.echo(verify_dataset(path))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from synthgen.cli.options import draws_figures
 from synthgen.model import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
         f = click.option("--plugin", type=_PATH, default=None, help="Plugin file of the model's synth, if its config does not find it.")(f)
         f = click.option(
             "--synth",
+            "synth_name",
             default=None,
             help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
         )(f)
@@ -93,6 +95,7 @@ def _ranked(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
 )
 @_model_options("macro")
+@draws_figures
 def macro(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],
@@ -101,7 +104,7 @@ def macro(
     from_sound: Path | None,
     top: int,
     model_path: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     out: Path,
 ) -> None:
@@ -120,7 +123,7 @@ def macro(
     from synthgen.uses.macro import walk_dimensions, write_macro
     from synthgen.uses.walk import latent_origin, open_model
 
-    model = open_model(model_path, "macro", synth, plugin)
+    model = open_model(model_path, "macro", synth_name, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
     chosen = [*dims, *more_dims]
@@ -141,7 +144,8 @@ def macro(
 @click.argument("sound_b", type=_PATH)
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
 @_model_options("interpolate")
-def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth: str | None, plugin: Path | None, out: Path) -> None:
+@draws_figures
+def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
 
     A and B are sound files or synthgen JSON presets (a preset enters the latent space through the
@@ -156,7 +160,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
     from synthgen.uses.interpolate import interpolate_sounds, write_interpolation
     from synthgen.uses.walk import open_model
 
-    model = open_model(model_path, "interpolate", synth, plugin)
+    model = open_model(model_path, "interpolate", synth_name, plugin)
     result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps)
     files = write_interpolation(result, model, out)
     click.echo(f"{'walk':<7} {'mean step':>9} {'max step':>9} {'path length':>11}  (even steps: {1 / (steps - 1):.3f})")
@@ -169,7 +173,8 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
 @click.command()
 @click.argument("sound", type=_PATH)
 @_model_options("sketch")
-def sketch(sound: Path, model_path: Path, synth: str | None, plugin: Path | None, out: Path) -> None:
+@draws_figures
+def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
     The pitch is tracked (pYIN) and its median taken as the note; the timbre and envelope are
@@ -181,7 +186,7 @@ def sketch(sound: Path, model_path: Path, synth: str | None, plugin: Path | None
     from synthgen.uses.sketch import sketch_sound, write_sketch
     from synthgen.uses.walk import open_model
 
-    model = open_model(model_path, None, synth, plugin)
+    model = open_model(model_path, None, synth_name, plugin)
     synth = load_synth(model.config, plugin)
     result = sketch_sound(model, synth, sound)
     for change in result.changes:
@@ -194,6 +199,7 @@ def sketch(sound: Path, model_path: Path, synth: str | None, plugin: Path | None
 @click.command()
 @_walk_options(5, "Grid points per side.")
 @_model_options("explore")
+@draws_figures
 def explore(
     more_dims: tuple[int, ...],
     dims: tuple[int, ...],
@@ -201,7 +207,7 @@ def explore(
     latent_range: float,
     from_sound: Path | None,
     model_path: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     out: Path,
 ) -> None:
@@ -216,7 +222,7 @@ def explore(
     from synthgen.uses.html import latent_grid, write_explore_page
     from synthgen.uses.walk import latent_origin, open_model
 
-    model = open_model(model_path, "explore", synth, plugin)
+    model = open_model(model_path, "explore", synth_name, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
     chosen, scores = [*dims, *more_dims], None

@@ -33,11 +33,13 @@ def _settings(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Rows per training batch (at least 2).")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True, help="Adam learning rate (halved on plateaus).")
 @click.option("--patience", type=int, default=20, show_default=True, help="Epochs without validation progress before stopping.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the split, the initialization and the batch order.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the split, the initialization and the batch order."
+)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, or auto (a GPU when there is one).")
 @click.option("--set", "model_settings", multiple=True, metavar="KEY=VALUE", help="Model setting, e.g. --set channels=64 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch (same --data and options; --epochs may grow).")
-@verbosity_options
+@verbosity_options("Also print one line per epoch: losses, validation error, learning rate, time.")
 def train(
     data: Path,
     model: str,

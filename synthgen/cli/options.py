@@ -1,11 +1,25 @@
 """Options shared by several commands."""
 
-__all__ = ["progress_wanted", "synth_options", "verbosity_options"]
+__all__ = ["draws_figures", "progress_wanted", "synth_options", "verbosity_options"]
 
+import functools
 import sys
 from collections.abc import Callable
 
 import click
+
+
+def draws_figures(f: Callable) -> Callable:
+    """Mark a command that writes figures: without matplotlib (the ``[plots]`` extra) it stops before
+    doing any work, with the one-line hint the CLI gives for a missing package."""
+
+    @functools.wraps(f)
+    def command(*args: object, **kwargs: object) -> object:
+        import synthgen.plots  # noqa: F401  (raises ModuleNotFoundError for matplotlib)
+
+        return f(*args, **kwargs)
+
+    return command
 
 
 def synth_options(f: Callable) -> Callable:
@@ -24,12 +38,17 @@ def synth_options(f: Callable) -> Callable:
     )(f)
 
 
-def verbosity_options(f: Callable) -> Callable:
-    """``-q/--quiet`` and ``-v/--verbose``, passed on as ``verbosity`` (-1, 0 or 1)."""
-    f = click.option("-v", "--verbose", "verbosity", flag_value=1, help="Also print one line per step (e.g. per epoch).")(f)
-    return click.option("-q", "--quiet", "verbosity", flag_value=-1, default=0, help="No progress bars: print only the result and errors.")(
-        f
-    )
+def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:
+    """``-q/--quiet`` (and ``-v/--verbose`` when ``verbose_help`` says what it adds), passed on as ``verbosity`` (-1, 0 or 1)."""
+
+    def decorate(f: Callable) -> Callable:
+        if verbose_help is not None:
+            f = click.option("-v", "--verbose", "verbosity", flag_value=1, help=verbose_help)(f)
+        return click.option(
+            "-q", "--quiet", "verbosity", flag_value=-1, default=0, help="No progress bars: print only the result and errors."
+        )(f)
+
+    return decorate
 
 
 def progress_wanted(verbosity: int) -> bool:

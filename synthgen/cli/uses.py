@@ -1,13 +1,14 @@
-"""Commands that use trained models: ``resynth`` and ``evaluate``."""
+"""Commands that use trained models: ``resynth``, ``evaluate`` and ``index``."""
 
-__all__ = ["evaluate", "resynth"]
+__all__ = ["evaluate", "index", "resynth"]
 
 from pathlib import Path
 
 import click
 
-from synthgen.cli.options import progress_wanted, verbosity_options
+from synthgen.cli.options import draws_figures, progress_wanted, verbosity_options
 from synthgen.model import DEFAULT_MODEL
+from synthgen.uses.search import DEFAULT_BUDGET
 
 
 @click.command()
@@ -26,14 +27,44 @@ from synthgen.model import DEFAULT_MODEL
     help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=0),
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    help="Renders the search may spend refining the model's answer (about 1 s per 100 for the built-in synth); 0: the model alone.",
+)
+@click.option(
+    "--note",
+    "midi_pitch",
+    type=click.IntRange(0, 127),
+    default=None,
+    help="MIDI note to play the preset at (default: the input's tracked pitch, or the model's note when it has none).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
-def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path | None, plot: bool) -> None:
+@verbosity_options()
+def resynth(
+    audio: Path,
+    model: Path,
+    out: Path,
+    synth: str | None,
+    plugin: Path | None,
+    budget: int,
+    midi_pitch: int | None,
+    seed: int,
+    plot: bool,
+    verbosity: int,
+) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
-    trimmed or padded as the model expects), infers the parameters, re-renders them with the synth,
-    and writes the audio and the preset (JSON, plus the plugin's own format where it has one);
-    with --plot, a figure comparing the input and output spectrograms too.
+    trimmed or padded as the model expects) and infers the parameters. A search then renders up
+    to --budget presets near the model's answer (samples of its posterior, the nearest training
+    sounds, then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the
+    input's pitch and level (its output gain is stored in the preset). Writes the audio and the
+    preset (JSON, plus the plugin's own format where it has one); with --plot, a figure comparing
+    the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
@@ -42,14 +73,44 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     from synthgen.uses.resynth import resynthesize
 
     loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
-    result = resynthesize(loaded, audio, out, plugin=plugin, plot=plot)
+    progress = progress_wanted(verbosity)
+    result = resynthesize(loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot)
     for change in result.changes:
         click.echo(f"input: {change}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(result.note.message)
+    found = result.search
+    click.echo(
+        f"search: {found.n_renders} renders, spectral distance {found.model_distance:.3f} (model alone) -> {found.distance:.3f} "
+        f"(from {found.origin}); output gain {found.gain_db:+.1f} dB"
+    )
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
     for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
         click.echo(f"  {name:<24} {value:.4g}")
     for kind, path in result.files.items():
         click.echo(f"wrote {kind:<12} {path}")
+
+
+@click.command()
+@click.option("--model", type=click.Path(path_type=Path), required=True, help="A model.pt (or run folder); the index is saved next to it.")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="The model's training dataset.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
+def index(model: Path, data: Path, seed: int) -> None:
+    """Index a model's training sounds (PCA-reduced log-mels and their presets) for resynthesis search.
+
+    Writes index.npz next to the model; `synthgen resynth` then starts its search from the
+    training sounds nearest to the input as well as from the model's answer.
+
+    Example: synthgen index --model runs/a --data data/builtin
+    """
+    from synthgen.model import load_model
+    from synthgen.uses.index import build_index, index_path
+
+    loaded = load_model(model)
+    built = build_index(data, loaded.config, seed=seed)
+    path = built.save(index_path(loaded))
+    click.echo(f"wrote {path}: {len(built)} sounds, {built.metadata['n_components']} components, {path.stat().st_size / 1e6:.1f} MB")
 
 
 @click.command()
@@ -83,8 +144,22 @@ def resynth(audio: Path, model: Path, out: Path, synth: str | None, plugin: Path
     help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
 )
 @click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the choice of rows and the random baseline.")
-@verbosity_options
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seeds the choice of rows, the random baseline and the searches.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
+)
+@verbosity_options()
+@draws_figures
 def evaluate(
     models: tuple[Path, ...],
     data: Path | None,
@@ -95,13 +170,16 @@ def evaluate(
     synth: str | None,
     plugin: Path | None,
     seed: int,
+    budget: int,
     verbosity: int,
 ) -> None:
     """Score models by re-rendering what they infer, next to baselines (like the paper's Table 1).
 
     Metrics: parameter MSE (unit space, rendered test sets only), spectral convergence, log-spectral
-    distance (dB), log-mel MSE and MFCC distance, each as mean ± std. Baselines: nearest neighbour of
-    the training set (by log-mel distance), the mean preset, and random presets.
+    distance (dB), log-mel MSE and MFCC distance, each as mean ± std, as rendered and level-matched
+    (after fitting each render's output gain, as resynth does), and seconds per sound. Every
+    preset plays at its target's note (recordings: their tracked pitch). Baselines: nearest
+    neighbour of the training set (by log-mel distance), the mean preset, and random presets.
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """
@@ -121,7 +199,7 @@ def evaluate(
         targets = targets_from_dataset(data, config, instance, max_rows, seed)
     else:
         targets = targets_from_audio_dir(audio_dir, config)
-    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity))
+    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity), budget=budget)
     files = write_report(result, targets, config, out)
     click.echo(result.markdown())
     for kind, path in files.items():

@@ -2,5 +2,5 @@
 
 __all__ = ["DatasetFile", "open_dataset", "render_dataset"]
 
+from synthgen.dataset.reading import DatasetFile, open_dataset
 from synthgen.dataset.render import render_dataset
-from synthgen.dataset.storage import DatasetFile, open_dataset

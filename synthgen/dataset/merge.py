@@ -3,9 +3,9 @@
 __all__ = ["merge_datasets"]
 
 from pathlib import Path
-from typing import Any
 
-from synthgen.dataset.storage import DATASET_FILE, join_shards, open_dataset, shard_path
+from synthgen.dataset.reading import dataset_file, read_header
+from synthgen.dataset.storage import DATASET_FILE, join_shards
 from synthgen.errors import SynthgenError
 
 
@@ -29,24 +29,22 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
     out = Path(out)
     if (out / DATASET_FILE).exists() or (out.exists() and not out.is_dir()):
         raise SynthgenError(f"--out {out} already exists; give a new folder for the merged dataset")
-    metas: list[dict[str, Any]] = []
-    shards: list[Path] = []
+    metas, shards = [], []
     for source in sources:
-        with open_dataset(source) as data:
-            meta = data.metadata
-            root = data.path.parent
+        file = dataset_file(source)
+        meta, records, _ = read_header(file)
         if metas and meta["config"] != metas[0]["config"]:
             raise SynthgenError(f"{source} was rendered with another synth config than {sources[0]}; only datasets of one config merge")
-        n_chunks = -(-meta["n_rows_planned"] // meta["chunk_size"])
-        shards += [shard_path(root, k) for k in range(n_chunks)]
-        metas.append({**meta, "path": str(Path(source).resolve())})
-    first = metas[0]
+        shards += [file.parent.absolute() / record.file for record in records]
+        metas.append({**meta, "path": str(file.parent.absolute())})
     out.mkdir(parents=True, exist_ok=True)
-    metadata = {
-        **{k: first[k] for k in ("synth", "config", "space", "parameter_names", "features", "render", "versions", "chunk_size")},
-        "seed": [m["seed"] for m in metas],
+    settings = {
+        "config": metas[0]["config"],
         "source": {"kind": "merged", "parts": [{"path": m["path"], "seed": m["seed"], **m["source"]} for m in metas]},
-        "notes": sorted({tuple(n) for m in metas for n in m["notes"]}),
+        "seed": [m["seed"] for m in metas],
+        "notes": sorted([list(n) for n in {tuple(n) for m in metas for n in m["notes"]}]),
         "n_rows_planned": sum(m["n_rows_planned"] for m in metas),
+        "chunk_size": metas[0]["chunk_size"],
+        "with_audio": all(m["with_audio"] for m in metas),
     }
-    return join_shards(out, shards, metadata)
+    return join_shards(out, shards, settings)

@@ -2,6 +2,8 @@
 
 __all__ = ["AroundPresets", "HumanPresets", "PresetSource", "UniformPresets"]
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -88,8 +90,20 @@ class HumanPresets(PresetSource):
     def authored(self, ids: np.ndarray) -> list[dict[str, float]] | None:
         return None if self.own_values is None else [self.own_values[i] for i in self._preset_of(ids)]
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the presets as rendered (unit values, banks, names, own values): changes when any preset does."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.unit, dtype=np.float32).tobytes())
+        digest.update("\n".join(f"{b}\t{n}" for b, n in zip(self.banks, self.names, strict=True)).encode())
+        digest.update(json.dumps(self.own_values, sort_keys=True).encode())
+        return digest.hexdigest()
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "banks": sorted(set(self.banks)), "as_authored": self.own_values is not None}
+        return {
+            **super().describe(),
+            "banks": sorted(set(self.banks)),
+            "as_authored": self.own_values is not None,
+            "presets_sha256": self.fingerprint(),
+        }
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,69 @@
-"""HDF5 storage: one shard file per rendered chunk, one virtual dataset file presenting them all."""
+"""HDF5 storage: atomic shard files with recorded checksums, and ``dataset.h5`` that joins them.
+
+A dataset folder holds ``shards/chunk-NNNNNN.h5`` (one per rendered chunk), beside each its SHA-256 in
+``sha256sum`` format (``chunk-NNNNNN.h5.sha256``, written once the shard is complete), and, when the
+render is finished, ``dataset.h5``: the metadata, a table of every shard (file, rows, bytes, SHA-256),
+and HDF5 virtual datasets presenting all rows as one file to other HDF5 tools.
+"""
 
 __all__ = [
     "DATASET_FILE",
+    "FINALIZE_KEYS",
+    "FORMAT_VERSION",
     "MANIFEST_FILE",
     "SHARD_DIR",
-    "DatasetFile",
+    "ShardRecord",
+    "chunks_to_render",
+    "discard_shard",
+    "file_sha256",
     "finalize_dataset",
     "join_shards",
-    "open_dataset",
+    "recorded_checksum",
     "shard_path",
     "write_shard",
+    "write_text_atomic",
 ]
 
+import hashlib
 import json
 import os
+import platform
+from dataclasses import asdict, dataclass
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from synthgen.config import SynthConfig, parse_config
 from synthgen.errors import SynthgenError
-from synthgen.params import ParameterSpace
 
 DATASET_FILE = "dataset.h5"
 MANIFEST_FILE = "manifest.json"
 SHARD_DIR = "shards"
+#: version of the dataset layout and metadata; 1 = datasets without it (read through a shim)
+FORMAT_VERSION = 2
+#: metadata keys that finalizing adds to the render's settings
+FINALIZE_KEYS = ("format_version", "versions", "n_rows", "counts")
 _STRING = h5py.string_dtype()
+_HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ShardRecord:
+    """One shard as listed in ``dataset.h5``.
+
+    Arguments:
+        file: path relative to the dataset folder, e.g. ``shards/chunk-000003.h5``.
+        rows: rows stored in it.
+        bytes: its size (``None`` in datasets written before checksums were recorded).
+        sha256: its SHA-256 hex digest (``None`` likewise).
+    """
+
+    file: str
+    rows: int
+    bytes: int | None = None
+    sha256: str | None = None
 
 
 def shard_path(root: Path, chunk: int) -> Path:
@@ -35,119 +71,147 @@ def shard_path(root: Path, chunk: int) -> Path:
     return root / SHARD_DIR / f"chunk-{chunk:06d}.h5"
 
 
+def _checksum_path(shard: Path) -> Path:
+    return shard.with_name(shard.name + ".sha256")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once: a crash or a full disk leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recorded_checksum(shard: Path) -> str | None:
+    """The SHA-256 recorded when ``shard`` was written, or ``None`` if there is none (or it is unreadable)."""
+    try:
+        digest = _checksum_path(shard).read_text().split(maxsplit=1)[0]
+    except (OSError, IndexError):
+        return None
+    return digest if len(digest) == 64 else None
+
+
 def write_shard(path: Path, columns: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
-    """Write one chunk's rows atomically: a crash leaves either the whole file or none."""
+    """Write one chunk's rows atomically, then record their checksum: a crash leaves a shard without one.
+
+    Arguments:
+        path: the shard file (see :func:`shard_path`).
+        columns: column name -> ``(rows, ...)`` array; strings as object or unicode arrays.
+        attrs: facts about the chunk; numbers (e.g. rejected renders) are summed over shards into the
+            metadata's ``counts``.
+    """
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         for name, values in columns.items():
             dtype = _STRING if values.dtype.kind in "OU" else values.dtype
             f.create_dataset(name, data=values, dtype=dtype)
         f.attrs.update(attrs)
+    digest = file_sha256(tmp)
     os.replace(tmp, path)
+    write_text_atomic(_checksum_path(path), f"{digest}  {path.name}\n")
 
 
-def finalize_dataset(root: Path, n_chunks: int, metadata: dict[str, Any]) -> Path:
-    """Join every shard into ``dataset.h5`` with h5py virtual datasets (no data is copied)."""
-    return join_shards(root, [shard_path(root, k) for k in range(n_chunks)], metadata)
+def discard_shard(root: Path, chunk: int) -> None:
+    """Delete chunk ``chunk``'s shard so that it is rendered again (its checksum first, then the file)."""
+    path = shard_path(root, chunk)
+    _checksum_path(path).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
 
 
-def join_shards(root: Path, shards: list[Path], metadata: dict[str, Any]) -> Path:
-    """Write ``root/dataset.h5`` presenting ``shards`` (in order, any folder) as one table.
+def _shard_intact(path: Path) -> bool:
+    expected = recorded_checksum(path)
+    return expected is not None and path.is_file() and file_sha256(path) == expected
 
-    Shards are referred to by paths relative to ``root``, so the folders can move together.
+
+def chunks_to_render(root: Path, n_chunks: int) -> list[int]:
+    """Chunks whose shard is missing, has no recorded checksum, or no longer matches it.
+
+    When any remain, ``dataset.h5`` is removed: an unfinished dataset must not read as a finished one.
     """
-    sizes, rejected = [], {"n_silent": 0, "n_broken": 0}
+    todo = [k for k in range(n_chunks) if not _shard_intact(shard_path(root, k))]
+    if todo:
+        (root / DATASET_FILE).unlink(missing_ok=True)
+    return todo
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _fill_value(dtype: np.dtype) -> Any:
+    """What other HDF5 readers see where a shard is missing: NaN or -1, never plausible zeros."""
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind in "iu":
+        return -1 if dtype.kind == "i" else np.iinfo(dtype).max
+    return None
+
+
+def finalize_dataset(root: Path, n_chunks: int, settings: dict[str, Any]) -> Path:
+    """Write ``dataset.h5``: metadata, the shard table, and virtual datasets over the shards (no data is copied).
+
+    Arguments:
+        root: the dataset folder; every shard ``0 .. n_chunks - 1`` must be written, with its checksum.
+        n_chunks: number of shards.
+        settings: what the render was made with (config, source, seed, notes, ...); stored as the
+            metadata with ``format_version``, library ``versions``, ``n_rows`` and summed shard ``counts``.
+
+    Returns:
+        The path of ``dataset.h5``.
+    """
+    return join_shards(root, [shard_path(root, k) for k in range(n_chunks)], settings)
+
+
+def join_shards(root: Path, shards: list[Path], settings: dict[str, Any]) -> Path:
+    """Write ``root/dataset.h5`` over ``shards`` (in row order, in any folder), as :func:`finalize_dataset` does.
+
+    Shards are recorded by paths relative to ``root``, so folders that refer to each other can move together.
+    """
+    records: list[ShardRecord] = []
+    counts: dict[str, int] = {}
     shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     for path in shards:
         with h5py.File(path, "r") as f:
-            sizes.append(f["row_id"].shape[0])
-            for key in rejected:
-                rejected[key] += int(f.attrs.get(key, 0))
+            rows = int(f["row_id"].shape[0])
+            for key, value in f.attrs.items():
+                if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number):
+                    counts[key] = counts.get(key, 0) + int(value)
             for name, ds in f.items():
                 shapes[name] = (ds.shape[1:], ds.dtype)
-    total = int(sum(sizes))
+        records.append(ShardRecord(os.path.relpath(path, root), rows, path.stat().st_size, recorded_checksum(path)))
+    total = sum(r.rows for r in records)
     if total == 0:
         raise SynthgenError(f"{root}: every render was rejected as silent or broken; nothing to store")
+    metadata = {"format_version": FORMAT_VERSION, **settings, "versions": _versions(), "n_rows": total, "counts": counts}
     tmp = root / (DATASET_FILE + ".tmp")
     with h5py.File(tmp, "w") as f:
         for name, (shape, dtype) in shapes.items():
             layout = h5py.VirtualLayout(shape=(total, *shape), dtype=dtype)
             start = 0
-            for path, size in zip(shards, sizes, strict=True):
-                if size:
-                    rel = os.path.relpath(path, root)
-                    layout[start : start + size] = h5py.VirtualSource(rel, name, shape=(size, *shape))
-                start += size
-            f.create_virtual_dataset(name, layout)
-        f.attrs["metadata"] = json.dumps({**metadata, **rejected, "n_rows": total})
+            for record in records:
+                if record.rows:
+                    layout[start : start + record.rows] = h5py.VirtualSource(record.file, name, shape=(record.rows, *shape))
+                start += record.rows
+            f.create_virtual_dataset(name, layout, fillvalue=_fill_value(dtype))
+        f.attrs["metadata"] = json.dumps(metadata)
+        f.attrs["shards"] = json.dumps([asdict(r) for r in records])
     os.replace(tmp, root / DATASET_FILE)
     return root / DATASET_FILE
-
-
-# Columns written under an older name by earlier versions: new name -> old name.
-_RENAMED = {"params_value": "params_raw"}
-
-
-class DatasetFile:
-    """A rendered dataset opened for reading.
-
-    Arguments:
-        path: the dataset folder (or its ``dataset.h5``).
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        file = path / DATASET_FILE if path.is_dir() else path
-        if not file.exists():
-            if (path / MANIFEST_FILE).exists():
-                raise SynthgenError(f"{path}: the dataset is incomplete; run the same `synthgen render` command again to finish it")
-            raise SynthgenError(f"no dataset at {path}: make one with `synthgen render --out {path}`")
-        try:
-            self._file = h5py.File(file, "r")
-            self.metadata: dict[str, Any] = json.loads(self._file.attrs["metadata"])
-        except (OSError, KeyError, ValueError):
-            raise SynthgenError(f"{file} is not a synthgen dataset (unreadable HDF5 or no metadata)") from None
-        self.path = file
-        self.space = ParameterSpace.from_dict(self.metadata["space"])
-        self.config: SynthConfig = parse_config(self.metadata["config"], source=str(file))
-        if len(self) == 0:
-            raise SynthgenError(f"{file} holds no rows")
-
-    def __len__(self) -> int:
-        return int(self._file["row_id"].shape[0])
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._file or _RENAMED.get(name, name) in self._file
-
-    def __enter__(self) -> "DatasetFile":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._file.close()
-
-    def read(self, name: str, indices: np.ndarray | slice | None = None) -> np.ndarray:
-        """Rows of one column, in the order of ``indices`` (all rows if ``None``)."""
-        name = _RENAMED.get(name, name) if name not in self._file else name
-        if name not in self._file:
-            raise SynthgenError(f"{self.path} has no column '{name}'")
-        ds = self._file[name]
-        if ds.dtype.kind == "O":
-            ds = ds.asstr()
-        if indices is None or isinstance(indices, slice):
-            out = ds[indices if indices is not None else slice(None)]
-        else:
-            unique, inverse = np.unique(np.asarray(indices, dtype=np.int64), return_inverse=True)
-            out = ds[unique][inverse]
-        return out
-
-    def columns(self) -> dict[str, tuple[tuple[int, ...], str]]:
-        """Each column's shape and dtype."""
-        return {name: (ds.shape, str(ds.dtype)) for name, ds in self._file.items()}
-
-
-def open_dataset(path: str | Path) -> DatasetFile:
-    """Open a dataset folder or file for reading."""
-    return DatasetFile(path)

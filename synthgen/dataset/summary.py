@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.dataset.storage import DatasetFile, open_dataset
+from synthgen.dataset.reading import DatasetFile, open_dataset
 
 
 def data_fingerprint(data: DatasetFile) -> str:
@@ -19,23 +19,26 @@ def data_fingerprint(data: DatasetFile) -> str:
 def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
     """What a dataset holds: synth, rows, rejected renders, parameters, features and provenance."""
     with open_dataset(path) as data:
-        meta = data.metadata
+        meta, config = data.metadata, data.config
         n = len(data)
         idx = np.linspace(0, n - 1, min(n, sample_rows)).astype(int)
         mel = data.read("mel", idx)
         unit = data.read("params_unit", idx)
         banks = sorted(set(data.read("source_bank")))
         columns = data.columns()
-    feats = meta["features"]
+    feats, render, counts = config.features, config.render, meta["counts"]
+    rejected = ", ".join(f"{v} {k.removeprefix('n_')}" for k, v in counts.items())
+    if counts.get("n_failed"):
+        rejected += "; the failed ones crashed or hung the synth (listed in failed_presets.json)"
     lines = [
-        f"dataset {data.path}",
-        f"  synth       {meta['synth']} ({meta['config']['backend']}), seed {meta['seed']}, source {meta['source']['kind']}",
-        f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {meta['n_silent']} silent, {meta['n_broken']} broken)",
+        f"dataset {data.path} (format {data.format_version})",
+        f"  synth       {config.name} ({config.backend}), seed {meta['seed']}, source {meta['source']['kind']}",
+        f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {rejected or 'none'})",
         f"  notes       {', '.join(f'pitch {p} vel {v}' for p, v in meta['notes'])}; "
-        f"{meta['render']['note_duration_s']} s held in {meta['render']['render_duration_s']} s at {meta['render']['sample_rate']} Hz",
-        f"  features    log-mel {feats['n_mels']} x {feats['n_frames']} (n_fft {feats['n_fft']}, hop {feats['hop_length']}, "
-        f"{feats['fmin']:g}-{feats['fmax']:g} Hz); sample mean {mel.mean():.2f}, std {mel.std():.2f}",
-        f"  parameters  {len(meta['parameter_names'])} learned: {', '.join(meta['parameter_names'])}",
+        f"{render.note_duration_s} s held in {render.render_duration_s} s at {render.sample_rate} Hz",
+        f"  features    log-mel {feats.n_mels} x {feats.n_frames} (n_fft {feats.n_fft}, hop {feats.hop_length}, "
+        f"{feats.fmin:g}-{feats.fmax:g} Hz); sample mean {mel.mean():.2f}, std {mel.std():.2f}",
+        f"  parameters  {data.space.size} learned: {', '.join(data.space.names)}",
         f"  unit range  mean {unit.mean():.3f}, min {unit.min():.3f}, max {unit.max():.3f}",
         f"  banks       {len(banks)}: {', '.join(banks[:8])}{' ...' if len(banks) > 8 else ''}",
         f"  columns     {', '.join(f'{k} {v[0]}' for k, v in columns.items())}",

@@ -42,6 +42,8 @@ class JsonPreset:
         fixed: the config's fixed values when the preset was written.
         display: the plugin's own display text of each value set (plugins, when written from one).
         note: the note the preset is meant to be heard at.
+        output_gain_db: gain applied to the synth's output to play the preset at its intended level
+            (e.g. the loudness of the sound it was inferred from); 0 when absent.
         extra: free-form information from the writer (e.g. the audio a preset was inferred from).
     """
 
@@ -52,6 +54,7 @@ class JsonPreset:
     plugin_file: str | None = None
     display: dict[str, str] = field(default_factory=dict)
     note: dict[str, float] = field(default_factory=dict)
+    output_gain_db: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,6 +105,7 @@ def write_preset(
     extra: Mapping[str, Any] | None = None,
     synth: Synth | None = None,
     note: Note | None = None,
+    output_gain_db: float = 0.0,
 ) -> Path:
     """Write one preset as synthgen JSON: real parameter names and synth values, readable by people and tools.
 
@@ -113,6 +117,7 @@ def write_preset(
         synth: the config's synth; a plugin adds its own display text of every value set (its
             parameters are left at the preset's values).
         note: the note the preset is meant for (default: the config's).
+        output_gain_db: gain (dB) to apply to the synth's output when playing the preset.
 
     Returns:
         The path written.
@@ -129,6 +134,7 @@ def write_preset(
         "backend": config.backend,
         "plugin_file": config.plugin_file,
         "note": dataclasses.asdict(note or config.render.note()),
+        "output_gain_db": round(float(output_gain_db), 3),
         "parameters": parameters,
         "fixed": fixed,
     }
@@ -174,6 +180,9 @@ def read_document(path: str | Path) -> JsonPreset:
             raise SynthgenError(f"{path}: '{key}' must be a string")
     if data.get("plugin_file") is not None and not isinstance(data["plugin_file"], str):
         raise SynthgenError(f"{path}: 'plugin_file' must be a string")
+    gain_db = data.get("output_gain_db", 0.0)
+    if isinstance(gain_db, bool) or not isinstance(gain_db, (int, float)) or not math.isfinite(gain_db):
+        raise SynthgenError(f"{path}: output_gain_db must be a finite number of decibels, got {gain_db!r}")
     return JsonPreset(
         synth=data["synth"],
         backend=data["backend"],
@@ -182,6 +191,7 @@ def read_document(path: str | Path) -> JsonPreset:
         plugin_file=data.get("plugin_file"),
         display={k: str(v) for k, v in _mapping(path, "display", data.get("display", {})).items()},
         note=_numbers(path, "note", data.get("note", {})),
+        output_gain_db=float(gain_db),
         extra=_mapping(path, "extra", data.get("extra", {})),
     )
 
@@ -218,6 +228,7 @@ def write_native_preset(
     path_stem: str | Path,
     extra: Mapping[str, Any] | None = None,
     note: Note | None = None,
+    output_gain_db: float = 0.0,
 ) -> list[Path]:
     """Write a preset as synthgen JSON and in the synth's own formats, all named ``path_stem`` plus a suffix.
 
@@ -230,13 +241,13 @@ def write_native_preset(
         config: the config whose unit space ``unit_row`` is in.
         unit_row: one preset ``(P,)`` in unit space.
         path_stem: path without suffix; its name is the preset's name.
-        extra, note: as in :func:`write_preset`.
+        extra, note, output_gain_db: as in :func:`write_preset`.
 
     Returns:
         The paths written: the JSON file first.
     """
     path_stem = Path(path_stem)
-    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note)]
+    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note, output_gain_db)]
     values = config.space.synth_values(unit_row)
     if not _set_on_plugin(synth, values):
         return paths

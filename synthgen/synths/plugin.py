@@ -41,6 +41,10 @@ def _quiet_host() -> Iterator[None]:
 class PluginSynth(Synth):
     """A VST2 (``.so``) or VST3 (``.vst3``) instrument.
 
+    A render that comes out not finite (NaN or infinite) can leave the plugin's inner state broken
+    for good (amsynth's filters then play NaN for every later preset), so the instance is replaced
+    by a fresh one, with the same native state, before the next sound.
+
     Arguments:
         path: the plugin file.
         sample_rate: render rate in Hz.
@@ -52,18 +56,25 @@ class PluginSynth(Synth):
             raise SynthgenError(f"plugin file not found: {path}")
         self.path = path
         self.sample_rate = int(sample_rate)
-        self._engine = daw.RenderEngine(self.sample_rate, _BLOCK_SIZE)
-        try:
-            with _quiet_host():
-                self._proc = self._engine.make_plugin_processor("synth", str(path))
-        except RuntimeError:
-            raise SynthgenError(f"{path} is not a VST2/VST3 plugin DawDreamer can load") from None
-        if self._proc.get_num_output_channels() == 0:
-            raise SynthgenError(f"{path} has no audio output: it is not a synthesizer")
-        self._engine.load_graph([(self._proc, [])])
+        self._state: Path | None = None
+        self._open()
         n = self._proc.get_plugin_parameter_size()
         self._index = {self._proc.get_parameter_name(i): i for i in range(n)}
         self._initial = {i: self._proc.get_parameter(i) for i in range(n)}
+
+    def _open(self) -> None:
+        """Load a new instance of the plugin (and the native state loaded last, if any)."""
+        self._engine = daw.RenderEngine(self.sample_rate, _BLOCK_SIZE)
+        try:
+            with _quiet_host():
+                self._proc = self._engine.make_plugin_processor("synth", str(self.path))
+        except RuntimeError:
+            raise SynthgenError(f"{self.path} is not a VST2/VST3 plugin DawDreamer can load") from None
+        if self._proc.get_num_output_channels() == 0:
+            raise SynthgenError(f"{self.path} has no audio output: it is not a synthesizer")
+        self._engine.load_graph([(self._proc, [])])
+        if self._state is not None:
+            self.load_state(self._state)
 
     def parameters(self) -> list[ParameterInfo]:
         return [ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i)) for name, i in self._index.items()]
@@ -97,6 +108,8 @@ class PluginSynth(Synth):
             audio = self._engine.get_audio().mean(axis=0)
             n = min(len(audio), out.shape[1])
             out[b, :n] = audio[:n]
+            if not np.isfinite(out[b]).all():
+                self._open()
         self._proc.clear_midi()
         return out
 
@@ -128,4 +141,5 @@ class PluginSynth(Synth):
             # DawDreamer applies the state, then tries to open the editor so the plugin notices.
             if "editor" not in str(e):
                 raise SynthgenError(f"{path} is not a saved state of {self.path.name}") from None
+        self._state = path
         self._initial = {i: self._proc.get_parameter(i) for i in self._initial}

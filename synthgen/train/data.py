@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from synthgen.dataset.storage import DatasetFile
+from synthgen.dataset import DatasetFile
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats
 

@@ -71,6 +71,8 @@ def export_onnx(checkpoint: str | Path) -> list[Path]:
     ``latent_from_params`` for the autoencoders. The sidecar ``<stem>.onnx.json`` holds the
     format version, the model's settings, mel statistics, synth config, training summary,
     package versions and the checkpoint's SHA-256 (a re-trained checkpoint makes the export stale).
+    No path needs an iterative inverse: the IAF posterior runs forward (one pass) when encoding, and
+    the regression flow's couplings invert in one pass each, so every graph is a plain trace.
 
     Arguments:
         checkpoint: ``model.pt`` or a run folder holding one.

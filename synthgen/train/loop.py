@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from synthgen.dataset import DatasetFile, open_dataset
 from synthgen.dataset.split import row_groups, split_rows
-from synthgen.dataset.storage import DatasetFile, open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
@@ -179,14 +179,16 @@ def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelSt
 
 
 def _check_same_data(recorded: dict[str, Any], data: DatasetFile, out: Path) -> None:
-    """Refuse to resume a run on another dataset than the one it started on."""
-    same = (
-        recorded["data_fingerprint"] == data_fingerprint(data)
-        if "data_fingerprint" in recorded
-        else Path(recorded["data"]).resolve() == Path(data.path).resolve()
-    )
-    if not same:
-        raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
+    """Refuse to resume a run on another dataset than the one it started on, or on one changed since."""
+    same_place = Path(recorded["data"]).resolve() == Path(data.path).resolve()
+    if "data_fingerprint" in recorded:
+        if recorded["data_fingerprint"] == data_fingerprint(data):
+            return  # the same dataset, wherever it is now
+    elif same_place:
+        return  # a run from before fingerprints: the same path is all it can tell
+    if same_place:
+        raise SynthgenError(f"{data.path} has changed since {out} started training on it (rows added or rendered again): start a new run")
+    raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
 
 
 def train_model(
@@ -246,12 +248,12 @@ def train_model(
         raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
     torch.manual_seed(settings.seed)
     stats = mel_stats(data, split["train"], seed=settings.seed)
-    feats = data.metadata["features"]
+    feats = data.config.features
     model = build_model(
         settings.model,
         n_classes=list(data.space.n_classes),
-        n_mels=feats["n_mels"],
-        n_frames=feats["n_frames"],
+        n_mels=feats.n_mels,
+        n_frames=feats.n_frames,
         **settings.model_settings,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -274,7 +276,7 @@ def train_model(
         stopped = state["summary"].get("stopped", "")
     summary |= {
         "model": settings.model,
-        "synth": data.metadata["synth"],
+        "synth": data.config.name,
         "data": str(Path(data.path).resolve()),
         "data_fingerprint": data_fingerprint(data),
         "n_train": len(split["train"]),
@@ -286,6 +288,7 @@ def train_model(
     (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
     if stopped.startswith("early") or start >= settings.epochs:
         data.close()
+        export_onnx(out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
     epochs = tqdm(
         range(start, settings.epochs),
@@ -317,6 +320,7 @@ def train_model(
         history.append(row)
         if epoch >= settings.warm_epochs() - 1:
             scheduler.step(valid["param_mse"])
+        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
             summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
@@ -325,7 +329,6 @@ def train_model(
             summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
         elif epoch + 1 == settings.epochs:
             summary["stopped"] = f"all {settings.epochs} epochs done"
-        summary.update(epochs_done=epoch + 1, train_samples_per_s=len(split["train"]) / seconds)
         save_checkpoint(
             {
                 **_model_payload(model, settings.model, data, stats, summary),

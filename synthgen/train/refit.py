@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthgen.dataset.storage import open_dataset
+from synthgen.dataset import open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_trained_module
 from synthgen.nn import SynthModel

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.stats
 
 from synthgen.config import FeatureSettings
+from synthgen.features import magnitude_spectrogram
 
 #: descriptor name -> what it measures (units in the name)
 DESCRIPTORS = {
@@ -21,7 +22,7 @@ DESCRIPTORS = {
 def _describe(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> dict[str, np.ndarray]:
     """:func:`describe_audio` of one chunk of sounds ``(B, n_samples)``."""
     stft = {"n_fft": settings.n_fft, "hop_length": settings.hop_length}
-    magnitude = np.abs(librosa.stft(audio, **stft))  # (B, n_fft // 2 + 1, T)
+    magnitude = magnitude_spectrogram(audio, settings.n_fft, settings.hop_length)  # (B, n_fft // 2 + 1, T)
     energy = (magnitude**2).sum(axis=1)  # (B, T)
     weights = energy / np.maximum(energy.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
     frames = {

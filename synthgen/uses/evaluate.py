@@ -3,6 +3,8 @@
 __all__ = ["Evaluation", "Targets", "evaluate", "targets_from_audio_dir", "targets_from_dataset", "write_report"]
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,78 +13,99 @@ from tqdm.auto import tqdm
 
 from synthgen.audio_io import read_audio
 from synthgen.config import SynthConfig
-from synthgen.dataset.storage import open_dataset
+from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
+from synthgen.uses.index import model_index
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
+from synthgen.uses.pitch import choose_note
+from synthgen.uses.search import search_preset
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
 
 @dataclass
 class Targets:
-    """The sounds to match: log-mels, audio, and (for rendered sets) their true unit parameters."""
+    """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit parameters."""
 
     name: str
     mel: np.ndarray
     audio: np.ndarray
     unit: np.ndarray | None
     labels: list[str]
+    midi_pitch: np.ndarray
 
 
 @dataclass
 class Evaluation:
-    """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics and a summary."""
+    """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics, seconds per sound and a summary.
+
+    ``seconds`` holds wall time per sound; ``cpu_seconds`` the CPU time of this process per sound (what
+    a busy machine does not inflate).
+    """
 
     targets: str
     rows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     estimates: dict[str, np.ndarray] = field(default_factory=dict)
     mels: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     train_data: str | None = None
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """``{method: {metric: {"mean", "std"}}}``."""
-        return {
+        """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` and ``cpu_seconds_per_sound`` (``{"mean"}``) where timed."""
+        out = {
             method: {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metrics.items()}
             for method, metrics in self.rows.items()
         }
+        for method, seconds in self.seconds.items():
+            out[method]["seconds_per_sound"] = {"mean": seconds}
+            out[method]["cpu_seconds_per_sound"] = {"mean": self.cpu_seconds[method]}
+        return out
 
     def markdown(self) -> str:
         """The results as a markdown table (mean ± std over the targets)."""
         metrics = [m for m in ("param_mse", *AUDIO_METRICS) if any(m in r for r in self.rows.values())]
+        metrics += ["seconds_per_sound", "cpu_seconds_per_sound"] if self.seconds else []
+        n_sounds = len(next(iter(next(iter(self.rows.values())).values())))
         lines = [
-            f"Evaluation on {self.targets} (mean ± std over {len(next(iter(self.rows.values()))[metrics[-1]])} sounds; lower is better)",
+            f"Evaluation on {self.targets} (mean ± std over {n_sounds} sounds; lower is better)",
             "",
             "| method | " + " | ".join(metrics) + " |",
             "|---" * (len(metrics) + 1) + "|",
         ]
         for method, values in self.summary().items():
-            cells = [f"{values[m]['mean']:.4g} ± {values[m]['std']:.3g}" if m in values else "n/a" for m in metrics]
+            cells = [_cell(values[m]) if m in values else "n/a" for m in metrics]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])
+
+
+def _cell(value: dict[str, float]) -> str:
+    return f"{value['mean']:.4g} ± {value['std']:.3g}" if "std" in value else f"{value['mean']:.3g}"
 
 
 def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, max_rows: int, seed: int = 0) -> Targets:
     """Up to ``max_rows`` rows of a rendered dataset; audio is read if stored, else re-rendered."""
     with open_dataset(path) as data:
-        if data.space.names != config.space.names or data.metadata["synth"] != config.name:
-            raise SynthgenError(f"{data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'")
+        if data.space.names != config.space.names or data.config.name != config.name:
+            raise SynthgenError(f"{data.path} was rendered with synth '{data.config.name}', not the models' '{config.name}'")
         rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:max_rows])
         unit = data.read("params_unit", rows)
         mel = data.read("mel", rows)
         audio = data.read("audio", rows) if "audio" in data else render_unit(synth, config, unit)
         names = list(data.read("source_preset", rows))
+        pitch = data.read("midi_pitch", rows) if "midi_pitch" in data else np.full(len(rows), config.render.midi_pitch)
         label = str(data.path)
-    return Targets(label, mel, audio, unit, [str(n) for n in names])
+    return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int))
 
 
 def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
-    """Every audio file in a folder (no true parameters: audio metrics only)."""
+    """Every audio file in a folder (no true parameters: audio metrics only), each played at its tracked pitch."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SynthgenError(f"--audio-dir {folder} is not a folder")
@@ -91,7 +114,8 @@ def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
         raise SynthgenError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
     audio = np.stack([read_audio(p, config.render.sample_rate, config.render.render_duration_s).audio for p in files])
     mel = log_mel(audio, config.render.sample_rate, config.features)
-    return Targets(str(folder), mel, audio, None, [p.name for p in files])
+    pitch = [choose_note(a, config.render.sample_rate, config.features.hop_length, config.render.midi_pitch).midi_pitch for a in audio]
+    return Targets(str(folder), mel, audio, None, [p.name for p in files], np.asarray(pitch, dtype=int))
 
 
 def _nearest_neighbour_presets(train_path: Path, targets: np.ndarray, chunk: int = 512) -> np.ndarray:
@@ -133,6 +157,24 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
     return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
+def _render_at(synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray) -> np.ndarray:
+    """Render presets ``(N, P)``, each at its own note ``(N,)``."""
+    pitches, note_index = np.unique(midi_pitch, return_inverse=True)
+    return render_unit(synth, config, unit, [(int(p), config.render.velocity) for p in pitches], note_index)
+
+
+def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> np.ndarray:
+    """The presets ``(N, P)`` a search of ``budget`` renders finds for each target."""
+    index = model_index(model)
+    rows = zip(targets.audio, targets.mel, targets.midi_pitch, strict=True)
+    return np.stack(
+        [
+            search_preset(model, synth, audio, mel, int(pitch), budget, index, seed).unit
+            for audio, mel, pitch in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
+        ]
+    )
+
+
 def evaluate(
     models: list[LoadedModel],
     targets: Targets,
@@ -140,8 +182,11 @@ def evaluate(
     train_data: str | Path | None = None,
     seed: int = 0,
     progress: bool = True,
+    budget: int = 0,
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
+
+    Every estimate is rendered at its target's note; metrics are reported as rendered and level-matched.
 
     Arguments:
         models: models trained for the same synth.
@@ -149,7 +194,9 @@ def evaluate(
         synth: that synth.
         train_data: the training dataset for the nearest-neighbour and mean-preset baselines (default:
             the one the first model recorded, when it is on this machine).
-        seed: seeds the random-preset baseline.
+        seed: seeds the random-preset baseline and the searches.
+        budget: with more than 0, each model is also scored with a search of that many renders per
+            sound (as ``resynth --budget``), starting from its index of training sounds when it has one.
     """
     if not models:
         raise SynthgenError("give at least one --model")
@@ -158,24 +205,44 @@ def evaluate(
         if m.config.space.names != config.space.names or m.config.name != config.name:
             raise SynthgenError(f"models {models[0].path} and {m.path} were trained for different synths or parameters")
     result = Evaluation(targets.name)
+
+    def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result.estimates[method] = estimate()
+        result.seconds[method] = (time.perf_counter() - start) / len(targets.mel)
+        result.cpu_seconds[method] = (time.process_time() - cpu_start) / len(targets.mel)
+
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
-        result.estimates[label] = m.infer(targets.mel)
+        timed(label, lambda m=m: m.infer(targets.mel))
+        if budget > 0:
+            if model_index(m) is None:
+                result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
+            timed(f"{label} + search ({budget} renders)", lambda m=m: _searched(m, targets, synth, budget, seed, progress))
     train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
-    result.notes.append(note)
     result.train_data = None if train_path is None else str(train_path)
+    index = model_index(models[0]) if train_path is None else None
+    result.notes.append(note)
+    if index is not None:
+        result.notes.append(
+            f"instead, nearest neighbour and mean preset come from the index next to {models[0].path} (PCA-reduced log-mels)"
+        )
     if train_path is not None:
         with open_dataset(train_path) as data:
-            if data.metadata["synth"] != config.name or data.space.names != config.space.names:
+            if data.config.name != config.name or data.space.names != config.space.names:
                 raise SynthgenError(
-                    f"training data {data.path} was rendered with synth '{data.metadata['synth']}', not the models' '{config.name}'"
+                    f"training data {data.path} was rendered with synth '{data.config.name}', not the models' '{config.name}'"
                 )
             mean = data.read("params_unit").mean(axis=0, keepdims=True)
-        result.estimates["nearest neighbour"] = _nearest_neighbour_presets(train_path, targets.mel)
+        timed("nearest neighbour", lambda: _nearest_neighbour_presets(train_path, targets.mel))
+    elif index is not None:
+        timed("nearest neighbour", lambda: index.nearest(targets.mel, 1)[1][:, 0])
+        mean = index.unit.mean(axis=0, keepdims=True)
+    if train_path is not None or index is not None:
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
-        audio = render_unit(synth, config, unit)
+        audio = _render_at(synth, config, unit, targets.midi_pitch)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from synthgen.audio_io import wav_bytes
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
@@ -71,14 +71,6 @@ def _data_uri(mime: str, payload: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
 
 
-def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit WAV bytes of mono audio, scaled down only if it would clip."""
-    peak = float(np.abs(audio).max())
-    buffer = io.BytesIO()
-    sf.write(buffer, audio / peak if peak > 1.0 else audio, sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
 def _thumbnail(mel: np.ndarray, vmin: float, vmax: float) -> bytes:
     from synthgen.plots import save_mel_thumbnail
 
@@ -94,7 +86,7 @@ def _cell(grid: LatentGrid, k: int, sample_rate: int, vmin: float, vmax: float) 
     z_across, z_down = grid.offsets[k % size], grid.offsets[k // size]
     rms_db = 20 * np.log10(max(float(grid.descriptors["rms"][k]), 1e-10))
     image = _data_uri("image/png", _thumbnail(grid.walk.mel[k], vmin, vmax))
-    sound = _data_uri("audio/wav", _wav_bytes(grid.walk.audio[k], sample_rate))
+    sound = _data_uri("audio/wav", wav_bytes(grid.walk.audio[k], sample_rate))
     return (
         f'<td><img alt="log-mel at z{across} {z_across:+.2f}, z{down} {z_down:+.2f}" src="{image}">'
         f'<audio controls preload="none" src="{sound}"></audio>'

@@ -11,7 +11,7 @@ import numpy as np
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.walk import Walk, latent_point, prepare_folder, render_walk, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, latent_point, prepare_folder, render_walk, source_gain_db, step_distances, write_walk_audio
 
 #: presets whose unit values all differ by less than this are the same preset (two encodings of one
 #: file differ by float rounding, ~1e-7)
@@ -70,7 +70,8 @@ def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str |
     """Render ``steps`` points from ``a`` to ``b`` (sounds or JSON presets), through latents and through parameters.
 
     A sound's end is its latent mapped to parameters; a preset's end is the preset itself and its
-    latent the flow's inverse of it (invertible models).
+    latent the flow's inverse of it (invertible models). Each end plays at its source's level (see
+    :func:`~synthgen.uses.walk.source_gain_db`), and the gain (dB) moves in a straight line between them.
     """
     if steps < 2:
         raise SynthgenError(f"an interpolation needs at least 2 steps, got {steps}")
@@ -79,9 +80,11 @@ def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str |
     if np.allclose(ends[0], ends[1], rtol=0.0, atol=SAME_PRESET_TOLERANCE):
         raise SynthgenError(f"{a} and {b} map to the same preset: give two sounds that differ")
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    gain_a, gain_b = (source_gain_db(model, synth, source, unit) for source, unit in ((a, unit_a), (b, unit_b)))
+    gain_db = (1 - t[:, 0]) * gain_a + t[:, 0] * gain_b
     z = (1 - t) * z_ends[0] + t * z_ends[1]
-    latent = render_walk(model, synth, model.params_from_latent(z), z)
-    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]))
+    latent = render_walk(model, synth, model.params_from_latent(z), z, gain_db=gain_db)
+    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]), gain_db=gain_db)
     smoothness = {name: walk_smoothness(walk.mel) for name, walk in (("latent", latent), ("params", params))}
     return Interpolation((Path(a), Path(b)), latent, params, smoothness)
 

@@ -5,15 +5,25 @@ References:
     (arXiv:1907.00971): parameter MSE, spectral convergence, log-spectral distance.
 """
 
-__all__ = ["AUDIO_METRICS", "audio_metrics", "magnitude_spectrogram", "mfcc", "param_mse"]
+__all__ = [
+    "AUDIO_METRICS",
+    "LEVEL_MATCHED",
+    "audio_metrics",
+    "level_gain_db",
+    "param_mse",
+    "scale_log_mel",
+]
 
-import librosa
 import numpy as np
-import scipy.fft
 
 from synthgen.config import FeatureSettings
+from synthgen.features import magnitude_spectrogram, mfcc
+from synthgen.uses.level import db_to_gain, fit_gain
 
-AUDIO_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
+_RAW_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
+#: suffix of a metric computed after fitting the estimate's gain (:func:`level_gain_db`)
+LEVEL_MATCHED = "_level_matched"
+AUDIO_METRICS = _RAW_METRICS + tuple(name + LEVEL_MATCHED for name in _RAW_METRICS)
 _EPS = 1e-7
 
 
@@ -22,17 +32,20 @@ def param_mse(true_unit: np.ndarray, pred_unit: np.ndarray) -> np.ndarray:
     return ((np.asarray(true_unit) - np.asarray(pred_unit)) ** 2).mean(axis=1)
 
 
-def magnitude_spectrogram(audio: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    """STFT magnitudes ``(B, n_fft // 2 + 1, T)`` of mono audio ``(B, n_samples)``."""
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    frames = librosa.util.frame(np.pad(audio, ((0, 0), (n_fft // 2, n_fft // 2))), frame_length=n_fft, hop_length=hop_length)
-    window = librosa.filters.get_window("hann", n_fft).astype(np.float32)
-    return np.abs(scipy.fft.rfft(frames * window[None, :, None], axis=1))
+def level_gain_db(target: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The gain (dB) per row that makes ``estimate`` as loud as ``target`` (mono audio ``(B, n_samples)``).
+
+    Fitted in closed form on the STFT magnitudes of :func:`magnitude_spectrogram`: it minimizes the
+    spectral convergence that :func:`audio_metrics` reports.
+    """
+    return fit_gain(magnitude_spectrogram(target), magnitude_spectrogram(estimate))
 
 
-def mfcc(log_mel: np.ndarray, n_mfcc: int = 13) -> np.ndarray:
-    """MFCCs ``(B, n_mfcc, T)`` of natural-log mels ``(B, n_mels, T)`` (DCT-II, orthonormal)."""
-    return scipy.fft.dct(np.asarray(log_mel), type=2, axis=1, norm="ortho")[:, :n_mfcc]
+def scale_log_mel(log_mel: np.ndarray, gain_db: np.ndarray, log_offset: float) -> np.ndarray:
+    """The log-mels ``(B, n_mels, T)`` of sounds scaled by ``gain_db`` ``(B,)``, without re-analysing them."""
+    power = np.maximum(np.exp(np.asarray(log_mel, dtype=np.float64)) - log_offset, 0.0)
+    factor = db_to_gain(gain_db) ** 2
+    return np.log(power * factor.reshape(-1, 1, 1) + log_offset).astype(np.float32)
 
 
 def audio_metrics(
@@ -48,10 +61,20 @@ def audio_metrics(
     Returns:
         ``spectral_convergence``: ``||S - S_hat||_F / ||S||_F`` on STFT magnitudes;
         ``log_spectral_distance_db``: RMS over frequency of the dB power difference, averaged over frames;
-        ``log_mel_mse``: MSE of the log-mels; ``mfcc_distance``: mean Euclidean distance of 13 MFCCs per frame.
-        Each ``(B,)``.
+        ``log_mel_mse``: MSE of the log-mels; ``mfcc_distance``: mean Euclidean distance of 13 MFCCs per frame;
+        and each of them again with :data:`LEVEL_MATCHED` appended, after scaling the estimate by
+        its :func:`level_gain_db` (how far the sound is when its level is set right). Each ``(B,)``.
     """
     s, s_hat = magnitude_spectrogram(target), magnitude_spectrogram(estimate)
+    gain_db = fit_gain(s, s_hat)
+    raw = _distances(s, s_hat, target_mel, estimate_mel)
+    matched_mel = scale_log_mel(estimate_mel, gain_db, settings.log_offset)
+    matched = _distances(s, s_hat * db_to_gain(gain_db).reshape(-1, 1, 1), target_mel, matched_mel)
+    return {**raw, **{name + LEVEL_MATCHED: value for name, value in matched.items()}}
+
+
+def _distances(s: np.ndarray, s_hat: np.ndarray, target_mel: np.ndarray, estimate_mel: np.ndarray) -> dict[str, np.ndarray]:
+    """The four raw distances of :func:`audio_metrics` from magnitudes ``(B, F, T)`` and log-mels."""
     convergence = np.linalg.norm(s - s_hat, axis=(1, 2)) / (np.linalg.norm(s, axis=(1, 2)) + _EPS)
     db = 10 * (np.log10(s**2 + _EPS) - np.log10(s_hat**2 + _EPS))
     lsd = np.sqrt((db**2).mean(axis=1)).mean(axis=1)

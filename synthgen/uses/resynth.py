@@ -13,12 +13,25 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
-from synthgen.synths.rendering import render_unit
+from synthgen.uses.index import SoundIndex, model_index
+from synthgen.uses.pitch import NoteChoice, choose_note
+from synthgen.uses.search import DEFAULT_BUDGET, SearchResult, search_preset
 
 
 @dataclass
 class Resynthesis:
-    """What one resynthesis produced."""
+    """What one resynthesis produced.
+
+    Arguments:
+        source: the input file.
+        unit: the preset ``(P,)`` in unit space; ``settings``: the same as synth values.
+        input_audio, output_audio: ``(n_samples,)``; the output is played at ``note`` with ``gain_db``.
+        input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
+        gain_db: the output gain (dB) that matches the input's level.
+        note: the note the preset is played at, and why.
+        search: the search that found the preset (its distance, renders).
+        notes: remarks for the user (e.g. no index of training sounds next to the model).
+    """
 
     source: Path
     unit: np.ndarray
@@ -29,6 +42,10 @@ class Resynthesis:
     output_mel: np.ndarray
     sample_rate: int
     changes: list[str]
+    gain_db: float = 0.0
+    note: NoteChoice | None = None
+    search: SearchResult | None = None
+    notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -49,9 +66,15 @@ def resynthesize(
     out: str | Path | None = None,
     synth: Synth | None = None,
     plugin: str | Path | None = None,
+    midi_pitch: int | None = None,
+    budget: int = DEFAULT_BUDGET,
+    index: SoundIndex | None = None,
+    seed: int = 0,
+    fade_s: float = 0.1,
+    progress: bool = False,
     plot: bool = False,
 ) -> Resynthesis:
-    """Infer the preset of a sound and render it with the model's synth.
+    """Infer the preset of a sound, search around it with the synth, and render it at the sound's pitch and level.
 
     Arguments:
         model: a loaded model.
@@ -61,23 +84,38 @@ def resynthesize(
         synth: an already loaded synth (e.g. kept alive between calls); built from the model's
             config otherwise.
         plugin: plugin file overriding the config's search paths.
+        midi_pitch: the note to play; default: the input's tracked pitch (the model's note when it has none).
+        budget: renders the search may spend (0: the model's answer alone).
+        index: the model's training sounds (default: the ``index.npz`` next to the model, if any).
+        seed: seeds the search.
+        fade_s: fade-out of an input longer than the model's sounds.
+        progress: show the search's progress.
         plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
-    loaded, mel_in = read_sound(model, audio_path)
-    unit = model.infer(mel_in[None])[0]
+    loaded, mel_in = read_sound(model, audio_path, fade_s)
+    note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
     synth = synth or load_synth(config, plugin)
-    audio_out = render_unit(synth, config, unit[None])[0]
+    notes = []
+    if budget > 0 and index is None:
+        index = model_index(model)
+        if index is None:
+            notes.append(f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)")
+    found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress)
     result = Resynthesis(
         source=Path(audio_path),
-        unit=unit,
-        settings=config.space.synth_values(unit),
+        unit=found.unit,
+        settings=config.space.synth_values(found.unit),
         input_audio=loaded.audio,
-        output_audio=audio_out,
+        output_audio=found.audio,
         input_mel=mel_in,
-        output_mel=log_mel(audio_out, loaded.sample_rate, config.features)[0],
+        output_mel=log_mel(found.audio, loaded.sample_rate, config.features)[0],
         sample_rate=loaded.sample_rate,
         changes=loaded.changes,
+        gain_db=found.gain_db,
+        note=note,
+        search=found,
+        notes=notes,
     )
     if out is not None:
         result.files = _write_outputs(result, model, synth, Path(out), plot)
@@ -92,8 +130,19 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
     out.mkdir(parents=True, exist_ok=True)
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
-    extra = {"source": str(result.source), "model": str(model.path)}
-    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra):
+    extra = {
+        "source": str(result.source),
+        "model": str(model.path),
+        "pitch": result.note.message,
+        "search": {
+            "renders": result.search.n_renders,
+            "seed": result.search.seed,
+            "distance": round(result.search.distance, 4),
+            "from": result.search.origin,
+        },
+    }
+    note = model.config.render.note(result.note.midi_pitch)
+    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db):
         files[f"preset{preset.suffix}"] = preset
     if not plot:
         return files

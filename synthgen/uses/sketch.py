@@ -1,6 +1,6 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "PitchEstimate", "Sketch", "detect_pitch", "sketch_sound", "write_sketch"]
+__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "Sketch", "render_at_pitch", "sketch_sound", "write_sketch"]
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,62 +10,21 @@ import numpy as np
 
 from synthgen.audio_io import write_wav
 from synthgen.config import FeatureSettings
+from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.uses.level import apply_gain_db
+from synthgen.uses.metrics import level_gain_db
+from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
 from synthgen.uses.resynth import Resynthesis, read_sound
 from synthgen.uses.walk import Walk, prepare_folder, render_walk
 
-#: pitch search range of the tracker (C2 to C7)
-PITCH_LOW_HZ = 65.4
-PITCH_HIGH_HZ = 2093.0
-#: less voiced time than this is no pitch: the model's own note is played instead
-MIN_VOICED_S = 0.2
-#: frames count as voiced above this pYIN probability (it marks noise voiced at its floor of 0.01)
-MIN_VOICED_PROBABILITY = 0.05
-#: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
-SILENCE_BELOW_PEAK_DB = 40.0
 #: a recording longer than the model's sounds is cut with this fade-out
 SKETCH_FADE_S = 1.0
 #: a rendered pitch this far from the sketch's (semitones) moves the note sent to the synth
 PITCH_TOLERANCE_SEMITONES = 0.5
 #: how many times the note sent is corrected after listening to the rendering
 MAX_PITCH_CORRECTIONS = 2
-
-
-@dataclass
-class PitchEstimate:
-    """The pitch of a sketch.
-
-    Arguments:
-        f0_hz: tracked fundamental per frame ``(T,)``, NaN where unvoiced.
-        voiced_s: seconds of voiced frames.
-        median_hz: median f0 over voiced frames; None with less than :data:`MIN_VOICED_S` voiced.
-        midi_pitch: the nearest MIDI note to ``median_hz``; None when there is no pitch.
-    """
-
-    f0_hz: np.ndarray
-    voiced_s: float
-    median_hz: float | None
-    midi_pitch: int | None
-
-
-def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
-    """Track the pitch of mono ``audio`` ``(n_samples,)`` with pYIN, one frame every ``hop_length`` samples."""
-    f0_hz, voiced, probability = librosa.pyin(
-        audio, fmin=PITCH_LOW_HZ, fmax=PITCH_HIGH_HZ, sr=sample_rate, frame_length=2048, hop_length=hop_length
-    )
-    level = librosa.feature.rms(y=audio, frame_length=2048, hop_length=hop_length)[0, : len(voiced)]
-    voiced &= (probability > MIN_VOICED_PROBABILITY) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
-    f0_hz = np.where(voiced, f0_hz, np.nan)
-    voiced_s = float(voiced.sum()) * hop_length / sample_rate
-    if voiced_s < MIN_VOICED_S:
-        return PitchEstimate(f0_hz, voiced_s, None, None)
-    median_hz = float(np.median(f0_hz[voiced]))
-    return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(float(librosa.hz_to_midi(median_hz))), 0, 127)))
-
-
-def _note_name(midi_pitch: int) -> str:
-    return librosa.midi_to_note(midi_pitch, unicode=False)
 
 
 @dataclass
@@ -87,38 +46,31 @@ class Sketch(Resynthesis):
 
 
 def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
-    """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch.
+    """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
     The model only ever heard one note, so the preset is inferred from the sketch as it is and then
     played at the tracked note; without a clear pitch it plays the model's note.
     """
     config = model.config
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
-    pitch = detect_pitch(loaded.audio, loaded.sample_rate, config.features.hop_length)
-    if pitch.midi_pitch is None:
-        midi_pitch = config.render.midi_pitch
-        message = (
-            f"no clear pitch ({pitch.voiced_s:.2f} s voiced, {MIN_VOICED_S:g} s needed): "
-            f"playing the model's note {midi_pitch} ({_note_name(midi_pitch)})"
-        )
-    else:
-        midi_pitch = pitch.midi_pitch
-        message = (
-            f"pitch {pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced) -> MIDI {midi_pitch} ({_note_name(midi_pitch)})"
-        )
+    choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
+    pitch = choice.pitch
     unit = model.infer(mel[None])
-    rendered, midi_pitch, rendered_pitch, heard = _render_at_pitch(model, synth, unit, midi_pitch, pitch.midi_pitch is not None)
-    message = f"{message}; {heard}"
+    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
+    message = f"{choice.message}; {heard}"
+    gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
+    output = apply_gain_db(rendered.audio, gain_db)
     return Sketch(
         source=Path(audio_path),
         unit=unit[0],
         settings=config.space.synth_values(unit[0]),
         input_audio=loaded.audio,
-        output_audio=rendered.audio[0],
+        output_audio=output[0],
         input_mel=mel,
-        output_mel=rendered.mel[0],
+        output_mel=log_mel(output, loaded.sample_rate, config.features)[0],
         sample_rate=loaded.sample_rate,
         changes=loaded.changes,
+        gain_db=gain_db,
         pitch=pitch,
         midi_pitch=midi_pitch,
         note_message=message,
@@ -126,7 +78,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     )
 
 
-def _render_at_pitch(
+def render_at_pitch(
     model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
 ) -> tuple[Walk, int, PitchEstimate, str]:
     """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are
@@ -171,13 +123,14 @@ def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Pa
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
     extra = {"sketch": str(result.source), "pitch": result.note_message}
-    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, config.render.note(result.midi_pitch))
+    note = config.render.note(result.midi_pitch)
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,
         result.output_mel,
         _pitch_bands(result.pitch.f0_hz, result.sample_rate, config.features),
-        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {_note_name(result.midi_pitch)}"],
+        [f"sketch: {result.source.name}", f"{config.name} ({model.name}) at {note_name(result.midi_pitch)}"],
         out / f"{stem}_sketch.png",
         config,
     )

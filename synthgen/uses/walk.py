@@ -7,6 +7,7 @@ __all__ = [
     "open_model",
     "prepare_folder",
     "render_walk",
+    "source_gain_db",
     "step_distances",
     "write_walk_audio",
 ]
@@ -20,10 +21,12 @@ from synthgen.audio_io import write_wav
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel, load_model
-from synthgen.presets.json_preset import read_preset
+from synthgen.presets.json_preset import read_document, read_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit
 from synthgen.synths.resolve import resolve_config
+from synthgen.uses.level import apply_gain_db
+from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.resynth import read_sound
 
 
@@ -55,7 +58,7 @@ def open_model(path: str | Path, latent_for: str | None = None, synth: str | Non
         raise SynthgenError(
             f"model not found: {path}; train one (synthgen train --data DATA --model vae_flow_post --out RUN) and pass --model RUN/model.pt"
         )
-    model = load_model(path, resolve_config(synth, plugin)[0] if synth else None)
+    model = load_model(path, synth_config=resolve_config(synth, plugin)[0] if synth else None)
     if latent_for is not None and not model.has_latent:
         raise SynthgenError(
             f"{latent_for} walks a latent space, and model {model.path} ({model.name}) has none: "
@@ -86,11 +89,30 @@ def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.nd
     return latent_point(model, source)[0]
 
 
-def render_walk(model: LoadedModel, synth: Synth, unit: np.ndarray, z: np.ndarray | None = None, midi_pitch: int | None = None) -> Walk:
-    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels."""
+def source_gain_db(model: LoadedModel, synth: Synth, source: str | Path, unit: np.ndarray) -> float:
+    """The output gain (dB) a walk plays at near ``source``: a JSON preset's own ``output_gain_db``, or
+    the gain that plays ``unit`` ``(P,)``, the preset inferred from a sound, at that sound's level."""
+    if Path(source).suffix.lower() == ".json":
+        return read_document(source).output_gain_db
+    loaded = read_sound(model, source)[0]
+    return float(level_gain_db(loaded.audio[None], render_unit(synth, model.config, unit[None]))[0])
+
+
+def render_walk(
+    model: LoadedModel,
+    synth: Synth,
+    unit: np.ndarray,
+    z: np.ndarray | None = None,
+    midi_pitch: int | None = None,
+    gain_db: np.ndarray | float = 0.0,
+) -> Walk:
+    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels.
+
+    ``gain_db`` (a scalar or ``(S,)``) is each rendering's output gain.
+    """
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
-    audio = render_unit(synth, config, unit, notes)
+    audio = apply_gain_db(render_unit(synth, config, unit, notes), gain_db)
     return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
 
 

@@ -1,0 +1,194 @@
+"""Resynthesis quality: each model alone and with search, next to nearest-neighbour, mean and random presets.
+
+Cases it builds itself: a rendered built-in test set (seed 1001, never a training seed); three
+held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth
+at several pitches and programs; espeak-ng voices. Metrics: spectral convergence (as rendered and
+level-matched), log-mel MSE (level-matched), MFCC distance, seconds per sound (wall and CPU: a
+busy machine inflates the first).
+
+Targets: default resynth (model + search) beats the nearest neighbour by >= 25 % on log-mel MSE
+and on spectral convergence, both level-matched, on every set; SC < 1 on real notes; a search
+<= 2 s per sound warm.
+
+Usage: python -m benchmarks.quality [--model M ...] [--amsynth-model M] [--budget N] [--quick]
+"""
+
+import argparse
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import report
+from benchmarks.gm_notes import SOUNDFONT, midi_note_file
+
+RESULTS = Path(__file__).resolve().parent / "results"
+AMSYNTH_BANKS = Path("/usr/share/amsynth/banks")
+#: banks held out of the amsynth model's training by default (--held-out-banks names others)
+HELD_OUT_BANKS = ("BriansBank20.amSynth.bank", "BriansBank21.amSynth.bank", "BriansBank22.amSynth.bank")
+#: General MIDI programs: piano, bells, organ, guitar, violin, trumpet, flute, saw lead, pad
+GM_PROGRAMS = {0: "piano", 14: "bells", 19: "organ", 25: "guitar", 40: "violin", 56: "trumpet", 73: "flute", 81: "saw_lead", 89: "pad"}
+GM_PITCHES = (48, 67)
+VOICES = {"voice_ah": ("aaaaaaaaaah", 40), "voice_hello": ("hello there, how are you", 60)}
+TEST_SEED = 1001
+MIN_GAIN_OVER_NN = 0.25
+MAX_SEARCH_S = 2.0
+
+
+def gm_notes(out: Path, quick: bool) -> Path:
+    """Render GM notes with fluidsynth into ``out``: every program at every pitch (quick: 4 programs, 1 pitch)."""
+    out.mkdir(parents=True, exist_ok=True)
+    programs = dict(list(GM_PROGRAMS.items())[:: 2 if quick else 1])
+    for program, name in programs.items():
+        for pitch in GM_PITCHES[:1] if quick else GM_PITCHES:
+            midi = out / f"{name}_{pitch}.mid"
+            midi.write_bytes(midi_note_file(program, pitch))
+            cmd = ["fluidsynth", "-ni", "-F", str(out / f"{name}_{pitch}.wav"), "-r", "22050", str(SOUNDFONT), str(midi)]
+            subprocess.run(cmd, check=True, capture_output=True)
+            midi.unlink()
+    return out
+
+
+def voices(out: Path) -> Path:
+    """Speak a few phrases with espeak-ng into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (text, pitch) in VOICES.items():
+        subprocess.run(["espeak-ng", "-p", str(pitch), "-s", "120", "-w", str(out / f"{name}.wav"), text], check=True, capture_output=True)
+    return out
+
+
+def rendered_targets(config, synth, n: int):
+    """``n`` uniform presets of ``config`` rendered at its note (seed :data:`TEST_SEED`)."""
+    from synthgen.features import log_mel
+    from synthgen.synths.rendering import render_unit
+    from synthgen.uses.evaluate import Targets
+
+    unit = config.space.sample(n, np.random.default_rng(TEST_SEED))
+    audio = render_unit(synth, config, unit)
+    mel = log_mel(audio, config.render.sample_rate, config.features)
+    return Targets(
+        f"{config.name} rendered", mel, audio, unit, [f"seed {TEST_SEED} #{k}" for k in range(n)], np.full(n, config.render.midi_pitch)
+    )
+
+
+def bank_targets(config, synth, n_per_bank: int | None, banks: tuple[str, ...] = HELD_OUT_BANKS):
+    """Presets of held-out amsynth bank files (in :data:`AMSYNTH_BANKS`), rendered at the config's note."""
+    from synthgen.features import log_mel
+    from synthgen.presets.human import load_human_presets
+    from synthgen.synths.rendering import render_unit
+    from synthgen.uses.evaluate import Targets
+
+    presets = [load_human_presets(AMSYNTH_BANKS / bank, config) for bank in banks]
+    unit = np.concatenate([p.unit[:n_per_bank] for p in presets])
+    names = [f"{p.banks[k]}/{p.names[k]}" for p in presets for k in range(len(p.unit[:n_per_bank]))]
+    audio = render_unit(synth, config, unit)
+    mel = log_mel(audio, config.render.sample_rate, config.features)
+    return Targets("amsynth held-out banks", mel, audio, unit, names, np.full(len(unit), config.render.midi_pitch))
+
+
+def score(models: list, targets, synth, budget: int, seed: int, train_data: Path | None) -> tuple[list[dict], list[str]]:
+    """Rows of the table for one set: every method's mean metrics."""
+    from synthgen.uses.evaluate import evaluate
+
+    result = evaluate(models, targets, synth, train_data, seed=seed, progress=False, budget=budget)
+    rows = []
+    for method, values in result.summary().items():
+        row = {"set": targets.name.rsplit("/", 1)[-1], "method": method, "n": len(targets.mel)}
+        for metric, column in (
+            ("spectral_convergence", "SC"),
+            ("spectral_convergence_level_matched", "SC_lm"),
+            ("log_mel_mse", "logmel"),
+            ("log_mel_mse_level_matched", "logmel_lm"),
+            ("mfcc_distance_level_matched", "mfcc_lm"),
+            ("seconds_per_sound", "s_per_sound"),
+            ("cpu_seconds_per_sound", "cpu_s_per_sound"),
+        ):
+            row[column] = values[metric]["mean"] if metric in values else float("nan")
+        rows.append(row)
+    return rows, result.notes
+
+
+def verdicts(rows: list[dict], budget: int, real_sets: set[str]) -> list[str]:
+    """Each target, checked on each set, in one line."""
+    lines = []
+    for name in dict.fromkeys(r["set"] for r in rows):
+        by_method = {r["method"]: r for r in rows if r["set"] == name}
+        nn = by_method.get("nearest neighbour")
+        for method, row in by_method.items():
+            if not method.endswith(f"+ search ({budget} renders)"):
+                continue
+            if nn is not None:
+                gains = {m: 1 - row[m] / nn[m] for m in ("logmel_lm", "SC_lm")}
+                ok = all(g >= MIN_GAIN_OVER_NN for g in gains.values())
+                lines.append(
+                    f"{name}: {method} vs NN: log-mel MSE {gains['logmel_lm']:+.0%}, SC {gains['SC_lm']:+.0%} "
+                    f"(target >= {MIN_GAIN_OVER_NN:.0%} lower): {'met' if ok else 'NOT met'}"
+                )
+            if name in real_sets:
+                lines.append(f"{name}: {method} SC {row['SC_lm']:.3f} as output (target < 1): {'met' if row['SC_lm'] < 1 else 'NOT met'}")
+            verdict = "met" if row["s_per_sound"] <= MAX_SEARCH_S else "NOT met"
+            lines.append(
+                f"{name}: {method} {row['s_per_sound']:.2f} s per sound, {row['cpu_s_per_sound']:.2f} s of CPU "
+                f"(target <= {MAX_SEARCH_S:g} s wall on an idle machine): {verdict}"
+            )
+    return lines
+
+
+def main() -> None:
+    from synthgen.model import DEFAULT_MODEL, load_model
+    from synthgen.synths.loading import load_synth
+    from synthgen.uses.evaluate import targets_from_audio_dir
+    from synthgen.uses.search import DEFAULT_BUDGET
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, action="append", help="A built-in synth model (repeat; default: the shipped one).")
+    parser.add_argument(
+        "--amsynth-model", type=Path, action="append", default=[], help="An amsynth model (repeat); its sets are skipped without."
+    )
+    parser.add_argument(
+        "--train-data", type=Path, help="The built-in models' training set, for an exact nearest neighbour (default: their index)."
+    )
+    parser.add_argument("--amsynth-train-data", type=Path, help="The amsynth models' training set (default: their index).")
+    parser.add_argument(
+        "--held-out-banks", nargs=3, default=HELD_OUT_BANKS, help="The amsynth bank files the amsynth models never saw in training."
+    )
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="Renders per sound of the search rows (0: models alone).")
+    parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch.")
+    parser.add_argument("--rendered", type=int, default=100, help="Rendered test sounds (without --quick).")
+    parser.add_argument("--seed", type=int, default=0, help="Seeds the random baseline and the searches.")
+    parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
+    args = parser.parse_args()
+    groups = {"builtin": [load_model(m) for m in args.model or [DEFAULT_MODEL]]}
+    if args.amsynth_model:
+        groups["amsynth"] = [load_model(m) for m in args.amsynth_model]
+    rows, notes = [], []
+    if "amsynth" not in groups:
+        notes.append("no --amsynth-model: the held-out amsynth banks are skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        real = {"gm notes": gm_notes(Path(tmp) / "gm notes", args.quick), "voices": voices(Path(tmp) / "voices")}
+        for synth_name, models in groups.items():
+            config = models[0].config
+            synth = load_synth(config)
+            sets = [rendered_targets(config, synth, 20 if args.quick else args.rendered)]
+            if synth_name == "amsynth":
+                sets.append(bank_targets(config, synth, 10 if args.quick else None, tuple(args.held_out_banks)))
+            sets += [targets_from_audio_dir(folder, config) for folder in real.values()]
+            for targets in sets:
+                print(f"{synth_name}: {targets.name.rsplit('/', 1)[-1]} ({len(targets.mel)} sounds)", flush=True)
+                train_data = args.train_data if synth_name == "builtin" else args.amsynth_train_data
+                set_rows, set_notes = score(models, targets, synth, args.budget, args.seed, train_data)
+                rows += [{"synth": synth_name, **r} for r in set_rows]
+                notes += [f"{synth_name} {targets.name.rsplit('/', 1)[-1]}: {n}" for n in set_notes]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report("quality", rows, args.out)
+    lines = verdicts(rows, args.budget, set(real)) + notes
+    print("\n".join(lines))
+    saved = json.loads(args.out.read_text())
+    saved.update({"budget": args.budget, "quick": args.quick, "test_seed": TEST_SEED, "seed": args.seed, "verdicts": lines})
+    args.out.write_text(json.dumps(saved, indent=1))
+
+
+if __name__ == "__main__":
+    main()

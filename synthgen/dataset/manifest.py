@@ -1,0 +1,125 @@
+"""A dataset folder's manifest: the settings its render started with, checked before it resumes or grows.
+
+``manifest.json`` holds ``{"format_version": 2, "settings": {...}}`` and is replaced atomically. A
+render resumes into a folder only with the same settings; with a larger ``n_rows_planned`` (a larger
+``--n``, all else equal) it grows the dataset: rows are a pure function of ``(seed, row)``, so the rows
+already there stay and the new ones are added after them.
+"""
+
+__all__ = ["MAX_ROWS", "check_render_settings", "prepare_folder"]
+
+import json
+from pathlib import Path
+from typing import Any
+
+from synthgen.dataset.reading import read_header
+from synthgen.dataset.storage import DATASET_FILE, FINALIZE_KEYS, FORMAT_VERSION, MANIFEST_FILE, SHARD_DIR, discard_shard, write_text_atomic
+from synthgen.errors import SynthgenError
+
+#: the most rows one render may plan (weeks of rendering); bounds its memory and time
+MAX_ROWS = 100_000_000
+
+
+def check_render_settings(settings: dict[str, Any]) -> None:
+    """One clear line for a seed, chunk size, note or row count that cannot be rendered or stored truthfully."""
+    if settings["seed"] < 0:
+        raise SynthgenError(f"--seed must be 0 or more, got {settings['seed']}")
+    if settings["chunk_size"] < 1:
+        raise SynthgenError(f"--chunk-size must be at least 1 row, got {settings['chunk_size']}")
+    for pitch, velocity in settings["notes"]:
+        if not 0 <= pitch <= 127:
+            raise SynthgenError(f"MIDI pitch {pitch} is outside 0..127 (--notes)")
+        if not 1 <= velocity <= 127:
+            raise SynthgenError(f"MIDI velocity {velocity} is outside 1..127 (--velocities)")
+    if settings["n_rows_planned"] > MAX_ROWS:
+        raise SynthgenError(f"{settings['n_rows_planned']} rows planned, more than the {MAX_ROWS} one dataset may hold: lower --n")
+
+
+def _write_manifest(root: Path, settings: dict[str, Any]) -> None:
+    write_text_atomic(root / MANIFEST_FILE, json.dumps({"format_version": FORMAT_VERSION, "settings": settings}, indent=1))
+
+
+def _settings_from_dataset(root: Path) -> dict[str, Any] | None:
+    """The settings a finished dataset in ``root`` records, if there is one of the current format."""
+    try:
+        metadata, _, _ = read_header(root / DATASET_FILE)
+    except SynthgenError:
+        return None
+    if metadata["format_version"] != FORMAT_VERSION:
+        return None
+    return {k: v for k, v in metadata.items() if k not in FINALIZE_KEYS}
+
+
+def _read_settings(root: Path) -> dict[str, Any]:
+    """The settings in ``root``'s manifest; a damaged one is rebuilt from a finished ``dataset.h5``."""
+    path = root / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        settings = _settings_from_dataset(root)
+        if settings is None:
+            raise SynthgenError(
+                f"{path} is empty or damaged and no finished {DATASET_FILE} is there to rebuild it from: "
+                f"delete {root} and render again, or render into another --out"
+            ) from None
+        _write_manifest(root, settings)
+        return settings
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise SynthgenError(f"{root} was started by an older synthgen, which cannot be resumed: render into a new --out")
+    return manifest["settings"]
+
+
+def _without_size(settings: dict[str, Any]) -> dict[str, Any]:
+    source = {k: v for k, v in settings["source"].items() if k != "n_items"}
+    return {**{k: v for k, v in settings.items() if k != "n_rows_planned"}, "source": source}
+
+
+def _check_same_dataset(root: Path, previous: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Refuse to resume (or grow) a dataset with settings other than its own."""
+    before, now = _without_size(previous), _without_size(settings)
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    source_changed = {k for k in set(before["source"]) | set(now["source"]) if before["source"].get(k) != now["source"].get(k)}
+    if changed == ["source"] and source_changed == {"presets_sha256"}:
+        raise SynthgenError(
+            f"the presets given with --presets changed since {root} was started (their fingerprint differs): "
+            "render them into a new --out, or restore the preset files to resume"
+        )
+    if changed:
+        raise SynthgenError(
+            f"{root} holds a dataset made with other settings ({', '.join(changed)} differ): "
+            "use another --out, or the original command to resume it"
+        )
+    if settings["n_rows_planned"] < previous["n_rows_planned"]:
+        raise SynthgenError(
+            f"{root} holds {previous['n_rows_planned']} planned rows; a render can grow a dataset but not shrink it: "
+            "use another --out for fewer rows"
+        )
+
+
+def prepare_folder(root: Path, settings: dict[str, Any]) -> None:
+    """Make ``root`` ready to render into: create it, or check that it holds the same dataset (and grow it).
+
+    Arguments:
+        root: the dataset folder.
+        settings: what the render is made with (``config``, ``source``, ``seed``, ``notes``,
+            ``n_rows_planned``, ``chunk_size``, ...); JSON-ready.
+    """
+    settings = json.loads(json.dumps(settings))
+    check_render_settings(settings)
+    if root.exists() and not root.is_dir():
+        raise SynthgenError(f"--out {root} is a file; give a folder for the dataset")
+    if (root / MANIFEST_FILE).exists():
+        previous = _read_settings(root)
+        _check_same_dataset(root, previous, settings)
+        if settings["n_rows_planned"] > previous["n_rows_planned"]:
+            # The last shard may be short under the old size: it is rendered again, full, before the manifest grows.
+            last_rows = previous["n_rows_planned"] % settings["chunk_size"]
+            if last_rows:
+                discard_shard(root, previous["n_rows_planned"] // settings["chunk_size"])
+            _write_manifest(root, settings)
+    elif root.exists() and any(p.name != MANIFEST_FILE + ".tmp" for p in root.iterdir()):
+        raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        _write_manifest(root, settings)
+    (root / SHARD_DIR).mkdir(exist_ok=True)

@@ -1,0 +1,239 @@
+"""Search with the synth in the loop: start from the model's answer, samples of its posterior and the
+nearest training sounds, then refine the best with CMA-ES over unit parameters, rendering every try.
+
+References:
+    Hansen, "The CMA evolution strategy: a tutorial" (arXiv:1604.00772), through the ``cma`` package.
+"""
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "SearchResult",
+    "SpectralDistance",
+    "posterior_samples",
+    "search_preset",
+    "start_candidates",
+]
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from synthgen.config import FeatureSettings
+from synthgen.features import mel_from_power, stft_power
+from synthgen.model import LoadedModel
+from synthgen.synths.base import Synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.index import SoundIndex
+from synthgen.uses.level import apply_gain_db, db_to_gain, gain_to_db
+from synthgen.uses.metrics import level_gain_db
+
+#: renders a resynthesis may spend by default: about 1.5 s for the built-in synth on two cores
+DEFAULT_BUDGET = 150
+#: nearest training sounds tried as starting points
+N_NEAREST = 8
+#: samples of the model's posterior tried as starting points
+N_POSTERIOR = 4
+#: spread of posterior samples around the encoder's mean latent (the prior's std is 1)
+POSTERIOR_SCALE = 0.5
+#: spread (unit space) of the samples around the answer of a model without a latent space
+ANSWER_SPREAD = 0.1
+#: CMA-ES population (renders per generation) and initial step (unit space)
+CMA_POPSIZE = 12
+CMA_SIGMA = 0.08
+#: weight of the log-mel MSE next to the mean spectral convergence
+LOG_MEL_WEIGHT = 0.25
+
+
+class SpectralDistance:
+    """A multi-resolution spectral distance from renders to one target, with each render's gain fitted.
+
+    ``distance = mean over STFT sizes of SC(g Ŝ, S) + LOG_MEL_WEIGHT * MSE(log-mel(g x̂), log-mel(x))``,
+    where SC is spectral convergence on linear magnitudes at the log-mel's STFT size and at a half
+    and a quarter of it (hop: half the size), and ``g`` the least-squares gain of each render
+    (fitted at the log-mel's STFT), so a render is judged by its timbre, not its level.
+
+    Arguments:
+        target: the sound to match, mono ``(n_samples,)``.
+        sample_rate: Hz.
+        settings: the log-mel settings (the model's).
+    """
+
+    def __init__(self, target: np.ndarray, sample_rate: int, settings: FeatureSettings) -> None:
+        self.sample_rate = sample_rate
+        self.settings = settings
+        powers = self._powers(target[None])
+        self._magnitudes = [np.sqrt(p[0]) for p in powers]
+        self._energies = [float(p.sum(dtype=np.float64)) for p in powers]
+        self._log_mel = np.log(mel_from_power(powers[-1], sample_rate, settings)[0] + settings.log_offset)
+
+    def _powers(self, audio: np.ndarray) -> list[np.ndarray]:
+        """STFT powers ``(B, T, F)`` at a quarter, a half and the whole of the log-mel's STFT size (that one last)."""
+        s = self.settings
+        smaller = [stft_power(audio, s.n_fft // k, s.n_fft // (2 * k)) for k in (4, 2)]
+        return [*smaller, stft_power(audio, s.n_fft, s.hop_length, s.n_frames)]
+
+    def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distances ``(B,)`` and fitted gains in dB ``(B,)`` of renders ``(B, n_samples)``."""
+        powers = self._powers(audio)
+        # ||S - g Ŝ||² = ||S||² - 2 g <S, Ŝ> + g² ||Ŝ||², from two sums per size: no spectrogram-sized temporaries
+        dots = [np.einsum("tf,btf->b", m, np.sqrt(p)) for m, p in zip(self._magnitudes, powers, strict=True)]
+        energies = [p.sum(axis=(1, 2), dtype=np.float64) for p in powers]
+        gain = np.where(energies[-1] > 0, dots[-1] / np.maximum(energies[-1], 1e-30), 1.0)
+        gain_db = gain_to_db(gain)
+        gain = db_to_gain(gain_db)
+        convergence = np.mean(
+            [
+                np.sqrt(np.maximum(target - 2 * gain * dot + gain**2 * energy, 0.0) / max(target, 1e-30))
+                for target, dot, energy in zip(self._energies, dots, energies, strict=True)
+            ],
+            axis=0,
+        )
+        mel = mel_from_power(powers[-1], self.sample_rate, self.settings)
+        mel = np.log(mel * (gain**2).astype(np.float32)[:, None, None] + self.settings.log_offset)
+        mse = ((mel - self._log_mel) ** 2).mean(axis=(1, 2))
+        return convergence + LOG_MEL_WEIGHT * mse, gain_db
+
+
+@dataclass
+class SearchResult:
+    """The preset a search found, and how it got there.
+
+    Arguments:
+        unit: the best preset ``(P,)`` in unit space (classes snapped).
+        gain_db: its output gain (fitted on the metric's STFT, see :func:`~synthgen.uses.metrics.level_gain_db`).
+        audio: its rendering with that gain ``(n_samples,)``.
+        distance: its :class:`SpectralDistance` to the target.
+        model_distance: the distance of the model's own answer.
+        origin: the starting point the best preset came from (``model answer``, ``nearest training
+            sound 2``, ``posterior sample 1``), plus `` + CMA-ES`` when the local search improved it.
+        n_renders: renders spent.
+        seed: the seed of the posterior samples and CMA-ES.
+        history: the best distance after each batch of renders ``(n_batches,)``.
+    """
+
+    unit: np.ndarray
+    gain_db: float
+    audio: np.ndarray
+    distance: float
+    model_distance: float
+    origin: str
+    n_renders: int
+    seed: int
+    history: list[float] = field(default_factory=list)
+
+
+def posterior_samples(model: LoadedModel, mel: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """The model's answer for one log-mel ``(n_mels, n_frames)`` and ``n`` presets from its uncertainty about it.
+
+    Latent models: latents drawn around the encoder's mean (std :data:`POSTERIOR_SCALE`), mapped to
+    parameters. Others: Gaussian perturbations of the model's answer (std :data:`ANSWER_SPREAD`).
+
+    Returns:
+        Unit presets ``(1 + n, P)``: the answer (what ``model.infer`` gives), then the samples.
+    """
+    rng = np.random.default_rng(seed)
+    if not model.has_latent:
+        answer = model.infer(mel[None])
+        return np.concatenate([answer, model.config.space.sample_around(np.repeat(answer, n, axis=0), ANSWER_SPREAD, rng)])
+    z = model.encode(mel[None])
+    noise = POSTERIOR_SCALE * rng.standard_normal((n, z.shape[1])).astype(np.float32)
+    return model.params_from_latent(np.concatenate([z, z + noise]))
+
+
+def start_candidates(model: LoadedModel, mel: np.ndarray, index: SoundIndex | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Starting points of a search: the model's answer, the nearest training sounds, posterior samples.
+
+    Returns:
+        Unit presets ``(C, P)`` in that order of priority, and a label for each.
+    """
+    posterior = posterior_samples(model, mel, N_POSTERIOR, seed)
+    units, labels = [posterior[:1]], ["model answer"]
+    if index is not None:
+        nearest = index.nearest(mel[None], N_NEAREST)[1][0]
+        units.append(nearest)
+        labels += [f"nearest training sound {k + 1}" for k in range(len(nearest))]
+    units.append(posterior[1:])
+    labels += [f"posterior sample {k + 1}" for k in range(N_POSTERIOR)]
+    return model.config.space.snap_unit(np.concatenate(units)), labels
+
+
+def search_preset(
+    model: LoadedModel,
+    synth: Synth,
+    target: np.ndarray,
+    mel: np.ndarray,
+    midi_pitch: int | None = None,
+    budget: int = DEFAULT_BUDGET,
+    index: SoundIndex | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> SearchResult:
+    """Find the preset whose rendering is nearest to ``target``, spending at most ``budget`` renders.
+
+    The starting points (:func:`start_candidates`, cut to the budget) are rendered and scored; the
+    best is refined by CMA-ES (population :data:`CMA_POPSIZE`, step :data:`CMA_SIGMA`) over the
+    unit parameters, discrete and categorical ones relaxed to ``[0, 1]`` and snapped when rendered.
+    The best render seen is returned, so the result is never worse than the best starting point.
+    With ``budget`` 0 the model's answer is returned as it is (rendered once).
+
+    Arguments:
+        model: the model (its synth config, answer and posterior).
+        synth: the model's synth.
+        target: the sound to match, mono ``(n_samples,)`` at the model's rate and length.
+        mel: its log-mel ``(n_mels, n_frames)``.
+        midi_pitch: the note to render at (default: the model's).
+        budget: renders allowed.
+        index: the model's training sounds, for nearest-neighbour starting points.
+        seed: seeds the posterior samples and CMA-ES.
+        progress: show a progress bar with the distance reached.
+    """
+    config = model.config
+    notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
+    distance = SpectralDistance(target, config.render.sample_rate, config.features)
+    if budget > 0:
+        units, labels = start_candidates(model, mel, index, seed)
+        units, labels = units[:budget], labels[:budget]
+    else:
+        units, labels = model.infer(mel[None]), ["model answer"]
+    audio = render_unit(synth, config, units, notes)
+    scores, _ = distance(audio)
+    best, model_distance = int(np.argmin(scores)), float(scores[0])
+    state = {"unit": units[best], "audio": audio[best], "distance": float(scores[best])}
+    history, n_renders = [state["distance"]], len(units)
+    origin = labels[best]
+    bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
+    bar.set_postfix(distance=f"{state['distance']:.3f}")
+    if budget - n_renders >= CMA_POPSIZE:
+        import cma  # only when searching
+
+        options = {"popsize": CMA_POPSIZE, "bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9}
+        strategy = cma.CMAEvolutionStrategy(np.clip(state["unit"], 0.0, 1.0).astype(np.float64), CMA_SIGMA, options)
+        while budget - n_renders >= CMA_POPSIZE:
+            tries = strategy.ask()
+            # render (and keep) exactly the snapped presets a user gets back
+            units = config.space.snap_unit(np.asarray(tries))
+            audio = render_unit(synth, config, units, notes)
+            scores, _ = distance(audio)
+            strategy.tell(tries, scores.tolist())
+            n_renders += len(tries)
+            k = int(np.argmin(scores))
+            if scores[k] < state["distance"]:
+                state = {"unit": units[k], "audio": audio[k], "distance": float(scores[k])}
+                origin = labels[best] + " + CMA-ES"
+            history.append(state["distance"])
+            bar.update(len(tries))
+            bar.set_postfix(distance=f"{state['distance']:.3f}")
+    bar.close()
+    gain_db = float(level_gain_db(target[None], state["audio"][None])[0])
+    return SearchResult(
+        unit=np.asarray(state["unit"], dtype=np.float32),
+        gain_db=gain_db,
+        audio=apply_gain_db(state["audio"][None], gain_db)[0],
+        distance=state["distance"],
+        model_distance=model_distance,
+        origin=origin,
+        n_renders=n_renders,
+        seed=seed,
+        history=history,
+    )

@@ -1,0 +1,67 @@
+"""Every command of the README's pipeline table, run in order as a user would (smaller sizes)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR
+
+from .conftest import AMSYNTH
+
+ROOT = Path(__file__).resolve().parent.parent
+# README sizes -> test sizes; commands that train get a tiny network.
+SMALLER = [
+    (r"--n 10000", "--n 48"),
+    (r"--n 300", "--n 12"),
+    (r"--jobs 2", "--jobs 1"),
+    (r"--steps \d+", "--steps 3"),
+    (r"^(synthgen train .*)$", r"\1 --epochs 1 --batch-size 16 --set channels=8 --set conv_layers=3 --set hidden=32"),
+    (r"^(synthgen explore .*)$", r"\1 --steps 2"),
+    (r"^(synthgen evaluate .*)$", r"\1 --max-rows 4"),
+]
+
+
+def readme_commands() -> list[str]:
+    """The command of each row of the pipeline table, in order."""
+    table = (ROOT / "README.md").read_text().split("## The pipeline", 1)[1].split("\n\n", 2)[1]
+    return [m.group(1) for row in table.splitlines()[2:] if (m := re.search(r"`(synthgen [^`]+)`", row))]
+
+
+def test_the_table_lists_every_step() -> None:
+    commands = readme_commands()
+    for name in ("info", "render", "dataset info", "train", "resynth", "evaluate", "macro", "interpolate", "sketch", "explore", "presets"):
+        assert any(c.startswith(f"synthgen {name}") for c in commands), name
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not AMSYNTH.exists() or not SHIPPED_BANK_DIR.is_dir(), reason="Debian package amsynth is not installed")
+def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    banks = tmp_path / "banks"
+    banks.mkdir()
+    shutil.copy(SHIPPED_BANK_DIR / "amsynth_factory.bank", banks)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for command in readme_commands():
+        for pattern, replacement in SMALLER:
+            command = re.sub(pattern, replacement, command)
+        command = command.replace(str(SHIPPED_BANK_DIR), str(banks))
+        args = [sys.executable, "-m", "synthgen", *command.split()[1:]]
+        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        assert "Traceback" not in done.stderr
+    for written in (
+        "data/builtin/dataset.h5",
+        "runs/vfp/model.pt",
+        "out",
+        "evaluation/results.md",
+        "macro",
+        "interpolate",
+        "sketch",
+        "explore",
+    ):
+        assert (tmp_path / written).exists(), written

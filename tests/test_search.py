@@ -1,0 +1,200 @@
+"""Resynthesis that matches level and pitch, and searches with the synth in the loop: gain fit, note
+choice, posterior samples, the index of training sounds, the search and its CLI."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from synthgen.audio_io import write_wav
+from synthgen.cli import main
+from synthgen.config import load_config
+from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
+from synthgen.model import DEFAULT_MODEL, load_model
+from synthgen.presets.json_preset import read_document, write_preset
+from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
+from synthgen.uses.index import build_index, load_index
+from synthgen.uses.level import apply_gain_db, fit_gain
+from synthgen.uses.metrics import audio_metrics, level_gain_db
+from synthgen.uses.pitch import choose_note
+from synthgen.uses.search import SpectralDistance, posterior_samples, search_preset, start_candidates
+
+needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
+SAMPLE_RATE = 22050
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    config = load_config("builtin")
+    return config, load_synth(config)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def target(builtin) -> tuple[np.ndarray, np.ndarray]:
+    """One rendered sound of a random preset at C3, and its log-mel."""
+    config, synth = builtin
+    audio = render_unit(synth, config, config.space.sample(1, np.random.default_rng(11)), [(48, 127)])[0]
+    return audio, log_mel(audio, SAMPLE_RATE, config.features)[0]
+
+
+def _sawtooth(frequency_hz: float, seconds: float = 2.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.3 * (2 * ((t * frequency_hz) % 1.0) - 1)).astype(np.float32)
+
+
+def test_level_fit_matches_a_half_level_copy(builtin, target) -> None:
+    config, _ = builtin
+    audio, mel = target
+    half = 0.5 * audio[None]
+    gain_db = level_gain_db(half, audio[None])
+    np.testing.assert_allclose(gain_db, 20 * np.log10(0.5), atol=1e-3)
+    np.testing.assert_allclose(apply_gain_db(audio[None], gain_db), half, atol=1e-5)
+    metrics = audio_metrics(half, audio[None], log_mel(half, SAMPLE_RATE, config.features), mel[None], config.features)
+    assert metrics["spectral_convergence"][0] == pytest.approx(1.0, abs=1e-3)
+    assert metrics["spectral_convergence_level_matched"][0] < 1e-3
+    assert metrics["log_mel_mse_level_matched"][0] < 1e-4 < metrics["log_mel_mse"][0]
+    # a silent estimate keeps its level instead of dividing by zero
+    assert fit_gain(np.ones((1, 4, 4)), np.zeros((1, 4, 4)))[0] == 0.0
+
+
+def test_note_follows_the_pitch_of_tones_unless_given() -> None:
+    for frequency_hz, midi_pitch in ((130.81, 48), (261.63, 60), (392.0, 67)):
+        assert choose_note(_sawtooth(frequency_hz), SAMPLE_RATE, 1024, 60).midi_pitch == midi_pitch
+    given = choose_note(_sawtooth(392.0), SAMPLE_RATE, 1024, 60, midi_pitch=50)
+    assert given.midi_pitch == 50 and "as asked" in given.message
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, 2 * SAMPLE_RATE).astype(np.float32)
+    unpitched = choose_note(noise, SAMPLE_RATE, 1024, 60)
+    assert unpitched.midi_pitch == 60 and "no clear pitch" in unpitched.message
+
+
+@needs_shipped_model
+def test_posterior_sampling_is_seeded(shipped, target) -> None:
+    _, mel = target
+    first, again, other = (posterior_samples(shipped, mel, 4, seed) for seed in (3, 3, 4))
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first[1:] - other[1:]).max() > 1e-3
+    np.testing.assert_allclose(first[0], shipped.infer(mel[None])[0], atol=1e-5)
+    assert first.shape == (5, shipped.config.space.size) and first.min() >= 0 and first.max() <= 1
+
+
+@needs_shipped_model
+def test_budget_zero_is_the_model_alone(shipped, builtin, target) -> None:
+    _, synth = builtin
+    audio, mel = target
+    found = search_preset(shipped, synth, audio, mel, 48, budget=0)
+    np.testing.assert_allclose(found.unit, shipped.infer(mel[None])[0], atol=1e-6)
+    assert found.n_renders == 1 and found.origin == "model answer" and found.distance == pytest.approx(found.model_distance)
+
+
+@needs_shipped_model
+def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, target, builtin_dataset: Path) -> None:
+    config, synth = builtin
+    audio, mel = target
+    index = build_index(builtin_dataset, config)
+    units, labels = start_candidates(shipped, mel, index, seed=0)
+    assert labels[0] == "model answer" and sum(label.startswith("nearest") for label in labels) == 8
+    distance = SpectralDistance(audio, SAMPLE_RATE, config.features)
+    candidates = distance(render_unit(synth, config, units, [(48, 127)]))[0]
+    found = search_preset(shipped, synth, audio, mel, 48, budget=len(units) + 24, index=index, seed=0)
+    assert found.n_renders <= len(units) + 24
+    assert found.distance <= candidates.min() + 1e-6
+    assert found.model_distance == pytest.approx(candidates[0], rel=1e-4)
+    # the returned preset and gain reproduce the distance reported
+    again = apply_gain_db(render_unit(synth, config, found.unit[None], [(48, 127)]), found.gain_db)
+    np.testing.assert_allclose(again[0], found.audio, atol=1e-5)
+    assert distance(again)[0][0] == pytest.approx(found.distance, rel=1e-3)
+    assert found.history == sorted(found.history, reverse=True)
+
+
+def test_index_round_trip(builtin, builtin_dataset: Path, tmp_path: Path) -> None:
+    config, _ = builtin
+    built = build_index(builtin_dataset, config, n_components=16, seed=2)
+    path = built.save(tmp_path / "index.npz")
+    loaded = load_index(path, config)
+    for name in ("mean", "components", "codes", "unit"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(built, name))
+    assert loaded.metadata == built.metadata and loaded.metadata["seed"] == 2 and len(loaded) == 96
+    from synthgen.dataset import open_dataset
+
+    with open_dataset(builtin_dataset) as data:
+        mel, unit = data.read("mel", np.arange(5)), data.read("params_unit", np.arange(5))
+    rows, presets = loaded.nearest(mel, 3)
+    assert rows[:, 0].tolist() == list(range(5))
+    np.testing.assert_allclose(presets[:, 0], unit, atol=1e-6)
+    with pytest.raises(SynthgenError, match="not the model's 'amsynth'"):
+        load_index(path, load_config("amsynth"))
+    (tmp_path / "junk.npz").write_text("junk")
+    with pytest.raises(SynthgenError, match="not a synthgen index"):
+        load_index(tmp_path / "junk.npz", config)
+
+
+def test_output_gain_is_stored_in_the_json_preset(builtin, tmp_path: Path) -> None:
+    config, _ = builtin
+    unit = config.space.sample(1, np.random.default_rng(0))[0]
+    path = write_preset(tmp_path / "p.json", config, unit, output_gain_db=-7.25)
+    assert read_document(path).output_gain_db == pytest.approx(-7.25)
+    document = json.loads(path.read_text())
+    document["output_gain_db"] = "loud"
+    path.write_text(json.dumps(document))
+    with pytest.raises(SynthgenError, match="output_gain_db must be a finite number"):
+        read_document(path)
+
+
+@needs_shipped_model
+def test_cli_index_then_resynth_with_a_budget(builtin, builtin_dataset: Path, tmp_path: Path) -> None:
+    config, synth = builtin
+    shutil.copy(DEFAULT_MODEL, tmp_path / "model.pt")
+    runner = CliRunner()
+    res = runner.invoke(main, ["index", "--model", str(tmp_path / "model.pt"), "--data", str(builtin_dataset)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "index.npz").is_file() and "96 sounds" in res.output
+    quiet = 0.1 * render_unit(synth, config, config.space.sample(1, np.random.default_rng(3)), [(55, 127)])[0]
+    write_wav(tmp_path / "x.wav", quiet, SAMPLE_RATE)
+    args = ["resynth", str(tmp_path / "x.wav"), "--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "o"), "--budget", "40"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "search: 37 renders" in res.output and "output gain" in res.output
+    preset = json.loads((tmp_path / "o" / "x_preset.json").read_text())
+    assert preset["output_gain_db"] < -6 and preset["extra"]["search"]["renders"] == 37
+    res = runner.invoke(main, [*args, "--note", "62", "--budget", "0"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "o" / "x_preset.json").read_text())["note"]["midi_pitch"] == 62
+
+
+@needs_shipped_model
+def test_evaluate_scores_the_search_next_to_the_model(shipped, builtin, builtin_dataset: Path) -> None:
+    from synthgen.uses.evaluate import evaluate, targets_from_dataset
+
+    _, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, shipped.config, synth, max_rows=2, seed=5)
+    result = evaluate([shipped], targets, synth, train_data=builtin_dataset, progress=False, budget=13)
+    searched = result.rows["vae_flow_post + search (13 renders)"]
+    alone = result.rows["vae_flow_post"]
+    # the search starts from the model's answer and keeps the best render, level-matched
+    assert (searched["spectral_convergence_level_matched"] <= alone["spectral_convergence_level_matched"] + 0.05).all()
+    assert result.seconds["vae_flow_post + search (13 renders)"] > result.seconds["vae_flow_post"]
+    assert "seconds_per_sound" in result.markdown() and "log_mel_mse_level_matched" in result.markdown()
+
+
+@needs_shipped_model
+def test_walks_play_at_the_level_of_their_sources(shipped, builtin, tmp_path: Path) -> None:
+    from synthgen.uses.walk import render_walk, source_gain_db
+
+    config, synth = builtin
+    unit = config.space.sample(1, np.random.default_rng(4))
+    write_wav(tmp_path / "quiet.wav", 0.5 * render_unit(synth, config, unit)[0], SAMPLE_RATE)
+    assert source_gain_db(shipped, synth, tmp_path / "quiet.wav", unit[0]) == pytest.approx(20 * np.log10(0.5), abs=0.1)
+    preset = write_preset(tmp_path / "p.json", config, unit[0], output_gain_db=-12.0)
+    assert source_gain_db(shipped, synth, preset, unit[0]) == pytest.approx(-12.0)
+    walk = render_walk(shipped, synth, np.repeat(unit, 2, axis=0), gain_db=np.array([0.0, -12.0]))
+    np.testing.assert_allclose(walk.audio[1], walk.audio[0] * 10 ** (-12 / 20), atol=1e-6)

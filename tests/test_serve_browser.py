@@ -1,0 +1,58 @@
+"""The served page in a real browser (Debian's headless Chromium): drag a knob, hear a new sound, read new values."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .serve_helpers import start_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian package chromium is not installed")
+
+
+def test_dragging_a_knob_plays_a_new_sound_and_updates_the_readout(make_instrument, tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    instrument = make_instrument()
+    url, stop = start_server(instrument)
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required"])
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(url)
+            # The first sound arrives, is decoded as audio, and its spectrogram is drawn.
+            page.wait_for_function("Number(document.body.dataset.sounds) >= 1", timeout=20_000)
+            first_version = int(page.evaluate("document.body.dataset.soundVersion"))
+            readout = page.locator("#params").inner_text()
+            assert "amp_attack_s" in readout and " s" in readout
+
+            knob = page.locator(".knob").first
+            box = knob.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x, y - 90, steps=12)
+            page.mouse.up()
+
+            page.wait_for_function(f"Number(document.body.dataset.soundVersion) > {first_version}", timeout=20_000)
+            page.wait_for_function(
+                "Number(document.body.dataset.soundVersion) === Number(document.body.dataset.stateVersion)", timeout=20_000
+            )
+            # The spectrogram of the last sound follows it.
+            page.wait_for_function(
+                "Number(document.body.dataset.spectrogramVersion) === Number(document.body.dataset.soundVersion)", timeout=20_000
+            )
+            assert page.locator("#params").inner_text() != readout
+            assert page.locator("#params tr.changed").count() > 0
+            assert float(page.locator(".knob .value").first.inner_text()) > 0.5
+            assert instrument.panel.state.source == "knob"
+            assert int(page.evaluate("document.body.dataset.sounds")) >= 2
+            page.screenshot(path=str(tmp_path / "serve_page.png"), full_page=True)
+            browser.close()
+        assert not errors, errors
+        assert (tmp_path / "serve_page.png").stat().st_size > 10_000
+    finally:
+        stop()
