@@ -44,8 +44,8 @@ class MelBatches:
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.epoch = 0
         self._sorted = np.sort(self.rows)
-        n_mels, n_frames = data.metadata["features"]["n_mels"], data.metadata["features"]["n_frames"]
-        fits = len(self.rows) * n_mels * n_frames * 4 <= IN_MEMORY_BYTES
+        features = data.config.features
+        fits = len(self.rows) * features.n_mels * features.n_frames * 4 <= IN_MEMORY_BYTES
         self._memory = {name: data.read(name, self._sorted) for name in ("mel", "params_unit", "midi_pitch")} if fits else None
 
     def _read(self, name: str, idx: np.ndarray) -> np.ndarray:
