@@ -29,7 +29,7 @@ LAYERS = {
     "__main__": 13,
 }
 # Libraries only some rooms may import; torch may also be imported inside a function (the model's torch backend).
-DOORS = {"dawdreamer": {"synths"}, "torch": {"nn", "train"}, "onnxruntime": {"model"}, "matplotlib": {"plots"}}
+DOORS = {"dawdreamer": {"synths"}, "torch": {"nn", "train"}, "onnxruntime": {"model"}, "matplotlib": {"plots"}, "ray": {"dataset"}}
 LAZY_ALLOWED = {"torch"}
 
 

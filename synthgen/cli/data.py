@@ -37,7 +37,11 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Dataset folder (created; resumed if it exists).")
 @click.option(
-    "--jobs", type=int, default=1, show_default=True, help="Parallel worker processes, each with its own synth (at most the CPUs)."
+    "--jobs",
+    type=int,
+    default=None,
+    help="Parallel worker processes, each with its own synth (default 1, at most the CPUs; with --backend ray: "
+    "tasks at once, default every CPU of the cluster).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
@@ -52,6 +56,25 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     help="Seconds one sound may take before the synth counts as hung. A preset that crashes or hangs the synth "
     "is tried again, then skipped (a new random draw takes its place) and listed in failed_presets.json.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where chunks render: supervised worker processes on this machine, or Ray tasks on this machine or a cluster "
+    "(needs pip install synthgen[ray]).",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="With --backend ray: the cluster to join, 'auto' (the cluster this node belongs to) or ray://HOST:10001 "
+    "(default: start Ray on this machine).",
+)
+@click.option(
+    "--collect",
+    is_flag=True,
+    help="With --backend ray: send every shard back to this machine, which writes it (when --out is not storage shared by every node).",
+)
 @verbosity_options()
 def render(
     synth: str,
@@ -62,12 +85,15 @@ def render(
     around_presets: int | None,
     spread: float | None,
     out: Path,
-    jobs: int,
+    jobs: int | None,
     seed: int,
     notes: tuple[int, ...],
     velocities: tuple[int, ...],
     audio: bool,
     chunk_size: int,
+    backend: str,
+    address: str | None,
+    collect: bool,
     render_timeout_s: float,
     verbosity: int,
 ) -> None:
@@ -82,6 +108,7 @@ def render(
     Examples:
       synthgen render --synth builtin --n 10000 --out data/builtin --jobs 2
       synthgen render --synth amsynth --presets /usr/share/amsynth/banks --out data/am_human
+      synthgen render --synth builtin --n 1000000 --out /mnt/shared/builtin --backend ray --address auto
     """
     from synthgen.dataset import render_dataset
     from synthgen.dataset.summary import describe_dataset
@@ -116,6 +143,9 @@ def render(
         chunk_size=chunk_size,
         with_audio=audio,
         plugin=plugin_path,
+        backend=backend,
+        address=address,
+        collect=collect,
         render_timeout_s=render_timeout_s,
         progress=progress_wanted(verbosity),
     )

@@ -1,14 +1,16 @@
 """Render presets into a dataset in parallel: one shard per chunk, resumable after any interruption."""
 
-__all__ = ["FAILED_FILE", "render_dataset"]
+__all__ = ["BACKENDS", "FAILED_FILE", "render_dataset"]
 
 import json
 import os
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -24,6 +26,8 @@ from synthgen.errors import SynthgenError
 
 #: the presets that crashed or hung the synth and were skipped, written next to ``dataset.h5``
 FAILED_FILE = "failed_presets.json"
+#: where chunks can render: supervised worker processes here, or Ray tasks (here or on a cluster)
+BACKENDS = ("local", "ray")
 
 
 def _notify(message: str) -> None:
@@ -46,7 +50,7 @@ def render_dataset(
     out: str | Path,
     n: int | None = None,
     seed: int = 0,
-    jobs: int = 1,
+    jobs: int | None = None,
     source: PresetSource | None = None,
     notes: list[tuple[int, int]] | None = None,
     chunk_size: int = 64,
@@ -54,6 +58,9 @@ def render_dataset(
     plugin: str | Path | None = None,
     progress: bool = True,
     render_timeout_s: float | None = 60.0,
+    backend: str = "local",
+    address: str | None = None,
+    collect: bool = False,
 ) -> Path:
     """Render a dataset into the folder ``out``, resuming whatever an earlier run left there.
 
@@ -62,7 +69,8 @@ def render_dataset(
         out: dataset folder; ``out/dataset.h5`` presents every shard as one file.
         n: number of uniform random presets (when ``source`` is not given).
         seed: seeds every random choice; the same seed gives the same rows whatever ``jobs``.
-        jobs: worker processes, each with its own synth engine (at most the CPUs).
+        jobs: worker processes, each with its own synth engine (at most the CPUs); with Ray, tasks
+            at once (default: every CPU of the cluster).
         source: where presets come from (default: ``UniformPresets(n)``).
         notes: ``(midi_pitch, velocity)`` pairs each preset is played at (default: the config's).
         chunk_size: rows per shard; the unit of resumption.
@@ -72,6 +80,10 @@ def render_dataset(
         render_timeout_s: seconds one sound may take before the synth counts as hung (``None``: no
             limit). A preset that crashes or hangs the synth is tried again in a fresh worker, then
             skipped (replaced by a new draw where the source allows) and listed in ``failed_presets.json``.
+            With Ray, a task whose worker dies is re-run by Ray instead (no timeout).
+        backend: ``"local"`` (worker processes here) or ``"ray"`` (Ray tasks, here or on a cluster).
+        address: with Ray, the cluster to join (``"auto"``, ``"ray://host:10001"``); default: start Ray here.
+        collect: with Ray, send shards back to this process to write (when ``out`` is not shared storage).
 
     Returns:
         The path of ``dataset.h5``.
@@ -89,17 +101,63 @@ def render_dataset(
     notes = notes or [(config.render.midi_pitch, config.render.velocity)]
     job = RenderJob(config, source, tuple(tuple(n) for n in notes), root, chunk_size, with_audio, plugin_path)
     check_render_settings(job.settings())
-    jobs = _usable_jobs(jobs)
-    # The workers build the synth (and check the config's names) before the folder is touched.
-    with WorkerPool(job, min(jobs, job.n_chunks), render_timeout_s, _notify) as pool:
-        prepare_folder(root, job.settings())
-        todo = chunks_to_render(root, job.n_chunks)
-        if todo:
-            _render_chunks(job, pool, todo, progress)
+    if backend not in BACKENDS:
+        raise SynthgenError(f"unknown render backend '{backend}': use one of {', '.join(BACKENDS)}")
+    if backend != "ray" and (address is not None or collect):
+        raise SynthgenError("--address and --collect need --backend ray")
+    run: dict[str, Any] = {"backend": backend, "chunks_retried": 0}
+    if backend == "ray":
+        run["ray"] = importlib_metadata.version("ray")
+        run["chunks_retried"] = _render_on_ray(job, jobs, address, collect, progress)
+    else:
+        jobs = _usable_jobs(1 if jobs is None else jobs)
+        # The workers build the synth (and check the config's names) before the folder is touched.
+        with WorkerPool(job, min(jobs, job.n_chunks), render_timeout_s, _notify) as pool:
+            prepare_folder(root, job.settings())
+            todo = chunks_to_render(root, job.n_chunks)
+            if todo:
+                _render_chunks(job, pool, todo, progress)
     failures = gather_failures(root, job.n_chunks)
     if failures:
         write_text_atomic(root / FAILED_FILE, json.dumps(failures, indent=1))
-    return finalize_dataset(root, job.n_chunks, job.settings())
+    return finalize_dataset(root, job.n_chunks, {**job.settings(), "render_run": run})
+
+
+def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collect: bool, progress: bool) -> int:
+    """Render the missing chunks as Ray tasks under the progress bar; returns how many chunks were retried."""
+    from synthgen.dataset.ray_backend import ray_session, render_chunks_on_ray
+    from synthgen.synths.loading import load_synth
+
+    if jobs is not None and jobs < 1:
+        raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
+    # Fail early, here, on a missing plugin or a bad parameter name, before Ray starts or the folder is touched.
+    load_synth(job.config, job.plugin, check=True)
+    with ray_session(address, jobs):
+        prepare_folder(job.root, job.settings())
+        todo = chunks_to_render(job.root, job.n_chunks)
+        bar, counts = _progress(job, todo, progress)
+        counts["retried"] = 0
+        with bar:
+            for rendered, attempt in render_chunks_on_ray(job, todo, jobs, collect):
+                counts["retried"] += attempt > 1
+                _tally(job, bar, counts, rendered)
+    return counts["retried"]
+
+
+def _progress(job: RenderJob, todo: Iterable[int], progress: bool) -> tuple[tqdm, dict[str, int]]:
+    """The render's progress bar, started at the rows already done, and its counts."""
+    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
+    bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
+    return bar, {"silent": 0, "broken": 0, "failed": 0}
+
+
+def _tally(job: RenderJob, bar: tqdm, counts: dict[str, int], rendered: RenderedChunk) -> None:
+    """Count a finished chunk's rejected and skipped renders and move the bar on."""
+    counts["silent"] += rendered.n_silent
+    counts["broken"] += rendered.n_broken
+    counts["failed"] += len(rendered.failures)
+    bar.update(job.chunk_rows(rendered.chunk))
+    bar.set_postfix(counts)
 
 
 def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: bool) -> None:
@@ -108,9 +166,7 @@ def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: 
     Log-mels and HDF5 writes happen in that thread, off both the render path (the workers) and the
     supervisor's loop, which stays free to hand out chunks and watch for crashes and hangs.
     """
-    done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
-    bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
-    counts = {"silent": 0, "broken": 0, "failed": 0}
+    bar, counts = _progress(job, todo, progress)
 
     def write(rendered: RenderedChunk, audio: np.ndarray, release: Callable[[], None]) -> RenderedChunk:
         try:
@@ -120,12 +176,7 @@ def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: 
         return rendered
 
     def written(future: Future) -> None:
-        rendered = future.result()
-        counts["silent"] += rendered.n_silent
-        counts["broken"] += rendered.n_broken
-        counts["failed"] += len(rendered.failures)
-        bar.update(job.chunk_rows(rendered.chunk))
-        bar.set_postfix(counts)
+        _tally(job, bar, counts, future.result())
 
     # The workers take the CPUs: one BLAS thread here, so the log-mels never wait on each other's threads.
     with bar, threadpool_limits(1), ThreadPoolExecutor(1, thread_name_prefix="synthgen-writer") as writer:

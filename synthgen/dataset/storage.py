@@ -21,6 +21,7 @@ __all__ = [
     "recorded_checksum",
     "shard_path",
     "write_shard",
+    "write_shard_file",
     "write_text_atomic",
 ]
 
@@ -43,8 +44,8 @@ MANIFEST_FILE = "manifest.json"
 SHARD_DIR = "shards"
 #: version of the dataset layout and metadata; 1 = datasets without it (read through a shim)
 FORMAT_VERSION = 2
-#: metadata keys that finalizing adds to the render's settings
-FINALIZE_KEYS = ("format_version", "versions", "n_rows", "counts")
+#: metadata keys that finalizing adds to the render's settings (``render_run``: how the last run went)
+FINALIZE_KEYS = ("format_version", "versions", "n_rows", "counts", "render_run")
 _STRING = h5py.string_dtype()
 _HASH_BLOCK = 1 << 20
 
@@ -120,7 +121,19 @@ def write_shard(path: Path, columns: dict[str, np.ndarray], attrs: dict[str, Any
         f.attrs.update(attrs)
     digest = file_sha256(tmp)
     os.replace(tmp, path)
-    write_text_atomic(_checksum_path(path), f"{digest}  {path.name}\n")
+    _record_checksum(path, digest)
+
+
+def write_shard_file(path: Path, data: bytes) -> None:
+    """Write the bytes of a shard made elsewhere (another machine) atomically, then record their checksum."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    _record_checksum(path, hashlib.sha256(data).hexdigest())
+
+
+def _record_checksum(shard: Path, digest: str) -> None:
+    write_text_atomic(_checksum_path(shard), f"{digest}  {shard.name}\n")
 
 
 def discard_shard(root: Path, chunk: int) -> None:

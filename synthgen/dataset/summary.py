@@ -27,6 +27,7 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         banks = sorted(set(data.read("source_bank")))
         columns = data.columns()
     feats, render, counts = config.features, config.render, meta["counts"]
+    run = meta.get("render_run")
     rejected = ", ".join(f"{v} {k.removeprefix('n_')}" for k, v in counts.items())
     if counts.get("n_failed"):
         rejected += "; the failed ones crashed or hung the synth (listed in failed_presets.json)"
@@ -34,6 +35,7 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         f"dataset {data.path} (format {data.format_version})",
         f"  synth       {config.name} ({config.backend}), seed {meta['seed']}, source {meta['source']['kind']}",
         f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {rejected or 'none'})",
+        *([f"  rendered    with {run['backend']}; {run['chunks_retried']} chunks retried after their worker died"] if run else []),
         f"  notes       {', '.join(f'pitch {p} vel {v}' for p, v in meta['notes'])}; "
         f"{render.note_duration_s} s held in {render.render_duration_s} s at {render.sample_rate} Hz",
         f"  features    log-mel {feats.n_mels} x {feats.n_frames} (n_fft {feats.n_fft}, hop {feats.hop_length}, "
