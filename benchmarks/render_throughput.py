@@ -41,13 +41,13 @@ def bare(synth_name: str, n: int) -> dict:
     start, cpu = time.perf_counter(), cpu_seconds()
     for block in np.array_split(unit, -(-n // CHUNK)):  # as the pipeline's chunks, so the audio fits in memory
         render_unit(synth, config, block)
-    return {"seconds": time.perf_counter() - start, "cpu_s": cpu_seconds() - cpu}
+    return {"seconds": time.perf_counter() - start, "cpu_s": cpu_seconds()[0] - cpu[0]}
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its ended children (the render's workers), user and system."""
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user and system) of this process and of its ended children (the render's workers)."""
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def pipeline(synth_name: str, n: int, jobs: int) -> dict:
@@ -60,10 +60,15 @@ def pipeline(synth_name: str, n: int, jobs: int) -> dict:
         start, cpu = time.perf_counter(), cpu_seconds()
         render_dataset(config, Path(tmp) / "d", n=n, jobs=jobs, chunk_size=CHUNK, progress=False)
         seconds = time.perf_counter() - start
-        cpu = cpu_seconds() - cpu
+        main_s, workers_s = (after - before for after, before in zip(cpu_seconds(), cpu, strict=True))
         # Steady rate: the rows of every shard but the first written, over the time between the first and the last.
         written = sorted(p.stat().st_mtime_ns for p in (Path(tmp) / "d" / SHARD_DIR).glob("*.h5"))
-        return {"seconds": seconds, "cpu_s": cpu, "steady_rate": (n - CHUNK) / ((written[-1] - written[0]) / 1e9)}
+        return {
+            "seconds": seconds,
+            "main_cpu_s": main_s,
+            "workers_cpu_s": workers_s,
+            "steady_rate": (n - CHUNK) / ((written[-1] - written[0]) / 1e9),
+        }
 
 
 def fastest(repeat: int, fn: Callable[..., dict], *args: object) -> dict:
@@ -87,12 +92,17 @@ def measure(synth: str, n: int, repeat: int) -> list[dict]:
     for jobs in (1, 2):
         name = f"pipeline vs bare, {JOBS[jobs]}"
         rows.append({"synth": synth, "figure": name, "n": n, "value": rate[jobs] / bare_rate, "unit": "x", "target": TARGETS[name]})
-    # CPU per sound barely depends on other load: what the pipeline adds to the synth's own work.
-    rows.append({"synth": synth, "figure": "CPU per sound, bare synth", "n": n, "value": 1e3 * bare_run["cpu_s"] / n, "unit": "ms"})
-    for jobs in (1, 2):
-        cpu_ms = 1e3 * runs[jobs, n]["cpu_s"] / n
-        figure = f"CPU per sound, pipeline with start-up, {JOBS[jobs]}"
-        rows.append({"synth": synth, "figure": figure, "n": n, "value": cpu_ms, "unit": "ms"})
+    # CPU per sound barely depends on other load. The pipeline's, from the N to the 2N render (no
+    # start-up): the workers' and the main process's (log-mels, shards). On idle CPUs the workers
+    # bound one job, and the sum of both bounds two jobs on two cores.
+    bare_ms = 1e3 * bare_run["cpu_s"] / n
+    rows.append({"synth": synth, "figure": "CPU per sound, bare synth", "n": n, "value": bare_ms, "unit": "ms"})
+    steady = {part: 1e3 * (runs[1, 2 * n][f"{part}_cpu_s"] - runs[1, n][f"{part}_cpu_s"]) / n for part in ("workers", "main")}
+    for part, ms in steady.items():
+        rows.append({"synth": synth, "figure": f"CPU per sound, pipeline {part}", "n": n, "value": ms, "unit": "ms"})
+    rows.append({"synth": synth, "figure": "idle-CPU bound vs bare, 1 job", "n": n, "value": bare_ms / max(steady.values()), "unit": "x"})
+    bound_2 = 2 * bare_ms / sum(steady.values())
+    rows.append({"synth": synth, "figure": "idle-CPU bound vs bare, 2 jobs on 2 cores", "n": n, "value": bound_2, "unit": "x"})
     for jobs in (1, 2):
         seconds = runs[jobs, n]["seconds"]
         rows.append({"synth": synth, "figure": f"{n} sounds with start-up, {JOBS[jobs]}", "n": n, "value": seconds, "unit": "s"})

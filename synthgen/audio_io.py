@@ -1,6 +1,6 @@
-"""Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs."""
+"""Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs into output folders."""
 
-__all__ = ["LoadedAudio", "fit_length", "read_audio", "wav_bytes", "write_wav"]
+__all__ = ["LoadedAudio", "fit_length", "prepare_folder", "read_audio", "wav_bytes", "write_wav"]
 
 import io
 import re
@@ -103,3 +103,12 @@ def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, _unclipped(audio), sample_rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
+
+
+def prepare_folder(out: str | Path) -> Path:
+    """Create an output folder (refusing a path that is a file)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SynthgenError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

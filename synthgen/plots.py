@@ -22,15 +22,20 @@ from synthgen.config import SynthConfig
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "", baseline: float | None = None) -> None:
     """Training and validation losses per epoch, and the validation parameter MSE (against ``baseline``)."""
     epochs = [row["epoch"] for row in history]
     fig, (ax_loss, ax_param) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for key, style in (("train_total", "-"), ("valid_total", "--")):
-        ax_loss.plot(epochs, [row.get(key, float("nan")) for row in history], style, label=key.replace("_", " "))
-    ax_loss.set_yscale("symlog")
+    losses = {key: [row.get(key, float("nan")) for row in history] for key in ("train_total", "valid_total")}
+    for (key, values), style in zip(losses.items(), ("-", "--"), strict=True):
+        ax_loss.plot(epochs, values, style, label=key.replace("_", " "))
+    magnitudes = np.abs([v for values in losses.values() for v in values if np.isfinite(v)])
+    # a log-like scale only where the losses span decades: within one it would label no tick
+    if magnitudes.size and magnitudes.max() > 100 * max(magnitudes.min(), 1e-12):
+        ax_loss.set_yscale("symlog")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend()
@@ -40,10 +45,10 @@ def plot_loss_curves(history: list[dict[str, float]], path: Path, title: str = "
         ax_param.legend()
     ax_param.set_xlabel("epoch")
     ax_param.set_ylabel("valid parameter MSE (unit space)")
+    for ax in (ax_loss, ax_param):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def show_mel(
@@ -58,30 +63,42 @@ def show_mel(
     ax.set_ylabel(f"mel band ({feats.fmin:g}-{feats.fmax:g} Hz)")
 
 
-def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path: Path, config: SynthConfig) -> Path:
-    """Log-mels side by side on one colour scale (e.g. input vs resynthesis)."""
+def _mels_side_by_side(
+    mels: Sequence[np.ndarray], titles: Sequence[str], config: SynthConfig, panel_width: float, height: float
+) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of log-mels ``(n_mels, n_frames)`` in one row, on one colour scale."""
     vmin = min(float(m.min()) for m in mels)
     vmax = max(float(m.max()) for m in mels)
-    fig, axes = plt.subplots(1, len(mels), figsize=(4.2 * len(mels), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(mels), figsize=(panel_width * len(mels), height), squeeze=False)
     for ax, mel, title in zip(axes[0], mels, titles, strict=True):
         show_mel(ax, mel, config, title, vmin, vmax)
+    return fig, list(axes[0])
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
 
 
+def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path: Path, config: SynthConfig) -> Path:
+    """Log-mels side by side on one colour scale (e.g. input vs resynthesis)."""
+    return _save(_mels_side_by_side(mels, titles, config, 4.2, 3.4)[0], path)
+
+
 def plot_examples(columns: dict[str, np.ndarray], labels: Sequence[str], path: Path, config: SynthConfig) -> Path:
     """A grid of log-mels: one row per example, one column per source (target, each method)."""
     n_rows, n_cols = len(labels), len(columns)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.2 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.2 * n_rows + 0.4), squeeze=False)
     for r, label in enumerate(labels):
         vmin, vmax = float(columns["target"][r].min()), float(columns["target"][r].max())
         for c, (name, mels) in enumerate(columns.items()):
             show_mel(axes[r, c], mels[r], config, name if r == 0 else "", vmin, vmax)
-            axes[r, c].set_xlabel("")
-            axes[r, c].set_ylabel(label[:18] if c == 0 else "", fontsize=7)
+            axes[r, c].set_xlabel("time (s)" if r == n_rows - 1 else "", fontsize=7)
+            axes[r, c].set_ylabel(f"{label[:18]}\nmel band" if c == 0 else "", fontsize=7)
             axes[r, c].tick_params(labelsize=6)
+    fig.suptitle("log-mel of each target and of each method's re-render (colours scaled per row to the target)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -168,11 +185,12 @@ def plot_walk_comparison(
     fig = plt.figure(figsize=(max(12.0, 1.5 * n_steps), 2.3 * len(walks) + 2.8), layout="constrained")
     rows = fig.subfigures(len(walks) + 1, 1, height_ratios=[2.3] * len(walks) + [2.8])
     for row, (name, mels) in zip(rows, walks.items(), strict=False):
-        _mel_row(row.subplots(1, n_steps), mels, [f"{name} {k}" for k in range(n_steps)], config, vmin, vmax)
+        _mel_row(row.subplots(1, n_steps), mels, [f"{name}, step {k}" for k in range(n_steps)], config, vmin, vmax)
     ax = rows[-1].subplots()
     for name, steps in distances.items():
         ax.plot(np.arange(1, n_steps), steps, marker="o", label=name)
     ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("log-mel distance to previous step")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
@@ -195,18 +213,11 @@ def plot_sketch(
         path: the PNG to write.
         config: feature and render settings.
     """
-    vmin = min(float(input_mel.min()), float(output_mel.min()))
-    vmax = max(float(input_mel.max()), float(output_mel.max()))
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    show_mel(ax_in, input_mel, config, titles[0], vmin, vmax)
-    show_mel(ax_out, output_mel, config, titles[1], vmin, vmax)
+    fig, (ax_in, _) = _mels_side_by_side([input_mel, output_mel], titles, config, 4.5, 3.6)
     frame_s = config.features.hop_length / config.render.sample_rate
     ax_in.plot((np.arange(len(pitch_band)) + 0.5) * frame_s, pitch_band + 0.5, color="cyan", linewidth=1.5, label="tracked pitch")
     ax_in.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def save_mel_thumbnail(mel: np.ndarray, file: BinaryIO, vmin: float, vmax: float) -> None:

@@ -6,6 +6,7 @@ fixtures below make.
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,10 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     run = root / "run"
     tiny = {"channels": 8, "conv_layers": 3, "hidden": 32}
     train_model(builtin_dataset, run, TrainSettings(model="vae_flow_post", epochs=1, batch_size=16, model_settings=tiny), progress=False)
-    found = {"data": builtin_dataset, "run": run, "model": run / "model.pt", "root": root}
+    mlp = root / "mlp"
+    small_mlp = {"hidden": 32, "layers": 2}
+    train_model(builtin_dataset, mlp, TrainSettings(model="mlp", epochs=1, batch_size=16, model_settings=small_mlp), progress=False)
+    found = {"data": builtin_dataset, "run": run, "model": run / "model.pt", "mlp": mlp, "root": root}
     for name, config in BAD_CONFIGS.items():
         found[f"config_{name}"] = root / f"{name}.yaml"
         found[f"config_{name}"].write_text(yaml.safe_dump(config))
@@ -75,6 +79,7 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     (root / "text.wav").write_text("not audio\n")
     found |= {name: root / f"{name}.wav" for name in ("tone", "nan", "text")}
     for name, preset in {
+        "preset_of_amsynth": {"synth": "amsynth", "backend": "plugin", "parameters": {"amp_attack": 0.1}},
         "preset_parameters_list": {"parameters": [1, 2]},
         "preset_display_string": {"parameters": {"cutoff": 60.0}, "display": "loud"},
         "preset_note_string": {"parameters": {"cutoff": 60.0}, "note": "C4"},
@@ -94,6 +99,13 @@ def paths(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 BATTERY = [
     # configs (render builds the synth the config describes)
+    (["render", "--n", "0", "--out", "{root}/never"], "--n must be at least 1"),
+    (["render", "--synth", "nosuch", "--n", "4", "--out", "{root}/never"], "unknown synth config 'nosuch'"),
+    (["render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "{root}/never"], "plugin file not found"),
+    (["render", "--n", "4", "--out", "{a_file}"], "is a file"),
+    (["info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"], "plugin file not found"),
+    (["info", "--synth", "builtin", "--plugin", "{a_file}"], "--plugin is for plugin synths"),
+    (["resynth", "{tone}", "--model", "{model}", "--plugin", "{a_file}", "--out", "{root}/r0"], "--plugin is for plugin synths"),
     *[(["render", "--synth", f"{{config_{name}}}", "--n", "2", "--out", "{root}/never"], None) for name in BAD_CONFIGS],
     (["info", "--synth", "{config_range_beyond_slider}"], "goes beyond what the synth accepts (20 to 135)"),
     (["render", "--n", "2", "--notes", "200", "--out", "{root}/never"], "MIDI pitch 200 is outside 0..127"),
@@ -131,6 +143,7 @@ BATTERY = [
     ),
     (["render", "--n", "2", "--out", "/sys/synthgen-data"], "/sys/synthgen-data"),
     (["resynth", "{tone}", "--model", "{model}", "--out", "{a_file}"], "is a file"),
+    (["resynth", "{tone}", "--model", "{model}", "--budget", "100000000000", "--out", "{root}/r4"], "--budget"),
     (["resynth", "{tone}", "--model", "{model}", "--synth", "amsynth"], "not 'amsynth'"),
     (["resynth", "{tone}", "--model", "{text}"], "not a synthgen model"),
     (["sketch", "{nan}", "--model", "{model}", "--out", "{root}/s1"], "holds invalid (NaN or infinite) samples"),
@@ -147,17 +160,59 @@ BATTERY = [
     (["dataset", "info", "{a_file}"], "is not a synthgen dataset"),
     (["dataset", "verify", "/nowhere"], "no dataset at /nowhere"),
     (["dataset", "verify", "{a_file}"], "is not a synthgen dataset"),
-    (["render", "--n", "2", "--notes", "200", "--out", "{root}/d1"], "MIDI pitch 200 is outside 0..127"),
-    (["render", "--n", "2", "--velocities", "500", "--out", "{root}/d2"], "MIDI velocity 500 is outside 1..127"),
-    (["render", "--n", "2", "--seed", "-1", "--out", "{root}/d3"], "--seed must be 0 or more"),
-    (["render", "--n", "2", "--chunk-size", "0", "--out", "{root}/d4"], "--chunk-size must be at least 1"),
     (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),
+    # walks of the latent space: models without one, missing dimensions, too few or too many steps...
+    (["macro", "--model", "{mlp}", "--dims", "0", "--out", "{root}/m0"], "(mlp) has none"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{mlp}", "--out", "{root}/i0"], "(mlp) has none"),
+    (["explore", "--model", "{mlp}", "--out", "{root}/e0"], "(mlp) has none"),
+    (["serve", "--port", "{port}", "--model", "{mlp}"], "(mlp) has none"),
+    (["macro", "--model", "{model}", "--steps", "1", "--out", "{root}/m0"], "1 is not in the range 2<=x<=1000"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--steps", "1", "--out", "{root}/i0"], "1 is not in the range 2<=x<=1000"),
+    (["macro", "--model", "{model}", "--dims", "99", "--out", "{root}/m0"], "latent dimension 99 does not exist"),
+    (["macro", "--model", "{model}", "--dims", "0", "--from", "{preset_of_amsynth}", "--out", "{root}/m0"], "trained for 'amsynth'"),
+    (["explore", "--model", "{model}", "--dims", "3", "--out", "{root}/e0"], "needs two latent dimensions"),
+    (["interpolate", "{tone}", "{root}/nope.wav", "--model", "{model}", "--out", "{root}/i0"], "audio file not found"),
+    (["sketch", "{text}", "--model", "{model}", "--out", "{root}/s0"], "is not an audio file"),
+    (["sketch", "{tone}", "--model", "{root}/nope.pt", "--out", "{root}/s0"], "model not found"),
+    (["macro", "--model", "{text}", "--out", "{root}/m0"], "is not a synthgen model checkpoint"),
+    (["macro", "--model", "{model}", "--dims", "0", "--out", "{text}"], "is a file"),
+    (["macro", "--model", "{model}", "--dims", "0", "0", "--out", "{root}/m1"], "latent dimension 0 is given twice"),
+    (["macro", "--model", "{model}", "--dims", "0", "--range", "inf", "--out", "{root}/m2"], "--range must be a positive finite"),
+    (["macro", "--model", "{model}", "--steps", "100000000000", "--out", "{root}/m3"], "not in the range 2<=x<=1000"),
+    (["explore", "--model", "{model}", "--dims", "0", "1", "--range", "nan", "--out", "{root}/e1"], "--range must be a positive finite"),
+    (["explore", "--model", "{model}", "--steps", "65", "--out", "{root}/e2"], "not in the range 2<=x<=64"),
+    (["interpolate", "{tone}", "{tone}", "--model", "{model}", "--steps", "100000000", "--out", "{root}/i3"], "2<=x<=1000"),
+    (["evaluate", "--model", "{model}", "--data", "{data}", "--out", "{a_file}"], "is a file"),
+    # serve (on {port}, one no other program holds: it opens its port first): refused before serving
+    (["serve", "--port", "{port}", "--model", "{model}", "--dims", "0", "--dims", "0"], "latent dimension 0 is given twice"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--range", "nan"], "--range must be a positive finite"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--knobs", "1000"], "--knobs 1000 is more than the"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--presets-dir", "{a_file}"], "is a file"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--host", "999.1.1.1"], "choose another --host"),
+    (["serve", "--port", "{port}", "--model", "{text}"], "not a synthgen model"),
+    (["serve", "--port", "{port}", "--model", "{root}"], "model file not found"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--osc-out", "nowhere"], "--osc-out must be host:port"),
+    (["serve", "--port", "{port}", "--model", "{model}", "--osc-carla", "0"], "--osc-carla needs --osc-out"),
+    # export, configs, banks
+    (["export-onnx", "{text}"], "not a synthgen model"),
+    (["export-onnx", "/nowhere"], "model file not found"),
+    (["info", "--write-config", "{root}/mine.txt"], "the file name must end in .yaml"),
+    (["info", "--write-config", "{config_rate_zero}"], "exists: give a new file name"),
+    (["info", "--write-config", "/sys/synthgen.yaml"], "cannot use /sys/synthgen.yaml"),
+    (["presets", "export", "{preset_parameters_list}", "--out", "{root}/x.json"], "must end in .bank"),
 ]
 
 if not torch.cuda.is_available():
     BATTERY.append((["train", "--data", "{data}", "--out", "{root}/t9", "--device", "cuda"], "sees no CUDA GPU"))
 if DEFAULT_MODEL.exists():
     BATTERY.append((["interpolate", "{tone}", "{tone}", "--out", "{root}/i2"], "map to the same preset"))
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that no program listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _ids() -> list[str]:
@@ -168,7 +223,7 @@ def _ids() -> list[str]:
 def test_mistake_is_one_line_on_stderr(args: list[str], message: str | None, paths: dict[str, Path]) -> None:
     if "{read_only}" in " ".join(args) and os.access(paths["read_only"], os.W_OK):
         pytest.skip("running as root: a read-only folder is writable")
-    result = CliRunner().invoke(main, [a.format(**paths) for a in args])
+    result = CliRunner().invoke(main, [a.format(**paths, port=_free_port()) for a in args])
     assert result.exit_code not in (0, None), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output

@@ -25,6 +25,12 @@ def test_help_lists_every_command() -> None:
         assert command in out
 
 
+@pytest.mark.parametrize("group", ["dataset", "presets"])
+def test_a_group_named_alone_shows_its_help(group: str) -> None:
+    result = CliRunner().invoke(main, [group])
+    assert "Commands:" in result.output and "Error" not in result.output
+
+
 def test_render_then_dataset_info(tmp_path: Path) -> None:
     code, out = run("render", "--synth", "builtin", "--n", "20", "--chunk-size", "8", "--out", str(tmp_path / "d"))
     assert code == 0, out
@@ -34,28 +40,25 @@ def test_render_then_dataset_info(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("command", "target", "note"),
     [
-        (("render", "--n", "0", "--out", "x"), "--n must be at least 1"),
-        (("render", "--synth", "nosuch", "--n", "4", "--out", "x"), "unknown synth config 'nosuch'"),
-        (("render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "x"), "plugin file not found"),
-        (("dataset", "info", "/nowhere"), "no dataset at /nowhere"),
-        (("train", "--data", "/nowhere", "--out", "r"), "no dataset at /nowhere"),
-        (("info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"), "plugin file not found"),
+        (["render", "--n", "4"], "synthgen.dataset.render_dataset", "run the same command again to resume"),
+        (["train", "--data", "data"], "synthgen.train.train_model", "run the same command with --resume"),
+        (["macro"], "synthgen.uses.walk.open_model", None),
     ],
 )
-def test_user_mistakes_get_one_line(args: tuple[str, ...], message: str) -> None:
-    code, out = run(*args)
-    assert code != 0
-    assert message in out
-    assert "Traceback" not in out
-    assert len([line for line in out.splitlines() if line.strip()]) == 1
+def test_ctrl_c_says_how_to_go_on_only_where_a_command_can(
+    command: list[str], target: str, note: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
 
-
-def test_output_path_that_is_a_file(tmp_path: Path) -> None:
-    (tmp_path / "f").write_text("x")
-    code, out = run("render", "--n", "4", "--out", str(tmp_path / "f"))
-    assert code != 0 and "is a file" in out
+    monkeypatch.setattr(target, interrupt)
+    result = CliRunner().invoke(main, [*command, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted")
+    assert (note in lines[0]) if note else lines[0] == "interrupted"
 
 
 @requires_amsynth

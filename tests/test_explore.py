@@ -182,37 +182,6 @@ def test_explore_page_is_self_contained(tiny_path: Path, tmp_path: Path) -> None
     assert "http" not in page and "ranked as knobs" in page
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["macro", "--model", "{mlp}", "--dims", "0"], "has none"),
-        (["interpolate", "{saw}", "{saw}", "--model", "{mlp}"], "has none"),
-        (["explore", "--model", "{mlp}"], "has none"),
-        (["macro", "--model", "{tiny}", "--steps", "1"], "1 is not in the range x>=2"),
-        (["interpolate", "{saw}", "{saw}", "--model", "{tiny}", "--steps", "1"], "1 is not in the range x>=2"),
-        (["macro", "--model", "{tiny}", "--dims", "99"], "latent dimension 99 does not exist"),
-        (["explore", "--model", "{tiny}", "--dims", "3"], "needs two latent dimensions"),
-        (["interpolate", "{saw}", "{saw}", "--model", "{tiny}"], "map to the same preset"),
-        (["interpolate", "{saw}", "{missing}", "--model", "{tiny}"], "audio file not found"),
-        (["sketch", "{text}", "--model", "{tiny}"], "is not an audio file"),
-        (["sketch", "{saw}", "--model", "{missing}"], "model not found"),
-        (["macro", "--model", "{text}"], "is not a synthgen model checkpoint"),
-        (["macro", "--model", "{tiny}", "--dims", "0", "--out", "{text}"], "is a file"),
-    ],
-)
-def test_commands_reject_bad_input_in_one_line(args: list[str], message: str, tiny_path: Path, mlp_path: Path, tmp_path: Path) -> None:
-    text = tmp_path / "notes.wav"
-    text.write_text("not audio\n")
-    paths = {"tiny": tiny_path, "mlp": mlp_path, "saw": _sawtooth(tmp_path / "saw.wav", 220.0), "missing": tmp_path / "nope.wav"}
-    args = [a.format(**paths, text=text) for a in args]
-    if "--out" not in args:
-        args += ["--out", str(tmp_path / "out")]
-    code, output = _run(*args)
-    assert code != 0
-    assert "Traceback" not in output
-    assert message in output.strip().splitlines()[-1], output
-
-
 def test_sketch_moves_the_note_so_a_detuned_preset_sounds_at_the_sketch_pitch(tiny: LoadedModel, synth: Synth) -> None:
     """A preset playing only its second oscillator 8 semitones down is sent a note 8 semitones up."""
     from synthgen.uses.sketch import render_at_pitch

@@ -9,9 +9,15 @@ import click
 from synthgen.errors import SynthgenError
 
 # Optional packages and the extra that installs each.
-_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots"}
+_EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots", "fastapi": "serve", "uvicorn": "serve", "pythonosc": "serve"}
 # Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
+
+# What Ctrl-C leaves behind, for the commands that can go on from there.
+_RESUME = {
+    "render": ": finished shards are saved; run the same command again to resume",
+    "train": ": finished epochs are saved; run the same command with --resume to continue",
+}
 
 
 class _Group(click.Group):
@@ -28,6 +34,8 @@ class _Group(click.Group):
                 raise
             hint = f"pip install 'synthgen[{_EXTRAS[e.name]}]' (see README)"
             raise click.ClickException(f"this needs {e.name}, which is not installed: {hint}") from None
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a group named alone (`synthgen presets`): click prints its help
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else "synthgen"
             raise click.ClickException(f"{e.format_message()} (see {where} --help)") from None
@@ -37,7 +45,7 @@ class _Group(click.Group):
             target = f"cannot use {e.filename}: " if e.filename else ""
             raise click.ClickException(f"{target}{e.strerror or e}") from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is saved; run the same command again to resume (train: add --resume)", err=True)
+            click.echo(f"\ninterrupted{_RESUME.get(ctx.invoked_subcommand or '', '')}", err=True)
             ctx.exit(130)
 
 

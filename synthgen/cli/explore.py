@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import draws_figures
-from synthgen.model import DEFAULT_MODEL
+from synthgen.cli.options import draws_figures, latent_range_option, model_option, model_synth_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,27 +25,13 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
 
     def decorate(f: Callable) -> Callable:
         f = click.option("--out", type=_PATH, default=Path(out), show_default=True, help="Output folder (created).")(f)
-        f = click.option("--plugin", type=_PATH, default=None, help="Plugin file of the model's synth, if its config does not find it.")(f)
-        f = click.option(
-            "--synth",
-            "synth_name",
-            default=None,
-            help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-        )(f)
-        return click.option(
-            "--model",
-            "model_path",
-            type=_PATH,
-            default=DEFAULT_MODEL,
-            show_default="the shipped models/builtin_vae_flow_post/model.pt",
-            help="Model file or run folder.",
-        )(f)
+        return model_option()(model_synth_options(f))
 
     return decorate
 
 
-def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]:
-    """``DIMS``/``--dims``, ``--steps``, ``--range`` and ``--from``."""
+def _walk_options(steps: int, max_steps: int, steps_help: str) -> Callable[[Callable], Callable]:
+    """``DIMS``/``--dims``, ``--steps`` (2 to ``max_steps``), ``--range`` and ``--from``."""
 
     def decorate(f: Callable) -> Callable:
         f = click.option(
@@ -56,15 +41,8 @@ def _walk_options(steps: int, steps_help: str) -> Callable[[Callable], Callable]
             default=None,
             help="Centre the walks on this sound's latent point, or a JSON preset's (through the flow's inverse), instead of the origin.",
         )(f)
-        f = click.option(
-            "--range",
-            "latent_range",
-            type=click.FloatRange(min=0, min_open=True),
-            default=3.0,
-            show_default=True,
-            help="How far to go on each side of the centre (the prior's standard deviation is 1).",
-        )(f)
-        f = click.option("--steps", type=click.IntRange(min=2), default=steps, show_default=True, help=steps_help)(f)
+        f = latent_range_option("How far to go on each side of the centre (the prior's standard deviation is 1).")(f)
+        f = click.option("--steps", type=click.IntRange(2, max_steps), default=steps, show_default=True, help=steps_help)(f)
         f = click.option(
             "--dims",
             type=int,
@@ -90,7 +68,7 @@ def _ranked(
 
 
 @click.command()
-@_walk_options(9, "Points along each walk.")
+@_walk_options(9, 1000, "Points along each walk.")
 @click.option(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Without --dims: how many of the best dimensions to walk."
 )
@@ -142,7 +120,7 @@ def macro(
 @click.command()
 @click.argument("sound_a", type=_PATH)
 @click.argument("sound_b", type=_PATH)
-@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points from A to B, both included.")
+@click.option("--steps", type=click.IntRange(2, 1000), default=8, show_default=True, help="Points from A to B, both included.")
 @_model_options("interpolate")
 @draws_figures
 def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
@@ -177,7 +155,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
 def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
-    The pitch is tracked (pYIN) and its median taken as the note; the timbre and envelope are
+    The pitch is tracked (YIN) and its median taken as the note; the timbre and envelope are
     matched by the model.
 
     Example: synthgen sketch voice.wav --out out/sketch
@@ -197,7 +175,7 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 
 
 @click.command()
-@_walk_options(5, "Grid points per side.")
+@_walk_options(5, 64, "Grid points per side (the page holds steps x steps sounds).")
 @_model_options("explore")
 @draws_figures
 def explore(

@@ -1,12 +1,25 @@
 """Options shared by several commands."""
 
-__all__ = ["draws_figures", "progress_wanted", "synth_options", "verbosity_options"]
+__all__ = [
+    "draws_figures",
+    "latent_range_option",
+    "model_option",
+    "model_synth_options",
+    "progress_wanted",
+    "synth_options",
+    "verbosity_options",
+]
 
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
+
+from synthgen.model import DEFAULT_MODEL
+
+_PATH = click.Path(path_type=Path)
 
 
 def draws_figures(f: Callable) -> Callable:
@@ -36,6 +49,28 @@ def synth_options(f: Callable) -> Callable:
         show_default=True,
         help="A shipped config name (builtin, amsynth, diva, ...), a config .yaml, or a VST2/VST3 plugin file.",
     )(f)
+
+
+def model_option(help: str = "Model file or run folder.") -> Callable[[Callable], Callable]:
+    """``--model`` (one trained model, default: the shipped one), passed on as ``model_path``."""
+    shipped = "the shipped models/builtin_vae_flow_post/model.pt"
+    return click.option("--model", "model_path", type=_PATH, default=DEFAULT_MODEL, show_default=shipped, help=help)
+
+
+def model_synth_options(f: Callable) -> Callable:
+    """``--synth`` (passed on as ``synth_name``) and ``--plugin`` for commands that use trained models: where the models' synth is found."""
+    f = click.option("--plugin", type=_PATH, default=None, help="Plugin file of the model's synth, if its config does not find it.")(f)
+    return click.option(
+        "--synth",
+        "synth_name",
+        default=None,
+        help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
+    )(f)
+
+
+def latent_range_option(help: str) -> Callable[[Callable], Callable]:
+    """``--range``: how far from the centre a latent walk or knob goes, passed on as ``latent_range``."""
+    return click.option("--range", "latent_range", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True, help=help)
 
 
 def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], Callable]:

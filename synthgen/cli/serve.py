@@ -6,25 +6,13 @@ from pathlib import Path
 
 import click
 
+from synthgen.cli.options import latent_range_option, model_option, model_synth_options
 from synthgen.errors import SynthgenError
-from synthgen.model import DEFAULT_MODEL
 
 
 @click.command()
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default="the shipped models/builtin_vae_flow_post/model.pt",
-    help="An invertible latent model (vae_flow_post): model.pt or its run folder.",
-)
-@click.option(
-    "--synth",
-    default=None,
-    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-)
-@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@model_option("An invertible latent model (vae_flow_post): model.pt or its run folder.")
+@model_synth_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (127.0.0.1: this computer only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port of the page.")
 @click.option(
@@ -45,20 +33,13 @@ from synthgen.model import DEFAULT_MODEL
     "--knobs", type=click.IntRange(min=2), default=8, show_default=True, help="How many of the best latent dimensions become knobs."
 )
 @click.option("--dims", type=int, multiple=True, help="Use these latent dimensions as knobs, in order (repeat: --dims 3 --dims 7).")
-@click.option(
-    "--range",
-    "latent_range",
-    type=click.FloatRange(min=0, min_open=True),
-    default=3.0,
-    show_default=True,
-    help="Knobs span -RANGE .. RANGE (the prior's standard deviation is 1).",
-)
+@latent_range_option("Knobs span -RANGE .. RANGE (the prior's standard deviation is 1).")
 @click.option(
     "--presets-dir", type=click.Path(path_type=Path), default=Path("presets"), show_default=True, help="Where the page saves presets."
 )
 def serve(
     model_path: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     host: str,
     port: int,
@@ -85,10 +66,7 @@ def serve(
       synthgen serve
       synthgen serve --port 8001 --osc-in 9000 --osc-out 127.0.0.1:9001
     """
-    try:
-        from synthgen.serve.server import build_instrument, open_port, parse_host_port, run_server
-    except ModuleNotFoundError as e:
-        raise SynthgenError(f"synthgen serve needs the package {e.name}: pip install 'synthgen[serve]'") from None
+    from synthgen.serve.server import build_instrument, open_port, parse_host_port, run_server
 
     send_to = None if osc_out is None else parse_host_port(osc_out, "--osc-out")
     if carla_plugin is not None and send_to is None:
@@ -96,7 +74,7 @@ def serve(
     listen = None if osc_in is None else (host, osc_in)
     listening = open_port(host, port)
     click.echo("ranking latent dimensions as knobs ...")
-    instrument = build_instrument(model_path, synth, plugin, knobs, dims, latent_range, presets_dir, listen, send_to, carla_plugin)
+    instrument = build_instrument(model_path, synth_name, plugin, knobs, dims, latent_range, presets_dir, listen, send_to, carla_plugin)
     knob_text = ", ".join(f"{k.dim} ({'/'.join(k.moved[:2])})" for k in instrument.panel.knobs)
     click.echo(f"knobs: latent dimensions {knob_text}")
     if listen is not None:

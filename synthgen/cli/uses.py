@@ -6,30 +6,18 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import draws_figures, progress_wanted, verbosity_options
-from synthgen.model import DEFAULT_MODEL
-from synthgen.uses.search import DEFAULT_BUDGET
+from synthgen.cli.options import draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
+from synthgen.uses.search import DEFAULT_BUDGET, MAX_BUDGET
 
 
 @click.command()
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default="the shipped builtin model",
-    help="A model.pt (or run folder) from `synthgen train`.",
-)
+@model_option("A model.pt (or run folder) from `synthgen train`.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
-@click.option(
-    "--synth",
-    default=None,
-    help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-)
-@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@model_synth_options
 @click.option(
     "--budget",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_BUDGET),
     default=DEFAULT_BUDGET,
     show_default=True,
     help="Renders the search may spend refining the model's answer (about 1 s per 100 for the built-in synth); 0: the model alone.",
@@ -46,9 +34,9 @@ from synthgen.uses.search import DEFAULT_BUDGET
 @verbosity_options()
 def resynth(
     audio: Path,
-    model: Path,
+    model_path: Path,
     out: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     budget: int,
     midi_pitch: int | None,
@@ -72,7 +60,7 @@ def resynth(
     from synthgen.synths.resolve import resolve_config
     from synthgen.uses.resynth import resynthesize
 
-    loaded = load_model(model, resolve_config(synth, plugin)[0] if synth else None)
+    loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
     progress = progress_wanted(verbosity)
     result = resynthesize(loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot)
     for change in result.changes:
@@ -82,8 +70,8 @@ def resynth(
     click.echo(result.note.message)
     found = result.search
     click.echo(
-        f"search: {found.n_renders} renders, spectral distance {found.model_distance:.3f} (model alone) -> {found.distance:.3f} "
-        f"(from {found.origin}); output gain {found.gain_db:+.1f} dB"
+        f"search: {found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "
+        f"-> {found.distance:.3f} (from {found.origin}); output gain {found.gain_db:+.1f} dB"
     )
     click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
     for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
@@ -138,12 +126,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     show_default=True,
     help="Folder for results.md, results.json, examples.png.",
 )
-@click.option(
-    "--synth",
-    default=None,
-    help="Your config for the models' synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
-)
-@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="Plugin file, if not in the config's usual folders.")
+@model_synth_options
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
@@ -153,7 +136,7 @@ def index(model: Path, data: Path, seed: int) -> None:
 )
 @click.option(
     "--budget",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_BUDGET),
     default=0,
     show_default=True,
     help=f"Also score each model with a search of this many renders per sound (as resynth; its default is {DEFAULT_BUDGET}).",
@@ -167,7 +150,7 @@ def evaluate(
     train_data: Path | None,
     max_rows: int,
     out: Path,
-    synth: str | None,
+    synth_name: str | None,
     plugin: Path | None,
     seed: int,
     budget: int,
@@ -183,6 +166,7 @@ def evaluate(
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """
+    from synthgen.audio_io import prepare_folder
     from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
     from synthgen.synths.resolve import resolve_config
@@ -191,7 +175,8 @@ def evaluate(
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
-    user_config = resolve_config(synth, plugin)[0] if synth else None
+    prepare_folder(out)  # refuse an unusable --out before the work
+    user_config = resolve_config(synth_name, plugin)[0] if synth_name else None
     loaded = [load_model(m, user_config) for m in models]
     config = loaded[0].config
     instance = load_synth(config, plugin)

@@ -207,7 +207,10 @@ def read_preset(path: str | Path, config: SynthConfig) -> np.ndarray:
     """
     preset = read_document(path)
     if not fits_config(preset.synth, preset.backend, preset.values, config):
-        raise SynthgenError(f"{path} is a preset for synth '{preset.synth}', not for '{config.name}': use --synth {preset.synth}")
+        raise SynthgenError(
+            f"{path} is a preset for synth '{preset.synth}', not for '{config.name}': "
+            f"give a preset of '{config.name}', or a model trained for '{preset.synth}' (--model)"
+        )
     known = {*config.space.names, *config.space.fixed}
     unknown = sorted(set(preset.parameters) - known)
     if unknown:

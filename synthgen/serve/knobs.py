@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.macro import rank_dimensions, walk_dimensions
@@ -52,6 +53,8 @@ def choose_knobs(
         The knobs, best first (or in the order of ``dims``).
     """
     n_dims = model.latent_dim
+    if not dims and count > n_dims:
+        raise SynthgenError(f"--knobs {count} is more than the {n_dims} latent dimensions of model {model.path}")
     walked = list(dims) or list(range(n_dims))
     walks = walk_dimensions(model, synth, walked, np.zeros(n_dims, dtype=np.float32), steps, latent_range)
     scores = {s.dim: s for s in rank_dimensions(walks, model.config.space.names)}

@@ -2,6 +2,7 @@
 
 __all__ = ["build_instrument", "open_port", "parse_host_port", "run_server", "uvicorn_config"]
 
+import errno
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,6 +52,8 @@ def build_instrument(
         osc_listen, osc_send_to: OSC ``(host, port)`` in and out, or ``None``.
         carla_plugin: send OSC out as Carla's control messages for the plugin of this id.
     """
+    if Path(presets_dir).is_file():
+        raise SynthgenError(f"--presets-dir {presets_dir} is a file; give a folder for the saved presets")
     model = open_model(model_path, "serve", synth, plugin)
 
     own_synth = load_synth(model.config, plugin)
@@ -66,7 +69,13 @@ def open_port(host: str, port: int) -> socket.socket:
         sock.listen(64)
     except OSError as e:
         sock.close()
-        raise SynthgenError(f"cannot serve on {host}:{port} ({e.strerror}): another program uses it; choose another --port") from None
+        if isinstance(e, socket.gaierror) or e.errno == errno.EADDRNOTAVAIL:
+            fix = "it is not an address of this computer; choose another --host (127.0.0.1: this computer only)"
+        elif e.errno == errno.EACCES:
+            fix = "ports below 1024 need administrator rights; choose another --port"
+        else:
+            fix = "another program uses it; choose another --port"
+        raise SynthgenError(f"cannot serve on {host}:{port} ({e.strerror}): {fix}") from None
     return sock
 
 

@@ -47,6 +47,8 @@ def load_synth(config: SynthConfig, plugin: str | Path | None = None, check: boo
         check: verify the config's learned and fixed parameter names against the synth.
     """
     if config.backend == "faust":
+        if plugin is not None:
+            raise SynthgenError(f"--plugin is for plugin synths; '{config.name}' is a Faust synth that synthgen builds: drop --plugin")
         from synthgen.synths.faust import FaustSynth
 
         synth: Synth = FaustSynth(str(config.dsp), config.render.sample_rate)

@@ -121,7 +121,11 @@ def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, S
 
 
 def write_config_file(config: SynthConfig, path: Path) -> None:
-    """Write a config as YAML that :func:`synthgen.config.load_config` reads back."""
+    """Write a config as YAML that :func:`synthgen.config.load_config` reads back (never over an existing file)."""
     if path.suffix not in (".yaml", ".yml"):
         raise SynthgenError(f"--write-config {path}: the file name must end in .yaml")
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    try:
+        with path.open("x") as file:
+            yaml.safe_dump(config.to_dict(), file, sort_keys=False)
+    except FileExistsError:
+        raise SynthgenError(f"--write-config {path} exists: give a new file name (a starter config never replaces yours)") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from synthgen.audio_io import read_audio
+from synthgen.audio_io import prepare_folder, read_audio
 from synthgen.config import SynthConfig
 from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
@@ -30,7 +30,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
 @dataclass
 class Targets:
-    """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit parameters."""
+    """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit
+    parameters and the dataset's fingerprint."""
 
     name: str
     mel: np.ndarray
@@ -38,6 +39,7 @@ class Targets:
     unit: np.ndarray | None
     labels: list[str]
     midi_pitch: np.ndarray
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -100,8 +102,8 @@ def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, ma
         audio = data.read("audio", rows) if "audio" in data else render_unit(synth, config, unit)
         names = list(data.read("source_preset", rows))
         pitch = data.read("midi_pitch", rows) if "midi_pitch" in data else np.full(len(rows), config.render.midi_pitch)
-        label = str(data.path)
-    return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int))
+        label, fingerprint = str(data.path), data_fingerprint(data)
+    return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int), fingerprint)
 
 
 def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
@@ -215,6 +217,8 @@ def evaluate(
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
         timed(label, lambda m=m: m.infer(targets.mel))
+        if targets.fingerprint is not None and m.summary.get("data_fingerprint") == targets.fingerprint:
+            result.notes.append(f"warning: {label} was trained on {targets.name}: its scores are not on held-out sounds")
         if budget > 0:
             if model_index(m) is None:
                 result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
@@ -255,7 +259,7 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
     """Write ``results.md``, ``results.json`` and ``examples.png`` (targets next to each method's re-render)."""
     from synthgen.plots import plot_examples
 
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(out)
     (out / "results.md").write_text(result.markdown())
     (out / "results.json").write_text(
         json.dumps(

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import wav_bytes
+from synthgen.audio_io import prepare_folder, wav_bytes
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio
 from synthgen.uses.macro import DimensionScore, ranking_table
-from synthgen.uses.walk import Walk, prepare_folder, render_walk
+from synthgen.uses.walk import Walk, check_latent_range, render_walk
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
@@ -57,6 +57,7 @@ def latent_grid(model: LoadedModel, synth: Synth, dims: tuple[int, int], origin:
         raise SynthgenError(f"a grid needs at least 2 points per side, got {size}")
     if dims[0] == dims[1] or not all(0 <= d < len(origin) for d in dims):
         raise SynthgenError(f"give two different latent dimensions between 0 and {len(origin) - 1}, got {dims[0]} and {dims[1]}")
+    check_latent_range(latent_range)
     offsets = np.linspace(-latent_range, latent_range, size, dtype=np.float32)
     z = np.repeat(np.asarray(origin, dtype=np.float32)[None], size * size, axis=0)
     vertical, horizontal = np.meshgrid(offsets, offsets, indexing="ij")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synthgen.audio_io import prepare_folder
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.uses.walk import Walk, latent_point, prepare_folder, render_walk, source_gain_db, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, latent_point, render_walk, source_gain_db, step_distances, write_walk_audio
 
 #: presets whose unit values all differ by less than this are the same preset (two encodings of one
 #: file differ by float rounding, ~1e-7)

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from synthgen.audio_io import prepare_folder
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio, trend
-from synthgen.uses.walk import Walk, prepare_folder, render_walk, step_distances, write_walk_audio
+from synthgen.uses.walk import Walk, check_latent_range, render_walk, step_distances, write_walk_audio
 
 
 @dataclass
@@ -92,8 +93,12 @@ def walk_dimensions(
     bad = [d for d in dims if not 0 <= d < n_dims]
     if bad:
         raise SynthgenError(f"latent dimension {bad[0]} does not exist: model {model.path} has dimensions 0 to {n_dims - 1}")
+    repeated = sorted({d for d in dims if list(dims).count(d) > 1})
+    if repeated:
+        raise SynthgenError(f"latent dimension {repeated[0]} is given twice; give each dimension once")
     if steps < 2:
         raise SynthgenError(f"a walk needs at least 2 steps, got {steps}")
+    check_latent_range(latent_range)
     offsets = np.linspace(-latent_range, latent_range, steps, dtype=np.float32)
     z = np.repeat(np.asarray(origin, dtype=np.float32)[None, None], len(dims), axis=0).repeat(steps, axis=1)
     for k, dim in enumerate(dims):

@@ -9,12 +9,12 @@ import numpy as np
 #: pitch search range of the tracker (C2 to C7)
 PITCH_LOW_HZ = 65.4
 PITCH_HIGH_HZ = 2093.0
-#: pYIN's pitch grid (semitones): fine enough to round to the nearest note, three times faster than 0.1
-PITCH_RESOLUTION = 0.2
+#: samples per analysis frame of the tracker (it must hold a period of PITCH_LOW_HZ and more)
+FRAME_LENGTH = 2048
+#: YIN's absolute threshold: a frame is voiced where its normalized difference dips below it
+YIN_THRESHOLD = 0.15
 #: less voiced time than this is no pitch: the model's own note is played instead
 MIN_VOICED_S = 0.2
-#: frames count as voiced above this pYIN probability (it marks noise voiced at its floor of 0.01)
-MIN_VOICED_PROBABILITY = 0.05
 #: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
 SILENCE_BELOW_PEAK_DB = 40.0
 
@@ -46,26 +46,74 @@ class NoteChoice:
 
 
 def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
-    """Track the pitch of mono ``audio`` ``(n_samples,)`` with pYIN, one frame every ``hop_length`` samples."""
-    import librosa  # only when tracking: it takes a second to import
+    """Track the pitch of mono ``audio`` ``(n_samples,)`` with YIN, one frame every ``hop_length`` samples.
 
-    f0_hz, voiced, probability = librosa.pyin(
-        audio,
-        fmin=PITCH_LOW_HZ,
-        fmax=PITCH_HIGH_HZ,
-        sr=sample_rate,
-        frame_length=2048,
-        hop_length=hop_length,
-        resolution=PITCH_RESOLUTION,
-    )
-    level = librosa.feature.rms(y=audio, frame_length=2048, hop_length=hop_length)[0, : len(voiced)]
-    voiced &= (probability > MIN_VOICED_PROBABILITY) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
-    f0_hz = np.where(voiced, f0_hz, np.nan)
+    Frames of :data:`FRAME_LENGTH` samples (centred, zero-padded) get YIN's cumulative-mean-normalized
+    difference over periods of :data:`PITCH_HIGH_HZ` down to :data:`PITCH_LOW_HZ`; the period is the
+    first local minimum below :data:`YIN_THRESHOLD`, refined by parabolic interpolation. A frame is
+    voiced when it has one and its level is within :data:`SILENCE_BELOW_PEAK_DB` of the loudest frame.
+
+    References:
+        de Cheveigné and Kawahara, "YIN, a fundamental frequency estimator for speech and music",
+        J. Acoust. Soc. Am. 111(4), 2002.
+    """
+    frames = _frames(np.asarray(audio, dtype=np.float64), hop_length)
+    cmnd = _normalized_difference(frames, int(np.ceil(sample_rate / PITCH_LOW_HZ)) + 1)
+    period, lowest = _first_dip(cmnd, int(np.floor(sample_rate / PITCH_HIGH_HZ)))
+    level = np.sqrt(np.mean(frames**2, axis=1))
+    voiced = (lowest < YIN_THRESHOLD) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
+    f0_hz = np.where(voiced, sample_rate / period, np.nan)
     voiced_s = float(voiced.sum()) * hop_length / sample_rate
     if voiced_s < MIN_VOICED_S:
         return PitchEstimate(f0_hz, voiced_s, None, None)
     median_hz = float(np.median(f0_hz[voiced]))
     return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(_hz_to_midi(median_hz)), 0, 127)))
+
+
+def _frames(audio: np.ndarray, hop_length: int) -> np.ndarray:
+    """Centred frames ``(T, FRAME_LENGTH)`` of ``audio``, ``T = 1 + n_samples // hop_length`` (as librosa's)."""
+    padded = np.pad(audio, FRAME_LENGTH // 2)
+    return np.lib.stride_tricks.sliding_window_view(padded, FRAME_LENGTH)[::hop_length]
+
+
+def _normalized_difference(frames: np.ndarray, max_period: int) -> np.ndarray:
+    """YIN's cumulative-mean-normalized difference ``(T, max_period + 1)`` of frames ``(T, N)`` over lags ``0..max_period``.
+
+    ``d(τ) = Σ_j (x_j - x_{j+τ})²`` over the first ``N - max_period`` samples, from an FFT
+    autocorrelation and cumulative sums of ``x²``; then ``d'(τ) = d(τ) τ / Σ_{k≤τ} d(k)``, ``d'(0) = 1``.
+    """
+    n = frames.shape[1]
+    window = n - max_period
+    if window <= 0:
+        raise ValueError(f"a frame of {n} samples cannot hold a period of {max_period} samples")
+    # no wrap-around: the lags read (up to max_period) reach index window - 1 + max_period < n
+    spectrum = np.fft.rfft(frames, n) * np.conj(np.fft.rfft(frames[:, :window], n))
+    correlation = np.fft.irfft(spectrum, n)[:, : max_period + 1]
+    energy = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames**2, axis=1)], axis=1)
+    lags = np.arange(max_period + 1)
+    shifted = energy[:, lags + window] - energy[:, lags]
+    difference = np.maximum(energy[:, window : window + 1] + shifted - 2 * correlation, 0.0)
+    total = np.cumsum(difference[:, 1:], axis=1)
+    cmnd = np.ones_like(difference)
+    np.divide(difference[:, 1:] * lags[1:], total, out=cmnd[:, 1:], where=total > 0)
+    return cmnd
+
+
+def _first_dip(cmnd: np.ndarray, min_period: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's period in samples (fractional) and its normalized difference ``(T,)``, from ``cmnd`` ``(T, L)``.
+
+    The period is the first local minimum below :data:`YIN_THRESHOLD` at lags ``min_period..L - 2``,
+    else the lowest value there; parabolic interpolation refines it between lags.
+    """
+    rows = np.arange(len(cmnd))
+    inner = np.arange(max(min_period, 1), cmnd.shape[1] - 1)
+    here = cmnd[:, inner]
+    dips = (here < YIN_THRESHOLD) & (here <= cmnd[:, inner - 1]) & (here < cmnd[:, inner + 1])
+    lag = inner[np.where(dips.any(axis=1), dips.argmax(axis=1), here.argmin(axis=1))]
+    before, at, after = cmnd[rows, lag - 1], cmnd[rows, lag], cmnd[rows, lag + 1]
+    curvature = before - 2 * at + after
+    shift = np.divide(before - after, 2 * curvature, out=np.zeros_like(at), where=curvature > 0)
+    return lag + np.clip(shift, -0.5, 0.5), at
 
 
 def _hz_to_midi(hz: float) -> float:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import LoadedAudio, read_audio, write_wav
-from synthgen.errors import SynthgenError
+from synthgen.audio_io import LoadedAudio, prepare_folder, read_audio, write_wav
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
@@ -125,9 +124,7 @@ def resynthesize(
 def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:
     from synthgen.presets.json_preset import write_native_preset
 
-    if out.exists() and not out.is_dir():
-        raise SynthgenError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
     extra = {

@@ -7,6 +7,7 @@ References:
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "MAX_BUDGET",
     "SearchResult",
     "SpectralDistance",
     "posterior_samples",
@@ -14,7 +15,11 @@ __all__ = [
     "start_candidates",
 ]
 
+import sys
+import time
+import warnings
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,6 +35,8 @@ from synthgen.uses.metrics import level_gain_db
 
 #: renders a resynthesis may spend by default: about 1.5 s for the built-in synth on two cores
 DEFAULT_BUDGET = 150
+#: more renders than this for one sound is a typo rather than a search (minutes of rendering)
+MAX_BUDGET = 100_000
 #: nearest training sounds tried as starting points
 N_NEAREST = 8
 #: samples of the model's posterior tried as starting points
@@ -109,6 +116,7 @@ class SearchResult:
             sound 2``, ``posterior sample 1``), plus `` + CMA-ES`` when the local search improved it.
         n_renders: renders spent.
         seed: the seed of the posterior samples and CMA-ES.
+        seconds: wall time of the search, renders included.
         history: the best distance after each batch of renders ``(n_batches,)``.
     """
 
@@ -120,7 +128,28 @@ class SearchResult:
     origin: str
     n_renders: int
     seed: int
+    seconds: float
     history: list[float] = field(default_factory=list)
+
+
+def _import_cma() -> ModuleType:
+    """``cma`` without the optional imports it makes at its own import, which CMA-ES does not use.
+
+    It loads ``matplotlib.pyplot`` for its plots (most of a second; a warning when absent) and
+    ``scipy.stats`` for its surrogate models (a second; it has its own fallback). Both are hidden
+    meanwhile, unless already imported, and its warnings about them silenced.
+    """
+    hidden = [name for name in ("matplotlib", "matplotlib.pyplot", "scipy.stats") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # its import then fails at once
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import cma
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return cma
 
 
 def posterior_samples(model: LoadedModel, mel: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -188,6 +217,7 @@ def search_preset(
         seed: seeds the posterior samples and CMA-ES.
         progress: show a progress bar with the distance reached.
     """
+    start = time.perf_counter()
     config = model.config
     notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
@@ -205,8 +235,7 @@ def search_preset(
     bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
     bar.set_postfix(distance=f"{state['distance']:.3f}")
     if budget - n_renders >= CMA_POPSIZE:
-        import cma  # only when searching
-
+        cma = _import_cma()
         options = {"popsize": CMA_POPSIZE, "bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9}
         strategy = cma.CMAEvolutionStrategy(np.clip(state["unit"], 0.0, 1.0).astype(np.float64), CMA_SIGMA, options)
         while budget - n_renders >= CMA_POPSIZE:
@@ -235,5 +264,6 @@ def search_preset(
         origin=origin,
         n_renders=n_renders,
         seed=seed,
+        seconds=time.perf_counter() - start,
         history=history,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from synthgen.audio_io import write_wav
+from synthgen.audio_io import prepare_folder, write_wav
 from synthgen.config import FeatureSettings
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
@@ -17,7 +17,7 @@ from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
 from synthgen.uses.resynth import Resynthesis, read_sound
-from synthgen.uses.walk import Walk, prepare_folder, render_walk
+from synthgen.uses.walk import Walk, render_walk
 
 #: a recording longer than the model's sounds is cut with this fade-out
 SKETCH_FADE_S = 1.0

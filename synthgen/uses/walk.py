@@ -2,16 +2,17 @@
 
 __all__ = [
     "Walk",
+    "check_latent_range",
     "latent_origin",
     "latent_point",
     "open_model",
-    "prepare_folder",
     "render_walk",
     "source_gain_db",
     "step_distances",
     "write_walk_audio",
 ]
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,13 +122,10 @@ def step_distances(mel: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(mel, axis=0)).mean(axis=(1, 2))
 
 
-def prepare_folder(out: str | Path) -> Path:
-    """Create an output folder (refusing a path that is a file)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SynthgenError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def check_latent_range(latent_range: float) -> None:
+    """Refuse a walk's half-width (``--range``, in prior standard deviations) that is not a positive finite number."""
+    if not (math.isfinite(latent_range) and latent_range > 0):
+        raise SynthgenError(f"--range must be a positive finite number of standard deviations (e.g. 3), got {latent_range}")
 
 
 def write_walk_audio(audio: np.ndarray, sample_rate: int, stem: Path) -> list[Path]:

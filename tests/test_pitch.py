@@ -1,0 +1,46 @@
+"""The pitch tracker finds the fundamental of tones (a weak one too) and none in noise or silence."""
+
+import numpy as np
+import pytest
+
+from synthgen.uses.pitch import choose_note, detect_pitch
+
+SAMPLE_RATE = 22050
+
+
+def _tone(frequency_hz: float, amplitudes: dict[int, float], seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = sum(a * np.sin(2 * np.pi * k * frequency_hz * t + k) for k, a in amplitudes.items())
+    return 0.3 * tone / np.abs(tone).max()
+
+
+@pytest.mark.parametrize(
+    ("frequency_hz", "amplitudes", "midi_pitch"),
+    [
+        (65.41, {1: 1.0, 2: 0.5}, 36),  # C2, the bottom of the range
+        (261.63, {1: 1.0}, 60),  # a pure C4
+        (1760.0, {1: 1.0, 2: 0.3}, 93),  # A6, near the top
+        (110.0, {1: 0.05, 2: 1.0, 3: 0.9, 4: 0.8, 5: 0.7, 6: 0.6}, 45),  # A2 with a weak fundamental
+        (329.63, {k: 1.0 / k for k in range(1, 12)}, 64),  # E4, sawtooth-like
+    ],
+)
+def test_tones_give_their_pitch(frequency_hz: float, amplitudes: dict[int, float], midi_pitch: int) -> None:
+    pitch = detect_pitch(_tone(frequency_hz, amplitudes), SAMPLE_RATE, 512)
+    assert pitch.midi_pitch == midi_pitch
+    assert pitch.median_hz == pytest.approx(frequency_hz, rel=0.01)
+    assert pitch.voiced_s > 0.8
+    assert pitch.f0_hz.shape == (1 + SAMPLE_RATE // 512,)
+
+
+def test_noise_and_silence_have_no_pitch() -> None:
+    noise = np.random.default_rng(0).standard_normal(SAMPLE_RATE) * 0.1
+    for audio in (noise, np.zeros(SAMPLE_RATE)):
+        pitch = detect_pitch(audio, SAMPLE_RATE, 512)
+        assert pitch.midi_pitch is None and pitch.voiced_s < 0.2
+    assert choose_note(noise, SAMPLE_RATE, 512, 60).message.startswith("no clear pitch")
+
+
+def test_a_quiet_tail_is_not_voiced() -> None:
+    loud, faint = _tone(440.0, {1: 1.0}, 0.5), 1e-3 * _tone(440.0, {1: 1.0}, 0.5)
+    pitch = detect_pitch(np.concatenate([loud, faint]), SAMPLE_RATE, 512)
+    assert pitch.midi_pitch == 69 and 0.4 < pitch.voiced_s < 0.6
