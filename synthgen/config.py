@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from synthgen.errors import SynthgenError
-from synthgen.params import KINDS, ParameterSpace, ParameterSpec
+from synthgen.params import KINDS, SCALES, ParameterSpace, ParameterSpec
 
 _PACKAGE = Path(__file__).resolve().parent
 # Shipped configs live in the repository's vst_configs/; a built wheel carries them inside the package.
@@ -225,9 +225,14 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
         low, high = min(values), max(values)
     if not low < high:
         raise SynthgenError(f"{where}: range must have low < high, got [{low}, {high}]")
+    scale = entry.get("scale", "linear")
+    if scale not in SCALES:
+        raise SynthgenError(f"{where}: scale {scale!r} is not one of {', '.join(SCALES)}")
+    if scale == "log" and (values is not None or low <= 0.0):
+        raise SynthgenError(f"{where}: scale 'log' needs a continuous parameter with a range above 0, got [{low}, {high}]")
     if unit_range and (low < 0.0 or high > 1.0):
         raise SynthgenError(f"{where}: range [{low}, {high}] is outside 0..1; plugin parameters take normalized values between 0 and 1")
-    return ParameterSpec(name, kind, low, high, values)
+    return ParameterSpec(name, kind, low, high, values, scale)
 
 
 def parse_config(data: Any, source: str = "<config>") -> SynthConfig:

@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "INFERENCE_PATHS",
     "MODELS_DIR",
+    "PITCHED_PATHS",
     "ONNX_FORMAT",
     "LoadedModel",
     "MelStats",
@@ -47,6 +48,8 @@ CHECKPOINT_FORMAT = "synthgen-checkpoint-1"
 ONNX_FORMAT = "synthgen-onnx-1"
 #: The model methods an artifact can run, each from one array to one array (standardized log-mels in and out).
 INFERENCE_PATHS = ("infer", "encode", "params_from_latent", "latent_from_params", "decode")
+#: The paths that also take the MIDI pitch ``(B,)`` of the sounds, as a second input, in a pitch-conditioned model.
+PITCHED_PATHS = ("infer", "encode", "decode")
 
 Backend = Literal["auto", "torch", "onnx"]
 
@@ -82,9 +85,9 @@ class MelStats:
 
 
 class _Runner(Protocol):
-    """Runs one named inference path on a float32 array."""
+    """Runs one named inference path on a float32 array (and the MIDI pitches of its rows, when given)."""
 
-    def run(self, path_name: str, x: np.ndarray) -> np.ndarray: ...
+    def run(self, path_name: str, x: np.ndarray, midi_pitch: np.ndarray | None = None) -> np.ndarray: ...
 
 
 class _TorchRunner:
@@ -93,11 +96,12 @@ class _TorchRunner:
     def __init__(self, module: "SynthModel") -> None:
         self.module = module
 
-    def run(self, path_name: str, x: np.ndarray) -> np.ndarray:
+    def run(self, path_name: str, x: np.ndarray, midi_pitch: np.ndarray | None = None) -> np.ndarray:
         import torch
 
+        inputs = [torch.from_numpy(x)] + ([] if midi_pitch is None else [torch.from_numpy(midi_pitch)])
         with torch.no_grad():
-            return getattr(self.module, path_name)(torch.from_numpy(x)).numpy()
+            return getattr(self.module, path_name)(*inputs).numpy()
 
 
 class _OnnxRunner:
@@ -110,14 +114,15 @@ class _OnnxRunner:
     def __getstate__(self) -> dict[str, Any]:
         return {"graphs": self.graphs, "_sessions": {}}
 
-    def run(self, path_name: str, x: np.ndarray) -> np.ndarray:
+    def run(self, path_name: str, x: np.ndarray, midi_pitch: np.ndarray | None = None) -> np.ndarray:
         if path_name not in self._sessions:
             import onnxruntime as ort
 
             options = ort.SessionOptions()
             options.log_severity_level = 3  # errors only
             self._sessions[path_name] = ort.InferenceSession(str(self.graphs[path_name]), options, providers=["CPUExecutionProvider"])
-        return self._sessions[path_name].run(None, {"x": x})[0]
+        feeds = {"x": x} if midi_pitch is None else {"x": x, "midi_pitch": midi_pitch}
+        return self._sessions[path_name].run(None, feeds)[0]
 
 
 @dataclass
@@ -126,6 +131,8 @@ class LoadedModel:
 
     All methods take and return numpy arrays; log-mels are raw (the model's standardization is
     applied here). ``backend`` says what runs it: ``"onnx"`` (onnxruntime) or ``"torch"``.
+    ``midi_pitch`` is the note the sounds are played at (one number, or one per row); None means
+    the note of the model's config. Models trained without pitch conditioning ignore it.
     """
 
     name: str
@@ -161,26 +168,38 @@ class LoadedModel:
         if not ok:
             raise SynthgenError(f"model {self.name!r} has no {what}; use {models}")
 
-    def _run(self, path_name: str, x: Any, what: str, row_shape: tuple[int, ...]) -> np.ndarray:
-        """Check ``x`` is ``(B, *row_shape)``, then run one path on it as float32."""
+    @property
+    def takes_pitch(self) -> bool:
+        """Whether the model was trained with the note as an input."""
+        return bool(self.settings.get("pitch_conditioning", 0))
+
+    def _run(self, path_name: str, x: Any, what: str, row_shape: tuple[int, ...], midi_pitch: Any = None) -> np.ndarray:
+        """Check ``x`` is ``(B, *row_shape)``, then run one path on it as float32 (with the pitches, for a pitched path)."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != len(row_shape) + 1 or x.shape[1:] != row_shape:
             expected = ", ".join(map(str, ("batch", *row_shape)))
             raise SynthgenError(f"model {self.name!r} expects {what} of shape ({expected}), got {x.shape}")
-        return self.runner.run(path_name, np.ascontiguousarray(x))
+        pitch = None
+        if self.takes_pitch and path_name in PITCHED_PATHS:
+            pitch = np.asarray(self.config.render.midi_pitch if midi_pitch is None else midi_pitch, dtype=np.float32).reshape(-1)
+            if len(pitch) not in (1, len(x)):
+                raise SynthgenError(f"model {self.name!r} got {len(pitch)} MIDI pitches for {len(x)} sounds; give one, or one per sound")
+            pitch = np.broadcast_to(pitch, (len(x),)).copy()
+        return self.runner.run(path_name, np.ascontiguousarray(x), pitch)
 
-    def _run_mel(self, path_name: str, mel: np.ndarray) -> np.ndarray:
+    def _run_mel(self, path_name: str, mel: np.ndarray, midi_pitch: Any) -> np.ndarray:
         mel = np.asarray(mel, dtype=np.float32)
-        return self._run(path_name, self.stats.standardize(mel), "log-mels", (self.settings["n_mels"], self.settings["n_frames"]))
+        shape = (self.settings["n_mels"], self.settings["n_frames"])
+        return self._run(path_name, self.stats.standardize(mel), "log-mels", shape, midi_pitch)
 
-    def encode(self, mel: np.ndarray) -> np.ndarray:
+    def encode(self, mel: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
         """Log-mels ``(B, n_mels, n_frames)`` -> latents ``(B, D)``."""
         self._need("latent space", self.has_latent, "vae, wae, vae_flow or vae_flow_post")
-        return self._run_mel("encode", mel)
+        return self._run_mel("encode", mel, midi_pitch)
 
-    def infer(self, mel: np.ndarray) -> np.ndarray:
+    def infer(self, mel: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
         """Log-mels ``(B, n_mels, n_frames)`` -> unit parameters ``(B, P)``."""
-        return self.params_from_latent(self.encode(mel)) if self.has_latent else self._run_mel("infer", mel)
+        return self.params_from_latent(self.encode(mel, midi_pitch)) if self.has_latent else self._run_mel("infer", mel, midi_pitch)
 
     def params_from_latent(self, z: np.ndarray) -> np.ndarray:
         """Latents ``(B, D)`` -> unit parameters ``(B, P)``."""
@@ -191,9 +210,9 @@ class LoadedModel:
         self._need("invertible parameter map", self.is_invertible, "vae_flow_post")
         return self._run("latent_from_params", params_unit, "parameters", (self.n_params,))
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, midi_pitch: int | np.ndarray | None = None) -> np.ndarray:
         """Latents ``(B, D)`` -> raw log-mels ``(B, n_mels, n_frames)`` (autoencoders only)."""
-        return self._run("decode", z, "latents", (self.latent_dim,)) * self.stats.std + self.stats.mean
+        return self._run("decode", z, "latents", (self.latent_dim,), midi_pitch) * self.stats.std + self.stats.mean
 
 
 def _read_sidecar(checkpoint: Path) -> dict | None:
@@ -255,7 +274,8 @@ def load_trained_module(path: str | Path) -> tuple[dict[str, Any], "SynthModel"]
     missing = [k for k in ("model", "config", "state_dict", "mel_stats", "synth_config") if k not in payload]
     if missing:
         raise SynthgenError(f"{path} is not a synthgen model (no '{missing[0]}'): pass a model.pt written by `synthgen train`")
-    module = build_model(payload["model"], **payload["config"])
+    # Checkpoints written before models took the note as an input have no pitch conditioning.
+    module = build_model(payload["model"], **{"pitch_conditioning": 0, **payload["config"]})
     module.load_state_dict(payload["state_dict"])
     module.eval()
     return payload, module

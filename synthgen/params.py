@@ -1,6 +1,6 @@
 """Parameter spaces: which synth parameters are learned, their kinds and ranges, and unit scaling."""
 
-__all__ = ["KINDS", "ParameterSpec", "ParameterSpace"]
+__all__ = ["KINDS", "SCALES", "ParameterSpec", "ParameterSpace"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +10,8 @@ import numpy as np
 from synthgen.errors import SynthgenError
 
 KINDS = ("continuous", "discrete", "categorical")
+#: how a continuous parameter's unit value maps onto its range: evenly, or evenly in log (times, frequencies)
+SCALES = ("linear", "log")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class ParameterSpec:
             ``categorical`` (unordered choices, e.g. a waveform switch).
         low, high: range in synth units (plugins: the 0..1 host value; Faust: the slider's units).
         values: the allowed synth values of a discrete/categorical parameter, in order.
+        scale: ``linear`` or ``log`` (continuous only, ``low > 0``): unit 0..1 maps evenly onto
+            ``log(low)..log(high)``, so uniform draws cover short times and low rates as densely
+            as long and high ones.
     """
 
     name: str
@@ -29,6 +34,20 @@ class ParameterSpec:
     low: float = 0.0
     high: float = 1.0
     values: tuple[float, ...] | None = None
+    scale: str = "linear"
+
+    def to_unit(self, value: np.ndarray) -> np.ndarray:
+        """Synth values ``(N,)`` of a continuous parameter -> unit values ``(N,)`` (unclipped)."""
+        if self.scale == "log":
+            log_value = np.log(np.maximum(value, self.low * 1e-6))
+            return (log_value - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Unit values ``(N,)`` of a continuous parameter -> synth values ``(N,)``."""
+        if self.scale == "log":
+            return self.low * (self.high / self.low) ** unit
+        return self.low + unit * (self.high - self.low)
 
     @property
     def n_classes(self) -> int:
@@ -40,6 +59,8 @@ class ParameterSpec:
         out: dict = {"name": self.name, "kind": self.kind, "range": [self.low, self.high]}
         if self.values is not None:
             out["values"] = list(self.values)
+        if self.scale != "linear":
+            out["scale"] = self.scale
         return out
 
 
@@ -47,8 +68,8 @@ class ParameterSpec:
 class ParameterSpace:
     """The learned parameters of a synth plus the fixed values of the others.
 
-    Unit space is ``[0, 1]`` per parameter: continuous ``(x - low) / (high - low)``; class ``k`` of
-    ``K`` maps to ``k / (K - 1)``.
+    Unit space is ``[0, 1]`` per parameter: continuous ``(x - low) / (high - low)`` (on a ``log``
+    scale, the same on ``log x``); class ``k`` of ``K`` maps to ``k / (K - 1)``.
     """
 
     specs: tuple[ParameterSpec, ...]
@@ -82,7 +103,7 @@ class ParameterSpace:
         unit = np.empty_like(value)
         for j, s in enumerate(self.specs):
             if s.values is None:
-                unit[:, j] = (value[:, j] - s.low) / (s.high - s.low)
+                unit[:, j] = s.to_unit(value[:, j])
             else:
                 k = np.abs(value[:, j, None] - np.asarray(s.values)[None, :]).argmin(axis=1)
                 unit[:, j] = k / max(len(s.values) - 1, 1)
@@ -94,7 +115,7 @@ class ParameterSpace:
         value = np.empty_like(unit)
         for j, s in enumerate(self.specs):
             if s.values is None:
-                value[:, j] = s.low + unit[:, j] * (s.high - s.low)
+                value[:, j] = s.from_unit(unit[:, j])
             else:
                 k = np.rint(unit[:, j] * (len(s.values) - 1)).astype(int)
                 value[:, j] = np.asarray(s.values)[k]
@@ -141,5 +162,5 @@ class ParameterSpace:
         for p in d["learned"]:
             low, high = p.get("range", (0.0, 1.0))
             values = tuple(float(v) for v in p["values"]) if p.get("values") is not None else None
-            specs.append(ParameterSpec(p["name"], p.get("kind", "continuous"), float(low), float(high), values))
+            specs.append(ParameterSpec(p["name"], p.get("kind", "continuous"), float(low), float(high), values, p.get("scale", "linear")))
         return cls(tuple(specs), {k: float(v) for k, v in d.get("fixed", {}).items()})

@@ -21,8 +21,10 @@ def synth() -> FaustSynth:
 
 def _mid_preset() -> dict[str, float]:
     """Learned parameters spread around the middle of their ranges (not all equal, so osc1 != osc2)."""
-    unit = np.linspace(0.35, 0.65, CONFIG.space.size)[None]
-    return CONFIG.space.synth_values(unit[0])
+    # evenly between each range's ends, whatever the parameter's scale (classes snap)
+    unit = np.linspace(0.35, 0.65, CONFIG.space.size)
+    value = np.array([[s.low + u * (s.high - s.low) for s, u in zip(CONFIG.space.specs, unit, strict=True)]])
+    return CONFIG.space.synth_values(CONFIG.space.to_unit(value)[0])
 
 
 def _random_presets(n: int, seed: int) -> list[dict[str, float]]:

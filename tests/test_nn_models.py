@@ -185,3 +185,42 @@ def test_bad_inputs_raise() -> None:
         model.loss(mel, params[:, :2], model(mel))
     with pytest.raises(SynthgenError):
         build_model("mlp", n_mels=N_MELS, n_frames=N_FRAMES)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_pitch_is_an_input(name: str) -> None:
+    """The note changes what a conditioned model infers; None means note 60; an unconditioned model ignores it."""
+    mel, _ = _batch(4, seed=5)
+    model = _build(name).eval()
+    low, high = torch.full((4,), 36.0), torch.full((4,), 84.0)
+    with torch.no_grad():
+        assert not torch.allclose(model(mel, low)["param_values"], model(mel, high)["param_values"])
+        torch.testing.assert_close(model(mel)["param_values"], model(mel, torch.full((4,), 60.0))["param_values"])
+        torch.testing.assert_close(model.infer(mel, 72), model.infer(mel, torch.full((4,), 72.0)))
+        plain = _build(name, pitch_conditioning=0).eval()
+        torch.testing.assert_close(plain(mel, low)["param_values"], plain(mel, high)["param_values"])
+        if model.has_latent:
+            z = model.encode(mel, low)
+            assert not torch.allclose(model.decode(z, low), model.decode(z, high))
+
+
+def _inverse_gap(consistency_weight: float) -> float:
+    """Median |encoder latent - flow inverse of the true parameters| / median |encoder latent| after training."""
+    model = _build("vae_flow_post", consistency_weight=consistency_weight)
+    mel, params = _batch(64)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(2 * TRAIN_STEPS):
+        losses = model.loss(mel, params, model(mel), beta=1.0, gamma=1.0)
+        optimizer.zero_grad()
+        losses["total"].backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        z = model.encode(mel)
+        gap = (z - model.latent_from_params(params)).norm(dim=1)
+    return float(gap.median() / z.norm(dim=1).median())
+
+
+def test_consistency_term_brings_the_two_directions_together() -> None:
+    assert _inverse_gap(4.0) < 0.7 * _inverse_gap(0.0)

@@ -54,3 +54,30 @@ def test_synth_values_include_fixed(space: ParameterSpace) -> None:
 
 def test_dict_round_trip(space: ParameterSpace) -> None:
     assert ParameterSpace.from_dict(space.to_dict()) == space
+
+
+def test_log_scale_round_trip_and_spacing() -> None:
+    """A log-scaled time maps unit 0.5 to the geometric mean, and unit <-> value round-trips."""
+    space = ParameterSpace((ParameterSpec("decay_s", low=0.01, high=10.0, scale="log"), ParameterSpec("mix")))
+    raw = space.from_unit(np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]))
+    np.testing.assert_allclose(raw[:, 0], [0.01, np.sqrt(0.01 * 10.0), 10.0], rtol=1e-5)
+    unit = space.sample(200, np.random.default_rng(0))
+    np.testing.assert_allclose(space.to_unit(space.from_unit(unit)), unit, atol=1e-5)
+    assert np.median(space.from_unit(unit)[:, 0]) < 1.0  # uniform in log: half the draws below the geometric mean
+    assert ParameterSpace.from_dict(space.to_dict()) == space
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "t", "range": [0.0, 1.0], "scale": "log"}, "range above 0"),
+        ({"name": "t", "range": [0.1, 1.0], "scale": "cubic"}, "not one of linear, log"),
+        ({"name": "t", "kind": "discrete", "steps": 3, "range": [1, 3], "scale": "log"}, "continuous"),
+    ],
+)
+def test_bad_scale_is_one_clear_error(entry: dict, message: str) -> None:
+    from synthgen.config import parse_config
+    from synthgen.errors import SynthgenError
+
+    with pytest.raises(SynthgenError, match=message):
+        parse_config({"name": "x", "backend": "faust", "dsp": "process = 0;", "learned": [entry]})

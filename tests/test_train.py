@@ -92,6 +92,30 @@ def test_split_is_fixed_and_by_bank() -> None:
     assert not (seen[0] & seen[1]) and not (seen[0] & seen[2]) and not (seen[1] & seen[2])
 
 
+def _consistency_ratio(run: Path, data_path: Path) -> float:
+    model = load_model(run, backend="torch")
+    rows = np.load(run / "split.npz")["valid"]
+    with open_dataset(data_path) as data:
+        z = model.encode(data.read("mel", rows), data.read("midi_pitch", rows))
+        gap = np.linalg.norm(z - model.latent_from_params(data.read("params_unit", rows)), axis=1)
+    return float(np.median(gap) / np.median(np.linalg.norm(z, axis=1)))
+
+
+def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.train.refit import refit_flow
+
+    train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 2), progress=False)
+    before = _consistency_ratio(tmp_path, builtin_dataset)
+    record = refit_flow(tmp_path, builtin_dataset, consistency_weight=100.0, epochs=20, batch_size=16, learning_rate=3e-3)
+    after = _consistency_ratio(tmp_path, builtin_dataset)
+    assert after < 0.8 * before
+    assert abs(record["chosen"]["valid_consistency_ratio"] - after) < 0.05
+    assert load_model(tmp_path).backend == "onnx"  # the export was renewed
+    with pytest.raises(SynthgenError, match="only vae_flow_post"):
+        train_model(builtin_dataset, tmp_path / "vae", settings("vae", 1), progress=False)
+        refit_flow(tmp_path / "vae", builtin_dataset)
+
+
 def _count_loss_calls(monkeypatch: pytest.MonkeyPatch, nan_after: int | None = None) -> dict[str, int]:
     """Count calls of the built model's loss; from call ``nan_after`` on, its total is NaN (a diverging run)."""
     import synthgen.train.loop as loop

@@ -59,7 +59,17 @@ def main() -> None:
 def _register() -> None:
     from synthgen.cli import data, explore, learning, presets, serve, uses
 
-    commands = (data.render, data.info, data.dataset, learning.train, learning.export_onnx, uses.resynth, uses.evaluate, uses.index)
+    commands = (
+        data.render,
+        data.info,
+        data.dataset,
+        learning.train,
+        learning.export_onnx,
+        learning.refit_flow,
+        uses.resynth,
+        uses.evaluate,
+        uses.index,
+    )
     for command in (*commands, presets.presets, serve.serve, *explore.COMMANDS):
         main.add_command(command)
 

@@ -171,6 +171,24 @@ def dataset() -> None:
     """Inspect and check rendered datasets."""
 
 
+@dataset.command("merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder of the merged dataset (new).")
+def dataset_merge(sources: tuple[Path, ...], out: Path) -> None:
+    """Join datasets of one synth config (e.g. uniform draws and variations around human presets) into one.
+
+    No data is copied: the merged dataset refers to the sources' files, so keep them side by side.
+
+    \b
+    Example:
+      synthgen dataset merge data/builtin_uniform data/builtin_factory --out data/builtin_all
+    """
+    from synthgen.dataset.merge import merge_datasets
+    from synthgen.dataset.summary import describe_dataset
+
+    click.echo(describe_dataset(merge_datasets(list(sources), out)))
+
+
 @dataset.command("info")
 @click.argument("path", type=click.Path(path_type=Path))
 def dataset_info(path: Path) -> None:

@@ -101,3 +101,27 @@ def export_onnx(model: Path) -> None:
 
     for path in export(model):
         click.echo(f"wrote {path}")
+
+
+@click.command("refit-flow")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="The dataset the run was trained on.")
+@click.option("--consistency-weight", type=float, default=30.0, show_default=True, help="Weight of |f^-1(p) - z|^2 / 2.")
+@click.option("--epochs", type=int, default=30, show_default=True, help="Passes over the run's training latents.")
+@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the batch order.")
+def refit_flow(run: Path, data: Path, consistency_weight: float, epochs: int, learning_rate: float, seed: int) -> None:
+    """Refit the latent <-> parameter flow of a trained vae_flow_post RUN on its frozen encoder.
+
+    Makes the flow's inverse of a preset land at the encoder's latent of its sound; replaces
+    RUN/model.pt (and its ONNX export) and writes RUN/refit.json.
+
+    Example: synthgen refit-flow runs/builtin --data data/builtin --consistency-weight 30
+    """
+    from synthgen.train.refit import refit_flow as refit
+
+    chosen = refit(run, data, consistency_weight, epochs, learning_rate=learning_rate, seed=seed)["chosen"]
+    click.echo(
+        f"refit {run / 'model.pt'}: validation parameter MSE {chosen['valid_param_mse']:.4f}, "
+        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}"
+    )

@@ -1,6 +1,6 @@
-"""A fixed train / valid / test split of a dataset's rows, by bank when rows come from several banks."""
+"""A fixed train / valid / test split of a dataset's rows: by bank when rows come from several banks, else by preset."""
 
-__all__ = ["SPLITS", "split_rows"]
+__all__ = ["SPLITS", "row_groups", "split_rows"]
 
 import numpy as np
 
@@ -38,3 +38,17 @@ def split_rows(
     order = rng.permutation(n_rows)
     cut = np.round(bounds * n_rows).astype(int)
     return {name: np.sort(part) for name, part in zip(SPLITS, np.split(order, cut), strict=True)}
+
+
+def row_groups(banks: np.ndarray, presets: np.ndarray) -> np.ndarray:
+    """The group each row must share a split with ``(N,)``.
+
+    Human presets from three or more banks (and no uniform draws) group by bank, so a model is
+    judged on banks it never saw; otherwise rows group by preset, so that the notes of one preset
+    and the random variations around one human preset (``name~k``) never straddle two splits.
+    """
+    banks = np.asarray(banks, dtype=str)
+    centers = np.char.partition(np.asarray(presets, dtype=str), "~")[:, 0]
+    if "uniform" not in banks and len(set(banks)) >= 3:
+        return banks
+    return np.char.add(np.char.add(banks, "/"), centers)

@@ -17,6 +17,7 @@ __all__ = [
     "discard_shard",
     "file_sha256",
     "finalize_dataset",
+    "join_shards",
     "recorded_checksum",
     "shard_path",
     "write_shard",
@@ -189,11 +190,18 @@ def finalize_dataset(root: Path, n_chunks: int, settings: dict[str, Any]) -> Pat
     Returns:
         The path of ``dataset.h5``.
     """
+    return join_shards(root, [shard_path(root, k) for k in range(n_chunks)], settings)
+
+
+def join_shards(root: Path, shards: list[Path], settings: dict[str, Any]) -> Path:
+    """Write ``root/dataset.h5`` over ``shards`` (in row order, in any folder), as :func:`finalize_dataset` does.
+
+    Shards are recorded by paths relative to ``root``, so folders that refer to each other can move together.
+    """
     records: list[ShardRecord] = []
     counts: dict[str, int] = {}
     shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
-    for k in range(n_chunks):
-        path = shard_path(root, k)
+    for path in shards:
         with h5py.File(path, "r") as f:
             rows = int(f["row_id"].shape[0])
             for key, value in f.attrs.items():
@@ -201,7 +209,7 @@ def finalize_dataset(root: Path, n_chunks: int, settings: dict[str, Any]) -> Pat
                     counts[key] = counts.get(key, 0) + int(value)
             for name, ds in f.items():
                 shapes[name] = (ds.shape[1:], ds.dtype)
-        records.append(ShardRecord(str(path.relative_to(root)), rows, path.stat().st_size, recorded_checksum(path)))
+        records.append(ShardRecord(os.path.relpath(path, root), rows, path.stat().st_size, recorded_checksum(path)))
     total = sum(r.rows for r in records)
     if total == 0:
         raise SynthgenError(f"{root}: every render was rejected as silent or broken; nothing to store")

@@ -47,6 +47,9 @@ class VAE(SynthModel):
     unit-variance Gaussian over the standardized log-mel. ``latent_dim`` 0 means one latent
     dimension per learned parameter (the paper's choice).
 
+    With pitch conditioning, the encoder's features and the decoder's input carry the pitch
+    feature, and the map from the latent to the parameters does not: the latent holds the timbre.
+
     Outputs: ``mel`` (B, n_mels, n_frames), ``z`` (B, D) (a posterior sample in training mode,
     the mean in eval mode), ``mu``, ``logvar``, ``log_q`` (B,) (posterior log-density at ``z``),
     ``param_values`` (B, P), ``param_logits`` (B, n_logits).
@@ -69,8 +72,8 @@ class VAE(SynthModel):
         c["latent_dim"] = c["latent_dim"] or self.n_params
         self.latent_dim = c["latent_dim"]
         self.encoder = self._conv_encoder()
-        self.to_latent = nn.Linear(c["hidden"], self.latent_dim * (2 if self._stochastic else 1))
-        self.decoder = self._conv_decoder(self.latent_dim)
+        self.to_latent = nn.Linear(c["hidden"] + self.n_conditions, self.latent_dim * (2 if self._stochastic else 1))
+        self.decoder = self._conv_decoder(self.latent_dim + self.n_conditions)
         self._build_param_map()
 
     def _build_param_map(self) -> None:
@@ -97,10 +100,13 @@ class VAE(SynthModel):
         parts = self.regressor[-1].loss(outputs, params_unit)
         return parts["param_sse"] + parts["param_ce"], parts
 
-    def forward(self, mel: Tensor) -> dict[str, Tensor]:
+    def _features(self, mel: Tensor, midi_pitch: Tensor | None) -> Tensor:
         self.check_mel(mel)
-        outputs = self._posterior(self.encoder(mel), sample=self.training)
-        outputs["mel"] = self.decoder(outputs["z"])
+        return self.condition(self.encoder(mel), midi_pitch)
+
+    def forward(self, mel: Tensor, midi_pitch: Tensor | None = None) -> dict[str, Tensor]:
+        outputs = self._posterior(self._features(mel, midi_pitch), sample=self.training)
+        outputs["mel"] = self.decode(outputs["z"], midi_pitch)
         return {**outputs, **self._params(outputs["z"])}
 
     def loss(
@@ -119,20 +125,19 @@ class VAE(SynthModel):
         total = recon + beta * latent + gamma * param
         return {"total": total, "recon": recon, **latent_parts, "param": param, **param_parts}
 
-    def encode(self, mel: Tensor) -> Tensor:
-        self.check_mel(mel)
-        return self._posterior(self.encoder(mel), sample=False)["z"]
+    def encode(self, mel: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        return self._posterior(self._features(mel, midi_pitch), sample=False)["z"]
 
-    def decode(self, z: Tensor) -> Tensor:
-        return self.decoder(z)
+    def decode(self, z: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        return self.decoder(self.condition(z, midi_pitch))
 
     def params_from_latent(self, z: Tensor, snap: bool = True) -> Tensor:
         """Latents -> unit parameters ``(B, P)``; ``snap=False`` keeps ``param_values`` as is."""
         outputs = self._params(z)
         return self.unit_params(outputs) if snap else outputs["param_values"]
 
-    def infer(self, mel: Tensor) -> Tensor:
-        return self.params_from_latent(self.encode(mel))
+    def infer(self, mel: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        return self.params_from_latent(self.encode(mel, midi_pitch))
 
 
 class WAE(VAE):
@@ -172,7 +177,7 @@ class VAEFlow(VAE):
     def __init__(self, n_classes: Sequence[int], n_mels: int, n_frames: int, **settings: int | float) -> None:
         super().__init__(n_classes, n_mels, n_frames, **settings)
         c = self.config
-        self.posterior_flow = iaf_flow(self.latent_dim, c["iaf_steps"], c["iaf_hidden"], c["hidden"])
+        self.posterior_flow = iaf_flow(self.latent_dim, c["iaf_steps"], c["iaf_hidden"], c["hidden"] + self.n_conditions)
 
     def _posterior(self, features: Tensor, sample: bool) -> dict[str, Tensor]:
         outputs = super()._posterior(features, sample)
@@ -198,9 +203,16 @@ class VAEFlowPost(VAEFlow):
     pushed through ``f``, and ``N(p, param_std^2)`` around the true parameters, estimated from the
     same sample ``z``: the paper's Gaussian likelihood of ``p`` around ``f(z)`` plus the flow's
     log-determinant, plus ``log q(z|x)``, which keeps the term bounded below so that ``gamma``
-    may exceed ``beta`` without the posterior collapsing. Loss: ``recon`` + beta * ``kl`` +
-    gamma * ``param`` with ``param`` = ``param_nll`` - ``param_logdet`` + ``param_log_q`` +
-    ``param_ce``. Outputs as :class:`VAEFlow` plus ``param_logdet`` (B,); ``param_values`` is
+    may exceed ``beta`` without the posterior collapsing.
+
+    Both directions of the map are trained: ``param_consistency`` is half the squared distance
+    between ``f^-1(p)`` of the true parameters and the posterior mean latent of the sound (the
+    encoder's latent), a unit-variance Gaussian likelihood of the preset's latent around the
+    sound's, so that a preset walked from in latent space starts where the encoder puts its
+    sound. Loss: ``recon`` + beta * ``kl`` + gamma * ``param`` with ``param`` = ``param_nll`` -
+    ``param_logdet`` + ``param_log_q`` + ``param_ce`` + ``consistency_weight`` *
+    ``param_consistency``. Outputs as :class:`VAEFlow` plus ``z_mean`` (B, D) (the posterior
+    mean latent) and ``param_logdet`` (B,); ``param_values`` is
     ``f(z)``, and ``params_from_latent(z, snap=False)`` returns it: the exact inverse of
     :meth:`latent_from_params` (values may pass 0 or 1 by up to ``param_margin``).
     """
@@ -212,6 +224,7 @@ class VAEFlowPost(VAEFlow):
         "regression_hidden": 64,
         "param_std": 0.05,
         "param_margin": 0.05,
+        "consistency_weight": 4.0,
     }
     is_invertible = True
 
@@ -236,6 +249,11 @@ class VAEFlowPost(VAEFlow):
             else None
         )
 
+    def _posterior(self, features: Tensor, sample: bool) -> dict[str, Tensor]:
+        outputs = super()._posterior(features, sample)
+        outputs["z_mean"] = self.posterior_flow(outputs["mu"], features)[0] if sample else outputs["z"]
+        return outputs
+
     def _params(self, z: Tensor) -> dict[str, Tensor]:
         values, log_det = self.regression(z)
         logits = z.new_zeros(len(z), 0) if self.classifier is None else self.classifier(z)
@@ -248,9 +266,10 @@ class VAEFlowPost(VAEFlow):
             "param_logdet": outputs["param_logdet"].mean(),
             "param_log_q": outputs["log_q"].mean(),
             "param_ce": self.layout.cross_entropy(outputs["param_logits"], params_unit).mean(),
+            "param_consistency": 0.5 * (self.regression.inverse(params_unit) - outputs["z_mean"]).square().sum(-1).mean(),
         }
         param = parts["param_nll"] - parts["param_logdet"] + parts["param_log_q"] + parts["param_ce"]
-        return param, parts
+        return param + self.config["consistency_weight"] * parts["param_consistency"], parts
 
     def latent_from_params(self, params_unit: Tensor) -> Tensor:
         self.layout.check(params_unit)

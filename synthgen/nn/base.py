@@ -1,11 +1,12 @@
 """The interface every synthgen model shares: settings, input checks, inference and latent maps."""
 
-__all__ = ["CONV_DEFAULTS", "SynthModel"]
+__all__ = ["CONV_DEFAULTS", "PITCH_CENTER", "SynthModel", "pitch_feature"]
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from synthgen.errors import SynthgenError
@@ -21,7 +22,26 @@ CONV_DEFAULTS: dict[str, int | float] = {
 }
 
 # Settings that may be 0; every other setting must be positive.
-_ZERO_ALLOWED = frozenset({"dropout", "latent_dim", "iaf_steps", "mmd_weight", "param_margin"})
+_ZERO_ALLOWED = frozenset({"dropout", "latent_dim", "iaf_steps", "mmd_weight", "param_margin", "pitch_conditioning", "consistency_weight"})
+
+#: the MIDI pitch a model assumes when none is given, and the pitch feature's zero
+PITCH_CENTER = 60
+# The pitch feature moves by 1 per two octaves.
+_PITCH_SPAN = 24.0
+
+
+def pitch_feature(midi_pitch: Tensor | None, like: Tensor) -> Tensor:
+    """The note a sound is played at, as a model input ``(B, 1)``: ``(midi_pitch - 60) / 24``.
+
+    Arguments:
+        midi_pitch: MIDI pitches ``(B,)`` (or one number); None means :data:`PITCH_CENTER`.
+        like: a ``(B, F)`` tensor whose batch size, dtype and device the feature takes.
+    """
+    zeros = torch.zeros_like(like[:, :1])  # (B, 1), batch size kept free in exported graphs
+    if midi_pitch is None:
+        return zeros
+    pitch = torch.as_tensor(midi_pitch, dtype=like.dtype, device=like.device).reshape(-1, 1)
+    return zeros + (pitch - PITCH_CENTER) / _PITCH_SPAN
 
 
 class SynthModel(nn.Module, ABC):
@@ -30,6 +50,10 @@ class SynthModel(nn.Module, ABC):
     Subclasses set ``NAME`` and ``DEFAULTS`` (every setting with its default; a value is cast to
     the default's type). ``config`` (JSON-ready) rebuilds the model:
     ``build_model(model.NAME, **model.config)``, then ``load_state_dict``.
+
+    With ``pitch_conditioning`` 1 (the default) every model also takes the MIDI pitch the sound
+    was played at (``midi_pitch``, ``(B,)``; None: note 60), so that what it learns is the
+    timbre, not the note; 0 builds a model that ignores it.
 
     Arguments:
         n_classes: per learned parameter, 0 for continuous or ``K`` classes.
@@ -44,7 +68,7 @@ class SynthModel(nn.Module, ABC):
 
     def __init__(self, n_classes: Sequence[int], n_mels: int, n_frames: int, **settings: int | float) -> None:
         super().__init__()
-        unknown = sorted(set(settings) - set(self.DEFAULTS))
+        unknown = sorted(set(settings) - set(self.DEFAULTS) - {"pitch_conditioning"})
         if unknown:
             raise SynthgenError(f"model {self.NAME!r} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(self.DEFAULTS))}")
         self.layout = ParamLayout(n_classes)
@@ -55,7 +79,7 @@ class SynthModel(nn.Module, ABC):
             "n_mels": self.n_mels,
             "n_frames": self.n_frames,
         }
-        for key, default in self.DEFAULTS.items():
+        for key, default in {"pitch_conditioning": 1, **self.DEFAULTS}.items():
             value = settings.get(key, default)
             try:
                 cast = type(default)(value)
@@ -65,6 +89,15 @@ class SynthModel(nn.Module, ABC):
                 least = "0 or more" if key in _ZERO_ALLOWED else "positive"
                 raise SynthgenError(f"setting {key!r} of model {self.NAME!r} must be a {least} {type(default).__name__}, got {value!r}")
             self.config[key] = cast
+
+    @property
+    def n_conditions(self) -> int:
+        """Width of the conditioning input (1 with pitch conditioning, else 0)."""
+        return int(self.config["pitch_conditioning"] > 0)
+
+    def condition(self, features: Tensor, midi_pitch: Tensor | None) -> Tensor:
+        """``features`` ``(B, F)`` with the pitch feature appended when the model is conditioned."""
+        return torch.cat([features, pitch_feature(midi_pitch, features)], -1) if self.n_conditions else features
 
     def _conv_settings(self) -> dict[str, int]:
         c = self.config
@@ -87,7 +120,7 @@ class SynthModel(nn.Module, ABC):
             raise SynthgenError(f"model expects log-mels of shape (batch, {self.n_mels}, {self.n_frames}), got {tuple(mel.shape)}")
 
     @abstractmethod
-    def forward(self, mel: Tensor) -> dict[str, Tensor]:
+    def forward(self, mel: Tensor, midi_pitch: Tensor | None = None) -> dict[str, Tensor]:
         """All outputs for a batch; always ``param_values`` (B, P) and ``param_logits``."""
 
     @abstractmethod
@@ -105,19 +138,19 @@ class SynthModel(nn.Module, ABC):
         """Outputs of :meth:`forward` -> unit parameters ``(B, P)`` with valid class values."""
         return self.layout.unit(outputs["param_values"], outputs["param_logits"])
 
-    def infer(self, mel: Tensor) -> Tensor:
-        """Log-mels ``(B, n_mels, n_frames)`` -> unit parameters ``(B, P)``; call ``eval()`` first."""
-        return self.unit_params(self(mel))
+    def infer(self, mel: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        """Log-mels ``(B, n_mels, n_frames)`` played at ``midi_pitch`` ``(B,)`` -> unit parameters ``(B, P)``; call ``eval()`` first."""
+        return self.unit_params(self(mel, midi_pitch))
 
     def _unsupported(self, what: str, models: str) -> SynthgenError:
         return SynthgenError(f"model {self.NAME!r} has no {what}; use {models}")
 
-    def encode(self, mel: Tensor) -> Tensor:
-        """Log-mels ``(B, n_mels, n_frames)`` -> mean latent ``(B, latent_dim)``."""
+    def encode(self, mel: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        """Log-mels ``(B, n_mels, n_frames)`` played at ``midi_pitch`` ``(B,)`` -> mean latent ``(B, latent_dim)``."""
         raise self._unsupported("latent space", "vae, wae, vae_flow or vae_flow_post")
 
-    def decode(self, z: Tensor) -> Tensor:
-        """Latents ``(B, latent_dim)`` -> log-mels ``(B, n_mels, n_frames)``."""
+    def decode(self, z: Tensor, midi_pitch: Tensor | None = None) -> Tensor:
+        """Latents ``(B, latent_dim)`` at ``midi_pitch`` ``(B,)`` -> log-mels ``(B, n_mels, n_frames)``."""
         raise self._unsupported("decoder", "vae, wae, vae_flow or vae_flow_post")
 
     def params_from_latent(self, z: Tensor, snap: bool = True) -> Tensor:

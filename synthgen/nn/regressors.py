@@ -14,7 +14,11 @@ from synthgen.nn.heads import ParameterHead
 
 
 class _Regressor(SynthModel):
-    """A body from log-mels to features, then a :class:`ParameterHead`."""
+    """A body from log-mels to features, then a :class:`ParameterHead`.
+
+    The body is ``(front, mlp)``: the front reads the log-mel; the pitch feature joins its output
+    before the MLP.
+    """
 
     def __init__(self, n_classes: Sequence[int], n_mels: int, n_frames: int, **settings: int | float) -> None:
         super().__init__(n_classes, n_mels, n_frames, **settings)
@@ -22,13 +26,14 @@ class _Regressor(SynthModel):
         self.head = ParameterHead(self.config["hidden"], self.layout)
 
     @abstractmethod
-    def _build_body(self) -> nn.Module:
-        """Log-mels (B, n_mels, n_frames) -> features (B, hidden)."""
+    def _build_body(self) -> nn.Sequential:
+        """``(front, mlp)``: log-mels (B, n_mels, n_frames) -> features, then (with the pitch) -> (B, hidden)."""
 
-    def forward(self, mel: Tensor) -> dict[str, Tensor]:
+    def forward(self, mel: Tensor, midi_pitch: Tensor | None = None) -> dict[str, Tensor]:
         """``param_values`` (B, P) and ``param_logits`` (B, n_logits)."""
         self.check_mel(mel)
-        return self.head(self.body(mel))
+        front, body = self.body
+        return self.head(body(self.condition(front(mel), midi_pitch)))
 
     def loss(
         self,
@@ -51,9 +56,9 @@ class MLPRegressor(_Regressor):
     NAME = "mlp"
     DEFAULTS: ClassVar[dict[str, int | float]] = {"hidden": 512, "layers": 3, "dropout": 0.3}
 
-    def _build_body(self) -> nn.Module:
+    def _build_body(self) -> nn.Sequential:
         c = self.config
-        return nn.Sequential(nn.Flatten(), mlp(self.n_mels * self.n_frames, c["hidden"], c["layers"], c["dropout"]))
+        return nn.Sequential(nn.Flatten(), mlp(self.n_mels * self.n_frames + self.n_conditions, c["hidden"], c["layers"], c["dropout"]))
 
 
 class CNNRegressor(_Regressor):
@@ -62,6 +67,6 @@ class CNNRegressor(_Regressor):
     NAME = "cnn"
     DEFAULTS: ClassVar[dict[str, int | float]] = {**CONV_DEFAULTS, "mlp_layers": 2, "dropout": 0.3}
 
-    def _build_body(self) -> nn.Module:
+    def _build_body(self) -> nn.Sequential:
         c = self.config
-        return nn.Sequential(self._conv_encoder(), mlp(c["hidden"], c["hidden"], c["mlp_layers"], c["dropout"]))
+        return nn.Sequential(self._conv_encoder(), mlp(c["hidden"] + self.n_conditions, c["hidden"], c["mlp_layers"], c["dropout"]))

@@ -1,4 +1,4 @@
-"""Batches of standardized log-mels and unit parameters streamed from a dataset file."""
+"""Batches of standardized log-mels, unit parameters and MIDI pitches from a dataset file (in memory when they fit)."""
 
 __all__ = ["MelBatches", "MelStats", "mel_stats"]
 
@@ -21,8 +21,14 @@ def mel_stats(data: DatasetFile, rows: np.ndarray, max_rows: int = 2048, seed: i
     return MelStats(float(np.nanmean(mel)), float(np.nanstd(mel) + 1e-8))
 
 
+#: splits whose log-mels take at most this many bytes are read once and served from memory
+IN_MEMORY_BYTES = 3 * 2**30
+
+
 class MelBatches:
-    """Iterates over ``rows`` in batches, reading each batch from disk: memory stays flat in N.
+    """Iterates over ``rows`` in batches: from memory when the rows' log-mels fit in
+    :data:`IN_MEMORY_BYTES` (read once, in disk order), else reading each batch from disk (memory
+    flat in N).
 
     Arguments:
         data: the open dataset.
@@ -37,11 +43,21 @@ class MelBatches:
         self.data, self.rows, self.stats = data, np.asarray(rows), stats
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.epoch = 0
+        self._sorted = np.sort(self.rows)
+        features = data.config.features
+        fits = len(self.rows) * features.n_mels * features.n_frames * 4 <= IN_MEMORY_BYTES
+        self._memory = {name: data.read(name, self._sorted) for name in ("mel", "params_unit", "midi_pitch")} if fits else None
+
+    def _read(self, name: str, idx: np.ndarray) -> np.ndarray:
+        if self._memory is None:
+            return self.data.read(name, idx)
+        return self._memory[name][np.searchsorted(self._sorted, idx)]
 
     def __len__(self) -> int:
         return -(-len(self.rows) // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``(mel (B, n_mels, n_frames), params_unit (B, P), midi_pitch (B,))`` per batch."""
         rows = self.rows
         if self.shuffle:
             rows = np.random.default_rng([self.seed, self.epoch]).permutation(rows)
@@ -49,9 +65,10 @@ class MelBatches:
             idx = rows[start : start + self.batch_size]
             if self.shuffle and len(idx) < 2:
                 break  # batch norm cannot train on a single row
-            mel, params = self.data.read("mel", idx), self.data.read("params_unit", idx)
+            mel, params = self._read("mel", idx), self._read("params_unit", idx)
             bad = ~(np.isfinite(mel).all(axis=(1, 2)) & np.isfinite(params).all(axis=1))
             if bad.any():
                 raise SynthgenError(f"{self.data.path}: row {int(idx[bad][0])} holds NaN or infinite values: re-render the dataset")
             mel = self.stats.standardize(mel)
-            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(params)
+            pitch = self._read("midi_pitch", idx).astype(np.float32)
+            yield torch.from_numpy(np.ascontiguousarray(mel)), torch.from_numpy(params), torch.from_numpy(pitch)

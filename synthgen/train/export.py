@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from synthgen.model import ONNX_FORMAT, load_trained_module, onnx_graph_path, onnx_sidecar_path, sha256_of
+from synthgen.model import ONNX_FORMAT, PITCHED_PATHS, load_trained_module, onnx_graph_path, onnx_sidecar_path, sha256_of
 from synthgen.nn import SynthModel
 from synthgen.versions import package_versions
 
@@ -18,14 +18,14 @@ OPSET = 17
 
 
 class _InferencePath(nn.Module):
-    """One inference method of a model (``encode``, ``decode``, ...) as a module of one tensor."""
+    """One inference method of a model (``encode``, ``decode``, ...) as a module of its tensors."""
 
     def __init__(self, model: SynthModel, name: str) -> None:
         super().__init__()
         self.model, self.name = model, name
 
-    def forward(self, x: Tensor) -> Tensor:
-        return getattr(self.model, self.name)(x)
+    def forward(self, *inputs: Tensor) -> Tensor:
+        return getattr(self.model, self.name)(*inputs)
 
 
 def _example_inputs(model: SynthModel) -> dict[str, Tensor]:
@@ -41,19 +41,22 @@ def _example_inputs(model: SynthModel) -> dict[str, Tensor]:
 
 
 def _export_path(model: SynthModel, name: str, example: Tensor, file: Path) -> None:
+    inputs, names = (example,), ["x"]
+    if model.n_conditions and name in PITCHED_PATHS:
+        inputs, names = (example, torch.tensor([48.0, 72.0])), ["x", "midi_pitch"]
     tmp = file.with_name(file.name + ".tmp")
     with warnings.catch_warnings():
         # the shape checks inside the methods are constants for a traced graph, as intended
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _InferencePath(model, name),
-            (example,),
+            inputs,
             str(tmp),
             dynamo=False,
             opset_version=OPSET,
-            input_names=["x"],
+            input_names=names,
             output_names=["y"],
-            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            dynamic_axes={**{n: {0: "batch"} for n in names}, "y": {0: "batch"}},
         )
     os.replace(tmp, file)
 
@@ -61,8 +64,9 @@ def _export_path(model: SynthModel, name: str, example: Tensor, file: Path) -> N
 def export_onnx(checkpoint: str | Path) -> list[Path]:
     """Write the ONNX graphs and sidecar of a checkpoint beside it.
 
-    Every inference path gets one graph of one input ``x`` and one output ``y`` with a free batch
-    axis: ``infer`` (standardized log-mels -> unit parameters) for the direct regressors;
+    Every inference path gets one graph of one input ``x`` (plus ``midi_pitch`` ``(B,)`` for the
+    pitched paths of a pitch-conditioned model) and one output ``y`` with a free batch axis:
+    ``infer`` (standardized log-mels -> unit parameters) for the direct regressors;
     ``encode``, ``params_from_latent``, ``decode`` and, for invertible models,
     ``latent_from_params`` for the autoencoders. The sidecar ``<stem>.onnx.json`` holds the
     format version, the model's settings, mel statistics, synth config, training summary,

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from synthgen.dataset import DatasetFile, open_dataset
-from synthgen.dataset.split import split_rows
+from synthgen.dataset.split import row_groups, split_rows
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
@@ -134,9 +134,9 @@ def _run_epoch(
     sums: dict[str, float] = {}
     n = 0
     with torch.set_grad_enabled(optimizer is not None):
-        for i, (mel, params) in enumerate(tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress)):
-            mel, params = mel.to(device), params.to(device)
-            outputs = model(mel)
+        for i, (mel, params, pitch) in enumerate(tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress)):
+            mel, params, pitch = mel.to(device), params.to(device), pitch.to(device)
+            outputs = model(mel, pitch)
             losses = model.loss(mel, params, outputs, beta, gamma)
             if not math.isfinite(total := float(losses["total"].detach())):
                 raise _NonFinite(total, i)
@@ -147,7 +147,7 @@ def _run_epoch(
                 optimizer.step()
             values = {k: float(v.detach()) for k, v in losses.items() if v.ndim == 0}
             if optimizer is None:
-                values["param_mse"] = float((model.infer(mel) - params).square().mean())
+                values["param_mse"] = float((model.infer(mel, pitch) - params).square().mean())
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v * len(mel)
             n += len(mel)
@@ -242,7 +242,7 @@ def train_model(
         _check_same_data(state["summary"], data, out)
         split = {k: v for k, v in np.load(out / "split.npz").items()}
     else:
-        split = split_rows(len(data), settings.seed, groups=data.read("source_bank"))
+        split = split_rows(len(data), settings.seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
         np.savez(out / "split.npz", **split)
     if min(len(split["train"]), len(split["valid"])) == 0:
         raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")

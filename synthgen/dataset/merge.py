@@ -1,0 +1,50 @@
+"""Join rendered datasets of one synth config into one dataset, without copying their data."""
+
+__all__ = ["merge_datasets"]
+
+from pathlib import Path
+
+from synthgen.dataset.reading import dataset_file, read_header
+from synthgen.dataset.storage import DATASET_FILE, join_shards
+from synthgen.errors import SynthgenError
+
+
+def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
+    """Present the rows of several datasets, in order, as the dataset ``out``.
+
+    The sources must share the synth config (parameters, render and feature settings); they may
+    differ in where their presets come from (uniform draws, human presets, variations around
+    them), their seeds and their notes. ``out/dataset.h5`` refers to the sources' shards, so keep
+    the folders side by side.
+
+    Arguments:
+        sources: dataset folders made by ``synthgen render`` (at least two).
+        out: the new dataset folder (must not hold a dataset yet).
+
+    Returns:
+        The path of ``out/dataset.h5``.
+    """
+    if len(sources) < 2:
+        raise SynthgenError("give at least two datasets to merge")
+    out = Path(out)
+    if (out / DATASET_FILE).exists() or (out.exists() and not out.is_dir()):
+        raise SynthgenError(f"--out {out} already exists; give a new folder for the merged dataset")
+    metas, shards = [], []
+    for source in sources:
+        file = dataset_file(source)
+        meta, records, _ = read_header(file)
+        if metas and meta["config"] != metas[0]["config"]:
+            raise SynthgenError(f"{source} was rendered with another synth config than {sources[0]}; only datasets of one config merge")
+        shards += [file.parent.absolute() / record.file for record in records]
+        metas.append({**meta, "path": str(file.parent.absolute())})
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "config": metas[0]["config"],
+        "source": {"kind": "merged", "parts": [{"path": m["path"], "seed": m["seed"], **m["source"]} for m in metas]},
+        "seed": [m["seed"] for m in metas],
+        "notes": sorted([list(n) for n in {tuple(n) for m in metas for n in m["notes"]}]),
+        "n_rows_planned": sum(m["n_rows_planned"] for m in metas),
+        "chunk_size": metas[0]["chunk_size"],
+        "with_audio": all(m["with_audio"] for m in metas),
+    }
+    return join_shards(out, shards, settings)

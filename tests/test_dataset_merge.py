@@ -1,0 +1,73 @@
+"""Merging datasets of one config, and the split groups that keep a preset's notes and variations together."""
+
+__all__: list[str] = []
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthgen.config import load_config
+from synthgen.dataset import open_dataset, render_dataset
+from synthgen.dataset.merge import merge_datasets
+from synthgen.dataset.sampling import AroundPresets
+from synthgen.dataset.split import row_groups, split_rows
+from synthgen.errors import SynthgenError
+
+CONFIG = load_config("builtin")
+
+
+@pytest.fixture(scope="module")
+def two_notes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 uniform presets at notes 48 and 60."""
+    out = tmp_path_factory.mktemp("merge") / "uniform"
+    render_dataset(CONFIG, out, n=8, seed=3, notes=[(48, 127), (60, 127)], chunk_size=5, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def around(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 variations around each of 2 presets, at note 72."""
+    out = tmp_path_factory.mktemp("merge") / "around"
+    centers = CONFIG.space.sample(2, np.random.default_rng(1))
+    source = AroundPresets(CONFIG.space, 4, centers, ("pad", "pad"), ("warm", "dark"), per_preset=3)
+    render_dataset(CONFIG, out, source=source, notes=[(72, 127)], progress=False)
+    return out
+
+
+def test_merged_rows_are_the_sources_rows_in_order(two_notes: Path, around: Path, tmp_path: Path) -> None:
+    merged = merge_datasets([two_notes, around], tmp_path / "all")
+    with open_dataset(merged) as data, open_dataset(two_notes) as a, open_dataset(around) as b:
+        assert len(data) == len(a) + len(b) == 22
+        np.testing.assert_array_equal(data.read("mel"), np.concatenate([a.read("mel"), b.read("mel")]))
+        np.testing.assert_array_equal(data.read("midi_pitch"), np.concatenate([a.read("midi_pitch"), b.read("midi_pitch")]))
+        assert data.metadata["notes"] == [[48, 127], [60, 127], [72, 127]]
+        assert data.metadata["source"]["kind"] == "merged"
+
+
+def test_merge_refuses_other_configs_and_existing_output(two_notes: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    render_dataset(dataclasses.replace(CONFIG, description="another description"), other, n=2, progress=False)
+    with pytest.raises(SynthgenError, match="another synth config"):
+        merge_datasets([two_notes, other], tmp_path / "x")
+    with pytest.raises(SynthgenError, match="at least two"):
+        merge_datasets([two_notes], tmp_path / "y")
+    merge_datasets([two_notes, two_notes], tmp_path / "z")
+    with pytest.raises(SynthgenError, match="already exists"):
+        merge_datasets([two_notes, two_notes], tmp_path / "z")
+
+
+def test_notes_and_variations_of_one_preset_share_a_split(two_notes: Path, around: Path, tmp_path: Path) -> None:
+    with open_dataset(merge_datasets([two_notes, around], tmp_path / "all")) as data:
+        banks, presets = data.read("source_bank"), data.read("source_preset")
+    groups = row_groups(banks, presets)
+    assert len(set(groups)) == 8 + 2  # each uniform preset (two notes), and each human preset (three variations)
+    split = split_rows(len(groups), 0, groups=groups)
+    where = {g: {name for name, rows in split.items() if r in rows} for r, g in enumerate(groups)}
+    assert all(len(names) == 1 for names in where.values())
+
+
+def test_human_banks_group_by_bank() -> None:
+    banks = np.array(["a", "a", "b", "c"])
+    np.testing.assert_array_equal(row_groups(banks, np.array(["x", "y~1", "z", "w"])), banks)
