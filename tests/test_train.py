@@ -14,7 +14,7 @@ from synthgen.errors import SynthgenError
 from synthgen.model import load_model
 from synthgen.nn import MODEL_NAMES
 from synthgen.train import TrainSettings, train_model
-from synthgen.train.loop import LAST
+from synthgen.train.run import LAST
 
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
 

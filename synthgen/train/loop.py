@@ -1,10 +1,8 @@
-"""The training loop: warm-ups, validation, LR halving, early stopping, checkpoints and exact resume."""
+"""The fit loop: warm-ups, validation, LR halving, early stopping and exact resume, over a :class:`RunFolder`."""
 
 __all__ = ["TrainSettings", "resolve_device", "train_model"]
 
-import csv
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable
@@ -12,27 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from synthgen.dataset import DatasetFile, open_dataset
-from synthgen.dataset.split import row_groups, split_rows
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
-from synthgen.model import MelStats, load_checkpoint
+from synthgen.model import MelStats
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
-from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches, mel_stats
 from synthgen.train.export import export_onnx
+from synthgen.train.run import BEST, RunFolder
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
 # original work did; vae_flow_post's Gaussian likelihood (std 0.05) is already on that scale.
 PARAM_WEIGHTS = {"vae": 200.0, "wae": 200.0, "vae_flow": 200.0}
-
-LAST = "checkpoint-last.pt"
-BEST = "model.pt"
 
 
 @dataclass(frozen=True)
@@ -154,19 +147,6 @@ def _run_epoch(
     return {k: v / n for k, v in sums.items()}
 
 
-def _write_metrics(out: Path, history: list[dict[str, float]], summary: dict[str, Any]) -> None:
-    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
-    with open(out / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)
-    (out / "metrics.json").write_text(json.dumps({**summary, "history": history}, indent=1))
-    from synthgen.plots import plot_loss_curves
-
-    title = f"{summary['model']} on {summary['synth']}"
-    plot_loss_curves(history, out / "loss_curve.png", title, summary["mean_preset_valid_mse"])
-
-
 def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelStats, summary: dict) -> dict:
     return {
         "model": name,
@@ -176,19 +156,6 @@ def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelSt
         "synth_config": data.metadata["config"],
         "summary": summary,
     }
-
-
-def _check_same_data(recorded: dict[str, Any], data: DatasetFile, out: Path) -> None:
-    """Refuse to resume a run on another dataset than the one it started on, or on one changed since."""
-    same_place = Path(recorded["data"]).resolve() == Path(data.path).resolve()
-    if "data_fingerprint" in recorded:
-        if recorded["data_fingerprint"] == data_fingerprint(data):
-            return  # the same dataset, wherever it is now
-    elif same_place:
-        return  # a run from before fingerprints: the same path is all it can tell
-    if same_place:
-        raise SynthgenError(f"{data.path} has changed since {out} started training on it (rows added or rendered again): start a new run")
-    raise SynthgenError(f"{out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
 
 
 def train_model(
@@ -224,28 +191,11 @@ def train_model(
             NaN (``model.pt`` then keeps the best model of the epochs before).
     """
     settings.check()
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SynthgenError(f"--out {out} is a file; give a folder for the run")
-    if (out / LAST).exists() and not resume:
-        raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
-    if resume and not (out / LAST).exists():
-        raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
+    run = RunFolder.open(out, resume)
     device = resolve_device(settings.device)
     data = open_dataset(data_path)
-    out.mkdir(parents=True, exist_ok=True)
-    if resume:
-        state = load_checkpoint(out / LAST, device)
-        saved = TrainSettings(**state["settings"])
-        if dataclasses.replace(saved, epochs=settings.epochs, device=settings.device) != settings:
-            raise SynthgenError(f"{out} was trained with other settings; resume it with the same options")
-        _check_same_data(state["summary"], data, out)
-        split = {k: v for k, v in np.load(out / "split.npz").items()}
-    else:
-        split = split_rows(len(data), settings.seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
-        np.savez(out / "split.npz", **split)
-    if min(len(split["train"]), len(split["valid"])) == 0:
-        raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
+    state = run.resume_state(settings, data, device) if resume else {}
+    split = run.split(data, settings.seed, resume)
     torch.manual_seed(settings.seed)
     stats = mel_stats(data, split["train"], seed=settings.seed)
     feats = data.config.features
@@ -285,10 +235,10 @@ def train_model(
         "mean_preset_valid_mse": baseline,
         "device": str(device),
     }
-    (out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
+    run.describe(settings, summary)
     if stopped.startswith("early") or start >= settings.epochs:
         data.close()
-        export_onnx(out / BEST)  # in case the finished run was stopped while exporting
+        export_onnx(run.out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
     epochs = tqdm(
         range(start, settings.epochs),
@@ -308,7 +258,8 @@ def train_model(
             valid = _run_epoch(model, valid_batches, device, 1.0, 1.0, None, f"{label} valid", progress)
         except _NonFinite as e:
             data.close()
-            kept = f"{out / BEST} keeps the model of epoch {best_epoch + 1}" if best_epoch >= 0 else "no model.pt was written"
+            run.plot_losses(history, summary)
+            kept = f"{run.out / BEST} keeps the model of epoch {best_epoch + 1}" if best_epoch >= 0 else "no model.pt was written"
             raise SynthgenError(
                 f"training diverged: the loss became {e.value} at epoch {epoch + 1}, batch {e.batch + 1}; {kept}; "
                 f"start a new run with a lower --lr (this one: {settings.learning_rate:g})"
@@ -324,12 +275,12 @@ def train_model(
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
             summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
-            save_checkpoint(_model_payload(model, settings.model, data, stats, summary), out / BEST)
+            run.save_best(_model_payload(model, settings.model, data, stats, summary))
         if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
             summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
         elif epoch + 1 == settings.epochs:
             summary["stopped"] = f"all {settings.epochs} epochs done"
-        save_checkpoint(
+        run.save_last(
             {
                 **_model_payload(model, settings.model, data, stats, summary),
                 "settings": dataclasses.asdict(settings),
@@ -340,10 +291,9 @@ def train_model(
                 "best": best,
                 "best_epoch": best_epoch,
                 "epoch": epoch,
-            },
-            out / LAST,
+            }
         )
-        _write_metrics(out, history, summary)
+        run.write_metrics(history, summary)
         epochs.set_postfix(loss=f"{train['total']:.3g}", valid_param_mse=f"{valid['param_mse']:.4f}", best=f"{best:.4f}")
         if log is not None:
             line = (
@@ -355,5 +305,6 @@ def train_model(
         if summary.get("stopped", "").startswith("early"):
             break
     data.close()
-    export_onnx(out / BEST)
+    run.plot_losses(history, summary)
+    export_onnx(run.out / BEST)
     return summary

@@ -1,0 +1,112 @@
+"""A training run's folder: its checks, split, summary, metrics files, checkpoints and resume state."""
+
+__all__ = ["BEST", "LAST", "RunFolder"]
+
+import csv
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthgen.dataset import DatasetFile
+from synthgen.dataset.split import row_groups, split_rows
+from synthgen.dataset.summary import data_fingerprint
+from synthgen.errors import SynthgenError
+from synthgen.model import load_checkpoint
+from synthgen.train.checkpoint import save_checkpoint
+
+#: the full state after every epoch, for resume
+LAST = "checkpoint-last.pt"
+#: the model of the best validation epoch
+BEST = "model.pt"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The folder ``out`` of one training run.
+
+    It holds ``model.pt`` (:data:`BEST`), ``checkpoint-last.pt`` (:data:`LAST`), ``split.npz``,
+    ``run.json``, ``metrics.csv``, ``metrics.json`` and ``loss_curve.png``.
+    """
+
+    out: Path
+
+    @classmethod
+    def open(cls, out: str | Path, resume: bool) -> "RunFolder":
+        """Check that ``out`` can hold a new run (or holds one to resume) and create it."""
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise SynthgenError(f"--out {out} is a file; give a folder for the run")
+        if (out / LAST).exists() and not resume:
+            raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+        if resume and not (out / LAST).exists():
+            raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
+        out.mkdir(parents=True, exist_ok=True)
+        return cls(out)
+
+    def resume_state(self, settings: Any, data: DatasetFile, device: Any) -> dict[str, Any]:
+        """The last epoch's state, after checking it was trained with ``settings`` (``epochs`` and ``device`` may differ) on ``data``."""
+        state = load_checkpoint(self.out / LAST, device)
+        saved = type(settings)(**state["settings"])
+        if dataclasses.replace(saved, epochs=settings.epochs, device=settings.device) != settings:
+            raise SynthgenError(f"{self.out} was trained with other settings; resume it with the same options")
+        self._check_same_data(state["summary"], data)
+        return state
+
+    def _check_same_data(self, recorded: dict[str, Any], data: DatasetFile) -> None:
+        """Refuse to resume a run on another dataset than the one it started on, or on one changed since."""
+        same_place = Path(recorded["data"]).resolve() == Path(data.path).resolve()
+        if "data_fingerprint" in recorded:
+            if recorded["data_fingerprint"] == data_fingerprint(data):
+                return  # the same dataset, wherever it is now
+        elif same_place:
+            return  # a run from before fingerprints: the same path is all it can tell
+        if same_place:
+            raise SynthgenError(
+                f"{data.path} has changed since {self.out} started training on it (rows added or rendered again): start a new run"
+            )
+        raise SynthgenError(f"{self.out} was trained on {recorded['data']}, not on {data.path}: resume it with --data {recorded['data']}")
+
+    def split(self, data: DatasetFile, seed: int, resume: bool) -> dict[str, np.ndarray]:
+        """The run's train / valid / test rows: made once (by bank and preset) and kept in ``split.npz``."""
+        if resume:
+            split = {k: v for k, v in np.load(self.out / "split.npz").items()}
+        else:
+            split = split_rows(len(data), seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
+            np.savez(self.out / "split.npz", **split)
+        if min(len(split["train"]), len(split["valid"])) == 0:
+            raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
+        return split
+
+    def describe(self, settings: Any, summary: dict[str, Any]) -> None:
+        """Write ``run.json``: the settings and the run's summary."""
+        (self.out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
+
+    def save_best(self, payload: dict[str, Any]) -> None:
+        """Write ``model.pt``."""
+        save_checkpoint(payload, self.out / BEST)
+
+    def save_last(self, payload: dict[str, Any]) -> None:
+        """Write ``checkpoint-last.pt``."""
+        save_checkpoint(payload, self.out / LAST)
+
+    def write_metrics(self, history: list[dict[str, float]], summary: dict[str, Any]) -> None:
+        """Write ``metrics.csv`` and ``metrics.json`` (every epoch)."""
+        keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+        with open(self.out / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(history)
+        (self.out / "metrics.json").write_text(json.dumps({**summary, "history": history}, indent=1))
+
+    def plot_losses(self, history: list[dict[str, float]], summary: dict[str, Any]) -> None:
+        """Draw ``loss_curve.png`` (once, when training ends)."""
+        from synthgen.plots import plot_loss_curves
+
+        if history:
+            plot_loss_curves(
+                history, self.out / "loss_curve.png", f"{summary['model']} on {summary['synth']}", summary["mean_preset_valid_mse"]
+            )
