@@ -102,6 +102,7 @@ BATTERY = [
     (["render", "--n", "0", "--out", "{root}/never"], "--n must be at least 1"),
     (["render", "--synth", "nosuch", "--n", "4", "--out", "{root}/never"], "unknown synth config 'nosuch'"),
     (["render", "--synth", "/nowhere/plugin.vst3", "--n", "4", "--out", "{root}/never"], "plugin file not found"),
+    (["render", "--synth", "diva", "--n", "10", "--jobs", "8", "--out", "{root}/never"], "plugin"),
     (["render", "--n", "4", "--out", "{a_file}"], "is a file"),
     (["info", "--synth", "diva", "--plugin", "/nowhere/Diva.64.so"], "plugin file not found"),
     (["info", "--synth", "builtin", "--plugin", "{a_file}"], "--plugin is for plugin synths"),

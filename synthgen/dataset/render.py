@@ -35,14 +35,11 @@ def _notify(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def _usable_jobs(jobs: int) -> int:
-    """``jobs`` capped at the CPUs this process may use, saying so when it is capped."""
+def _usable_cpus(jobs: int) -> int:
+    """The CPUs this process may use (``jobs``, the workers asked for, must be at least 1)."""
     if jobs < 1:
         raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if jobs > cpus:
-        _notify(f"--jobs {jobs} is more than the {cpus} CPUs here: rendering with {cpus} workers")
-    return min(jobs, cpus)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def render_dataset(
@@ -110,9 +107,12 @@ def render_dataset(
         run["ray"] = importlib_metadata.version("ray")
         run["chunks_retried"] = _render_on_ray(job, jobs, address, collect, progress)
     else:
-        jobs = _usable_jobs(1 if jobs is None else jobs)
+        asked = 1 if jobs is None else jobs
+        cpus = _usable_cpus(asked)
         # The workers build the synth (and check the config's names) before the folder is touched.
-        with WorkerPool(job, min(jobs, job.n_chunks), render_timeout_s, _notify) as pool:
+        with WorkerPool(job, min(asked, cpus, job.n_chunks), render_timeout_s, _notify) as pool:
+            if asked > cpus:
+                _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {cpus} workers")
             prepare_folder(root, job.settings())
             todo = chunks_to_render(root, job.n_chunks)
             if todo:
