@@ -92,7 +92,7 @@ def test_budget_zero_is_the_model_alone(shipped, builtin, target) -> None:
     _, synth = builtin
     audio, mel = target
     found = search_preset(shipped, synth, audio, mel, 48, budget=0)
-    np.testing.assert_allclose(found.unit, shipped.infer(mel[None])[0], atol=1e-6)
+    np.testing.assert_allclose(found.unit, shipped.infer(mel[None], 48)[0], atol=1e-6)
     assert found.n_renders == 1 and found.origin == "model answer" and found.distance == pytest.approx(found.model_distance)
 
 
@@ -101,7 +101,7 @@ def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, ta
     config, synth = builtin
     audio, mel = target
     index = build_index(builtin_dataset, config)
-    units, labels = start_candidates(shipped, mel, index, seed=0)
+    units, labels = start_candidates(shipped, mel, index, seed=0, midi_pitch=48)
     assert labels[0] == "model answer" and sum(label.startswith("nearest") for label in labels) == 8
     distance = SpectralDistance(audio, SAMPLE_RATE, config.features)
     candidates = distance(render_unit(synth, config, units, [(48, 127)]))[0]

@@ -99,9 +99,9 @@ def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, ma
         rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:max_rows])
         unit = data.read("params_unit", rows)
         mel = data.read("mel", rows)
-        audio = data.read("audio", rows) if "audio" in data else render_unit(synth, config, unit)
-        names = list(data.read("source_preset", rows))
         pitch = data.read("midi_pitch", rows) if "midi_pitch" in data else np.full(len(rows), config.render.midi_pitch)
+        audio = data.read("audio", rows) if "audio" in data else _render_at(synth, config, unit, pitch)
+        names = list(data.read("source_preset", rows))
         label, fingerprint = str(data.path), data_fingerprint(data)
     return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int), fingerprint)
 
@@ -216,7 +216,7 @@ def evaluate(
 
     for m in models:
         label = m.name if sum(o.name == m.name for o in models) == 1 else f"{m.name} ({m.path.parent.name})"
-        timed(label, lambda m=m: m.infer(targets.mel))
+        timed(label, lambda m=m: m.infer(targets.mel, targets.midi_pitch))
         if targets.fingerprint is not None and m.summary.get("data_fingerprint") == targets.fingerprint:
             result.notes.append(f"warning: {label} was trained on {targets.name}: its scores are not on held-out sounds")
         if budget > 0:

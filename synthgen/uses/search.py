@@ -152,31 +152,36 @@ def _import_cma() -> ModuleType:
     return cma
 
 
-def posterior_samples(model: LoadedModel, mel: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+def posterior_samples(model: LoadedModel, mel: np.ndarray, n: int, seed: int = 0, midi_pitch: int | None = None) -> np.ndarray:
     """The model's answer for one log-mel ``(n_mels, n_frames)`` and ``n`` presets from its uncertainty about it.
 
     Latent models: latents drawn around the encoder's mean (std :data:`POSTERIOR_SCALE`), mapped to
     parameters. Others: Gaussian perturbations of the model's answer (std :data:`ANSWER_SPREAD`).
+    ``midi_pitch`` is the note the sound is heard at (a model's pitch input; default: the model's note).
 
     Returns:
         Unit presets ``(1 + n, P)``: the answer (what ``model.infer`` gives), then the samples.
     """
     rng = np.random.default_rng(seed)
     if not model.has_latent:
-        answer = model.infer(mel[None])
+        answer = model.infer(mel[None], midi_pitch)
         return np.concatenate([answer, model.config.space.sample_around(np.repeat(answer, n, axis=0), ANSWER_SPREAD, rng)])
-    z = model.encode(mel[None])
+    z = model.encode(mel[None], midi_pitch)
     noise = POSTERIOR_SCALE * rng.standard_normal((n, z.shape[1])).astype(np.float32)
     return model.params_from_latent(np.concatenate([z, z + noise]))
 
 
-def start_candidates(model: LoadedModel, mel: np.ndarray, index: SoundIndex | None, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+def start_candidates(
+    model: LoadedModel, mel: np.ndarray, index: SoundIndex | None, seed: int = 0, midi_pitch: int | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Starting points of a search: the model's answer, the nearest training sounds, posterior samples.
+
+    ``midi_pitch`` is the note the sound is heard at, as in :func:`posterior_samples`.
 
     Returns:
         Unit presets ``(C, P)`` in that order of priority, and a label for each.
     """
-    posterior = posterior_samples(model, mel, N_POSTERIOR, seed)
+    posterior = posterior_samples(model, mel, N_POSTERIOR, seed, midi_pitch)
     units, labels = [posterior[:1]], ["model answer"]
     if index is not None:
         nearest = index.nearest(mel[None], N_NEAREST)[1][0]
@@ -222,10 +227,10 @@ def search_preset(
     notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
     if budget > 0:
-        units, labels = start_candidates(model, mel, index, seed)
+        units, labels = start_candidates(model, mel, index, seed, notes[0][0])
         units, labels = units[:budget], labels[:budget]
     else:
-        units, labels = model.infer(mel[None]), ["model answer"]
+        units, labels = model.infer(mel[None], notes[0][0]), ["model answer"]
     audio = render_unit(synth, config, units, notes)
     scores, _ = distance(audio)
     best, model_distance = int(np.argmin(scores)), float(scores[0])

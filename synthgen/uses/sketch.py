@@ -55,7 +55,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
     choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
     pitch = choice.pitch
-    unit = model.infer(mel[None])
+    unit = model.infer(mel[None], choice.midi_pitch)
     rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
     message = f"{choice.message}; {heard}"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
