@@ -18,6 +18,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -160,11 +161,11 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     port, osc_in = free_port(), free_port(socket.SOCK_DGRAM)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as host:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as host, tempfile.TemporaryDirectory() as presets_dir:
         host.bind(("127.0.0.1", 0))
         host.settimeout(10)
         command = [sys.executable, "-m", "synthgen", "serve", "--model", str(args.model), "--port", str(port), "--osc-in", str(osc_in)]
-        command += ["--osc-out", f"127.0.0.1:{host.getsockname()[1]}", "--presets-dir", "/tmp/synthgen-serve-benchmark"]
+        command += ["--osc-out", f"127.0.0.1:{host.getsockname()[1]}", "--presets-dir", presets_dir]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         try:
             for line in server.stdout:
