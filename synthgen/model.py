@@ -236,12 +236,10 @@ def _load_onnx(checkpoint: Path, info: dict, synth_config: SynthConfig | None) -
     missing = [str(p) for p in graphs.values() if not p.is_file()]
     if missing:
         raise SynthgenError(f"ONNX graph missing: {missing[0]}; export the model again with `synthgen export-onnx`")
-    return LoadedModel(
-        name=info["model"],
-        stats=MelStats(**info["mel_stats"]),
-        config=_trusted_config(info["synth_config"], synth_config, checkpoint),
-        path=checkpoint,
-        summary=info.get("summary", {}),
+    return _loaded(
+        checkpoint,
+        info,
+        synth_config,
         settings=info["settings"],
         has_latent=info["has_latent"],
         is_invertible=info["is_invertible"],
@@ -283,17 +281,28 @@ def load_trained_module(path: str | Path) -> tuple[dict[str, Any], "SynthModel"]
 
 def _load_torch(checkpoint: Path, synth_config: SynthConfig | None) -> LoadedModel:
     payload, module = load_trained_module(checkpoint)
-    return LoadedModel(
-        name=payload["model"],
-        stats=MelStats(**payload["mel_stats"]),
-        config=_trusted_config(payload["synth_config"], synth_config, checkpoint),
-        path=checkpoint,
-        summary=payload.get("summary", {}),
+    return _loaded(
+        checkpoint,
+        payload,
+        synth_config,
         settings=module.config,
         has_latent=module.has_latent,
         is_invertible=module.is_invertible,
         backend="torch",
         runner=_TorchRunner(module),
+    )
+
+
+def _loaded(checkpoint: Path, record: dict[str, Any], synth_config: SynthConfig | None, **backend: Any) -> LoadedModel:
+    """A :class:`LoadedModel` from what a checkpoint or its ONNX sidecar records (name, mel statistics,
+    synth config, summary) and the backend's own fields."""
+    return LoadedModel(
+        name=record["model"],
+        stats=MelStats(**record["mel_stats"]),
+        config=_trusted_config(record["synth_config"], synth_config, checkpoint),
+        path=checkpoint,
+        summary=record.get("summary", {}),
+        **backend,
     )
 
 
