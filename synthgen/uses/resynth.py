@@ -23,7 +23,7 @@ class Resynthesis:
 
     Arguments:
         source: the input file.
-        unit: the preset ``(P,)`` in unit space; ``settings``: the same as synth values.
+        unit: the preset ``(P,)`` in unit space (``config.space.synth_values`` gives what the synth is set to).
         input_audio, output_audio: ``(n_samples,)``; the output is played at ``note`` with ``gain_db``.
         input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
         gain_db: the output gain (dB) that matches the input's level.
@@ -34,7 +34,6 @@ class Resynthesis:
 
     source: Path
     unit: np.ndarray
-    settings: dict[str, float]
     input_audio: np.ndarray
     output_audio: np.ndarray
     input_mel: np.ndarray
@@ -104,7 +103,6 @@ def resynthesize(
     result = Resynthesis(
         source=Path(audio_path),
         unit=found.unit,
-        settings=config.space.synth_values(found.unit),
         input_audio=loaded.audio,
         output_audio=found.audio,
         input_mel=mel_in,

@@ -63,7 +63,6 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     return Sketch(
         source=Path(audio_path),
         unit=unit[0],
-        settings=config.space.synth_values(unit[0]),
         input_audio=loaded.audio,
         output_audio=output[0],
         input_mel=mel,
