@@ -93,16 +93,16 @@ def measure(synth: str, n: int, repeat: int) -> list[dict]:
         name = f"pipeline vs bare, {JOBS[jobs]}"
         rows.append({"synth": synth, "figure": name, "n": n, "value": rate[jobs] / bare_rate, "unit": "x", "target": TARGETS[name]})
     # CPU per sound barely depends on other load. The pipeline's, from the N to the 2N render (no
-    # start-up): the workers' and the main process's (log-mels, shards). On idle CPUs the workers
-    # bound one job, and the sum of both bounds two jobs on two cores.
+    # start-up): the workers' and the main process's (shards; the log-mels too at one job, when it
+    # has a CPU of its own). On idle CPUs the workers bound one job, and the sum of both two jobs on two cores.
     bare_ms = 1e3 * bare_run["cpu_s"] / n
     rows.append({"synth": synth, "figure": "CPU per sound, bare synth", "n": n, "value": bare_ms, "unit": "ms"})
-    steady = {part: 1e3 * (runs[1, 2 * n][f"{part}_cpu_s"] - runs[1, n][f"{part}_cpu_s"]) / n for part in ("workers", "main")}
-    for part, ms in steady.items():
-        rows.append({"synth": synth, "figure": f"CPU per sound, pipeline {part}", "n": n, "value": ms, "unit": "ms"})
-    rows.append({"synth": synth, "figure": "idle-CPU bound vs bare, 1 job", "n": n, "value": bare_ms / max(steady.values()), "unit": "x"})
-    bound_2 = 2 * bare_ms / sum(steady.values())
-    rows.append({"synth": synth, "figure": "idle-CPU bound vs bare, 2 jobs on 2 cores", "n": n, "value": bound_2, "unit": "x"})
+    for jobs in (1, 2):
+        steady = {part: 1e3 * (runs[jobs, 2 * n][f"{part}_cpu_s"] - runs[jobs, n][f"{part}_cpu_s"]) / n for part in ("workers", "main")}
+        for part, ms in steady.items():
+            rows.append({"synth": synth, "figure": f"CPU per sound, pipeline {part}, {JOBS[jobs]}", "n": n, "value": ms, "unit": "ms"})
+        bound = bare_ms / max(steady.values()) if jobs == 1 else 2 * bare_ms / sum(steady.values())
+        rows.append({"synth": synth, "figure": f"idle-CPU bound vs bare, {JOBS[jobs]}", "n": n, "value": bound, "unit": "x"})
     for jobs in (1, 2):
         seconds = runs[jobs, n]["seconds"]
         rows.append({"synth": synth, "figure": f"{n} sounds with start-up, {JOBS[jobs]}", "n": n, "value": seconds, "unit": "s"})

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthgen"
 LAYERS = {
     "errors": 0,
     "versions": 0,
+    "denormals": 0,
     "params": 1,
     "config": 2,
     "features": 3,

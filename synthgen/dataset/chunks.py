@@ -2,7 +2,8 @@
 
 These two steps are what every execution backend runs: :func:`render_chunk_audio` where the synth
 lives (a worker process), :func:`write_chunk` where the shard is written; :func:`render_chunk`
-does both in one place for a backend without isolation.
+does both in one place for a backend without isolation. The log-mels are computed on either side,
+wherever a CPU is free: sound by sound while the audio is in cache, or by :func:`write_chunk`.
 """
 
 __all__ = [
@@ -132,7 +133,10 @@ def preset_failure(job: RenderJob, row: int, attempt: int, reason: str) -> Prese
 
 @dataclass
 class RenderedChunk:
-    """The kept rows of one chunk; their audio ``(n_kept, n_samples)`` lies in the caller's buffer."""
+    """The kept rows of one chunk; their audio ``(n_kept, n_samples)`` lies in the caller's buffer.
+
+    ``mel`` holds their log-mels ``(n_kept, n_mels, n_frames)`` where the renderer computed them.
+    """
 
     chunk: int
     row_id: np.ndarray
@@ -143,6 +147,11 @@ class RenderedChunk:
     n_silent: int = 0
     n_broken: int = 0
     failures: list[PresetFailure] = field(default_factory=list)
+    mel: np.ndarray | None = None
+
+
+def _log_mel(job: RenderJob, audio: np.ndarray) -> np.ndarray:
+    return log_mel(audio, job.config.render.sample_rate, job.config.features)
 
 
 def render_chunk_audio(
@@ -152,6 +161,7 @@ def render_chunk_audio(
     out: np.ndarray,
     skip: Mapping[tuple[int, int], str] | None = None,
     mark: Callable[[int, int], None] | None = None,
+    features: bool = False,
 ) -> RenderedChunk:
     """Render one chunk's presets one by one, replacing rejected draws where the source allows.
 
@@ -165,6 +175,8 @@ def render_chunk_audio(
             they are treated as rejected and recorded as failures.
         mark: called with ``(row, draw)`` before each render and ``(-1, 0)`` after it, so a
             supervisor knows which preset a crash or hang belongs to.
+        features: also compute each kept sound's log-mel right after its render (while its audio
+            is in cache: ~0.4 ms a sound less than a pass over the whole chunk).
 
     Returns:
         The kept rows (their audio in ``out[:n_kept]``), rejection counts and skipped presets.
@@ -173,11 +185,18 @@ def render_chunk_audio(
     rows = chunk * job.chunk_size + np.arange(job.chunk_rows(chunk))
     kept_rows, kept_unit, kept_notes, banks, names = [], [], [], [], []
     result = RenderedChunk(chunk, np.empty(0, np.int64), np.empty((0, job.config.space.size)), np.empty(0, np.int64))
-    for row in rows.tolist():
+    settings = job.config.features
+    mels = np.empty((len(rows), settings.n_mels, settings.n_frames), np.float32) if features else None
+    # Every row's first draw at once (items are pure functions of their number); later draws one by one.
+    first_unit, first_banks, first_names = job.source.items(rows // len(job.notes), 0)
+    for index, row in enumerate(rows.tolist()):
         item, note = divmod(row, len(job.notes))
         authored = job.source.authored(np.array([item]))
         for attempt in range(MAX_ATTEMPTS + 1):
-            unit, bank, name = job.source.items(np.array([item]), attempt)
+            if attempt == 0:
+                unit, bank, name = first_unit[index : index + 1], first_banks[index : index + 1], first_names[index : index + 1]
+            else:
+                unit, bank, name = job.source.items(np.array([item]), attempt)
             reason = skip.get((row, attempt))
             if reason is not None:
                 result.failures.append(preset_failure(job, row, attempt, reason))
@@ -194,6 +213,8 @@ def render_chunk_audio(
                 accepted = not (silent[0] or broken[0])
             if accepted:
                 out[len(kept_rows)] = audio[0]
+                if mels is not None:
+                    mels[len(kept_rows)] = _log_mel(job, audio)[0]
                 kept_rows.append(row)
                 kept_unit.append(unit[0])
                 kept_notes.append(note)
@@ -211,6 +232,7 @@ def render_chunk_audio(
     result.unit = np.array(kept_unit, dtype=np.float64).reshape(len(kept_rows), job.config.space.size)
     result.note_index = np.array(kept_notes, dtype=np.int64)
     result.banks, result.names = banks, names
+    result.mel = None if mels is None else mels[: len(kept_rows)]
     return result
 
 
@@ -219,13 +241,13 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
 
     Arguments:
         job: the render.
-        rendered: what :func:`render_chunk_audio` returned.
+        rendered: what :func:`render_chunk_audio` returned (its log-mels are computed here if missing).
         audio: the kept rows' audio ``(n_kept, n_samples)``.
     """
     notes = np.array(job.notes, dtype=np.int16).reshape(-1, 2)[rendered.note_index]
     columns = {
         "row_id": rendered.row_id,
-        "mel": log_mel(audio, job.config.render.sample_rate, job.config.features),
+        "mel": _log_mel(job, audio) if rendered.mel is None else rendered.mel,
         "params_unit": rendered.unit.astype(np.float32),
         "params_value": job.config.space.from_unit(rendered.unit),
         "midi_pitch": notes[:, 0],
@@ -272,7 +294,7 @@ def render_chunk(
             _SYNTHS[key] = load_synth(job.config, job.plugin, check=True)
         synth = _SYNTHS[key]
     out = np.empty((job.chunk_rows(chunk), job.n_samples), dtype=np.float32)
-    rendered = render_chunk_audio(job, chunk, synth, out, skip, mark)
+    rendered = render_chunk_audio(job, chunk, synth, out, skip, mark, features=True)
     write_chunk(job, rendered, out[: len(rendered.row_id)])
     return rendered
 

@@ -109,8 +109,10 @@ def render_dataset(
     else:
         asked = 1 if jobs is None else jobs
         cpus = _usable_cpus(asked)
+        workers = min(asked, cpus, job.n_chunks)
         # The workers build the synth (and check the config's names) before the folder is touched.
-        with WorkerPool(job, min(asked, cpus, job.n_chunks), render_timeout_s, _notify) as pool:
+        # With a CPU to spare, this process computes the log-mels while the workers render; without, they do.
+        with WorkerPool(job, workers, render_timeout_s, _notify, features=workers >= cpus) as pool:
             if asked > cpus:
                 _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {cpus} workers")
             prepare_folder(root, job.settings())
@@ -165,8 +167,8 @@ def _tally(job: RenderJob, bar: tqdm, counts: dict[str, int], rendered: Rendered
 def _render_chunks(job: RenderJob, pool: WorkerPool, todo: list[int], progress: bool) -> None:
     """Render the chunks ``todo`` with the pool; a writer thread turns each into a shard as it arrives.
 
-    Log-mels and HDF5 writes happen in that thread, off both the render path (the workers) and the
-    supervisor's loop, which stays free to hand out chunks and watch for crashes and hangs.
+    HDF5 writes (and the log-mels, unless the workers computed them) happen in that thread, off both
+    the render path and the supervisor's loop, which stays free to hand out chunks and watch for crashes and hangs.
     """
     bar, counts = _progress(job, todo, progress)
 

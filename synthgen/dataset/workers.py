@@ -1,8 +1,9 @@
 """Persistent render worker processes, watched by a supervisor that survives their crashes and hangs.
 
 Each worker builds the synth once, then renders chunk after chunk into one of two shared audio
-buffers, so it renders the next chunk while the consumer turns the last one into log-mels and a
-shard. Before every sound it marks (row, draw, start time) in shared memory: when a plugin aborts,
+buffers, so it renders the next chunk while the consumer turns the last one into a shard. The
+log-mels are computed by the consumer while a CPU is left for it, else by the workers themselves.
+Before every sound a worker marks (row, draw, start time) in shared memory: when a plugin aborts,
 segfaults or hangs, the supervisor knows which preset did it, tries it again in a fresh worker, and
 after :data:`MAX_PRESET_TRIES` failures has the worker skip it (recorded in the shard). A worker
 dies with its parent, so a ``kill -9`` of the render leaves no process behind. (A general pool
@@ -28,6 +29,7 @@ from functools import partial
 from multiprocessing.connection import Connection, wait
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from synthgen.dataset.chunks import RenderedChunk, RenderJob, preset_failure, render_chunk_audio
 from synthgen.errors import SynthgenError
@@ -63,7 +65,8 @@ def serve(conn_fd: int, memory_fd: int, parent_pid: int) -> None:
     """A worker's life: build the synth, say ready, then render each chunk it is sent until told to stop.
 
     Arguments:
-        conn_fd: this end of the supervisor's socket; the first message is the :class:`RenderJob`.
+        conn_fd: this end of the supervisor's socket; the first message is the :class:`RenderJob` and
+            whether this worker computes the log-mels.
         memory_fd: the shared memory holding the preset marker and the two audio buffers.
         parent_pid: the supervisor, whose death ends this process.
     """
@@ -73,7 +76,7 @@ def serve(conn_fd: int, memory_fd: int, parent_pid: int) -> None:
     from synthgen.synths.loading import load_synth
 
     conn = Connection(conn_fd)
-    job: RenderJob = conn.recv()
+    job, features = conn.recv()
     marker, slots = _shared_views(mmap.mmap(memory_fd, 0), job)
 
     def mark(row: int, attempt: int) -> None:
@@ -83,12 +86,14 @@ def serve(conn_fd: int, memory_fd: int, parent_pid: int) -> None:
         else:
             marker[2], marker[1], marker[0] = time.monotonic_ns(), attempt, row
 
+    # One BLAS thread: the workers already take every CPU between them.
+    threadpool_limits(1)
     try:
         synth = load_synth(job.config, job.plugin, check=True)
         conn.send(("ready",))
         while (task := conn.recv()) is not None:
             chunk, slot, skip = task
-            conn.send(("done", slot, render_chunk_audio(job, chunk, synth, slots[slot], skip, mark)))
+            conn.send(("done", slot, render_chunk_audio(job, chunk, synth, slots[slot], skip, mark, features)))
     except SynthgenError as e:
         conn.send(("user-error", str(e)))
     except EOFError:
@@ -110,8 +115,8 @@ class _Worker:
     caller's main module is never imported again); it shares a socket and a memory file with us.
     """
 
-    def __init__(self, job: RenderJob) -> None:
-        self._job = job
+    def __init__(self, job: RenderJob, features: bool) -> None:
+        self._job, self._features = job, features
         size = _MARKER_BYTES + 2 * job.chunk_size * job.n_samples * 4
         self._memory_fd = os.memfd_create("synthgen-render") if hasattr(os, "memfd_create") else _unlinked_file()
         os.ftruncate(self._memory_fd, size)
@@ -131,7 +136,7 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(), self._memory_fd), env=env)
         theirs.close()
         self.conn = Connection(ours.detach())
-        self.conn.send(self._job)
+        self.conn.send((self._job, self._features))
         self.chunk = None
         self.loaded_at = time.monotonic()
         self.ready = False
@@ -207,10 +212,13 @@ class WorkerPool:
         jobs: worker processes.
         render_timeout_s: seconds one sound may take before its worker is killed (``None``: no limit).
         notify: called with one line for each crash, hang and skipped preset.
+        features: the workers compute each chunk's log-mels (else the consumer does).
     """
 
-    def __init__(self, job: RenderJob, jobs: int, render_timeout_s: float | None, notify: Callable[[str], None]) -> None:
-        self.job, self.jobs, self.render_timeout_s, self.notify = job, jobs, render_timeout_s, notify
+    def __init__(
+        self, job: RenderJob, jobs: int, render_timeout_s: float | None, notify: Callable[[str], None], features: bool = False
+    ) -> None:
+        self.job, self.jobs, self.render_timeout_s, self.notify, self.features = job, jobs, render_timeout_s, notify, features
         self._pending: deque[int] = deque()  # chunks given back by a lost worker
         self._fresh: Iterator[int] = iter(())
         self._exhausted = False
@@ -223,7 +231,7 @@ class WorkerPool:
 
     def __enter__(self) -> "WorkerPool":
         try:
-            self._workers = [_Worker(self.job) for _ in range(self.jobs)]
+            self._workers = [_Worker(self.job, self.features) for _ in range(self.jobs)]
             while not all(w.ready for w in self._workers):
                 for _ in self._step():
                     pass

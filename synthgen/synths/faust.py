@@ -12,6 +12,7 @@ import dawdreamer as daw
 import numpy as np
 
 from synthgen.config import Note
+from synthgen.denormals import flushing_denormals
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
 
@@ -23,7 +24,8 @@ NOTE_PARAMETERS = ("midi_pitch", "velocity", "note_duration_s")
 # per CPU-second, as the ladder filter's feedback is one serial chain, and its other rounding flips
 # threshold decisions (the sub-octave's) on about one preset in five, changing samples by up to 0.9;
 # -ftz 2 changes rounding and is slower; opt levels 1 and -1 are as fast. Scalar code at the highest
-# level is the fastest build that keeps the audio bit for bit. It compiles in ~0.15 s per process,
+# level is the fastest build that keeps the audio bit for bit; flushing denormals in hardware while
+# rendering (FaustSynth's flush_denormals) is what makes it fast. It compiles in ~0.15 s per process,
 # so compiled code is not cached on disk (DawDreamer's restore from LLVM bitcode takes ~0.1 s and
 # its samples differ from a fresh compile's by ~1e-4).
 COMPILE_FLAGS: tuple[str, ...] = ()
@@ -117,6 +119,7 @@ class FaustSynth(Synth):
             to the voice's) and compiles ten times faster.
         compile_flags: Faust compiler flags (e.g. ``("-vec", "-vs", "32")``); see :data:`COMPILE_FLAGS`.
         opt_level: LLVM optimization level, -1 for the highest.
+        flush_denormals: render with denormal floats flushed to zero (see :mod:`synthgen.denormals`).
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class FaustSynth(Synth):
         batch_size: int = 1,
         compile_flags: tuple[str, ...] = COMPILE_FLAGS,
         opt_level: int = OPT_LEVEL,
+        flush_denormals: bool = True,
     ) -> None:
         if batch_size < 1:
             raise SynthgenError(f"batch_size must be at least 1, got {batch_size}")
@@ -133,6 +137,7 @@ class FaustSynth(Synth):
         self.sample_rate = int(sample_rate)
         self.batch_size = int(batch_size)
         self.compile_flags, self.opt_level = tuple(compile_flags), int(opt_level)
+        self.flush_denormals = flush_denormals
         compiled = self._compiled()
         # Slider address of (voice index, short name).
         self._addresses: dict[tuple[int, str], str] = {}
@@ -188,7 +193,7 @@ class FaustSynth(Synth):
         voices = [self._values(preset, note) for preset in batch]
         compiled = self._compiled()
         out = np.zeros((len(voices), n_samples), dtype=np.float32)
-        with compiled.lock:
+        with compiled.lock, flushing_denormals(self.flush_denormals):
             for start in range(0, len(voices), self.batch_size):
                 chunk = voices[start : start + self.batch_size]
                 for i, values in enumerate(chunk):
