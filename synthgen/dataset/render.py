@@ -3,7 +3,6 @@
 __all__ = ["BACKENDS", "FAILED_FILE", "render_dataset"]
 
 import json
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from synthgen.dataset.sampling import PresetSource, UniformPresets
 from synthgen.dataset.storage import chunks_to_render, finalize_dataset, write_text_atomic
 from synthgen.dataset.workers import WorkerPool
 from synthgen.errors import SynthgenError
+from synthgen.synths.rendering import usable_cpus
 
 #: the presets that crashed or hung the synth and were skipped, written next to ``dataset.h5``
 FAILED_FILE = "failed_presets.json"
@@ -39,7 +39,7 @@ def _usable_cpus(jobs: int) -> int:
     """The CPUs this process may use (``jobs``, the workers asked for, must be at least 1)."""
     if jobs < 1:
         raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cpus()
 
 
 def render_dataset(

@@ -48,6 +48,21 @@ class Synth(ABC):
         """Names of every parameter, in the synth's order."""
         return [p.name for p in self.parameters()]
 
+    def _twin(self, k: int) -> "Synth | None":
+        """Independent instance number ``k`` (same parameters and state), or ``None`` where the synth has none."""
+        return None
+
+    def copies(self, n: int) -> list["Synth"]:
+        """This synth and up to ``n - 1`` independent instances of it, made once and kept.
+
+        Different instances may render at the same time in different threads (DawDreamer renders
+        without holding Python's lock); a synth that cannot make instances gives only itself.
+        """
+        made: list[Synth] = self.__dict__.setdefault("_copies", [self])
+        while len(made) < n and (twin := self._twin(len(made))) is not None:
+            made.append(twin)
+        return made[:n]
+
     @staticmethod
     def n_samples(note: Note, sample_rate: int) -> int:
         """Length of one render in samples."""

@@ -46,15 +46,15 @@ class _Compiled:
 
 
 # Compiling takes seconds for large batches, so every process keeps one engine per
-# (source, sample rate, batch size, compiler flags, optimization level).
-_CACHE: dict[tuple[str, int, int, tuple[str, ...], int], _Compiled] = {}
+# (source, sample rate, batch size, compiler flags, optimization level, engine number).
+_CACHE: dict[tuple[str, int, int, tuple[str, ...], int, int], _Compiled] = {}
 _CACHE_LOCK = threading.Lock()
 # Free the engines before the interpreter tears DawDreamer's bindings down.
 atexit.register(_CACHE.clear)
 
 
-def _compile(dsp: str, sample_rate: int, batch_size: int, flags: tuple[str, ...], opt_level: int) -> _Compiled:
-    key = (dsp, sample_rate, batch_size, flags, opt_level)
+def _compile(dsp: str, sample_rate: int, batch_size: int, flags: tuple[str, ...], opt_level: int, engine: int) -> _Compiled:
+    key = (dsp, sample_rate, batch_size, flags, opt_level, engine)
     with _CACHE_LOCK:
         if key not in _CACHE:
             if not _DEFINES_VOICE.search(dsp):
@@ -120,6 +120,8 @@ class FaustSynth(Synth):
         compile_flags: Faust compiler flags (e.g. ``("-vec", "-vs", "32")``); see :data:`COMPILE_FLAGS`.
         opt_level: LLVM optimization level, -1 for the highest.
         flush_denormals: render with denormal floats flushed to zero (see :mod:`synthgen.denormals`).
+        engine: which of this process's engines for this source renders: instances with the same
+            number share one (and render one after the other), others render in parallel threads.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class FaustSynth(Synth):
         compile_flags: tuple[str, ...] = COMPILE_FLAGS,
         opt_level: int = OPT_LEVEL,
         flush_denormals: bool = True,
+        engine: int = 0,
     ) -> None:
         if batch_size < 1:
             raise SynthgenError(f"batch_size must be at least 1, got {batch_size}")
@@ -137,7 +140,7 @@ class FaustSynth(Synth):
         self.sample_rate = int(sample_rate)
         self.batch_size = int(batch_size)
         self.compile_flags, self.opt_level = tuple(compile_flags), int(opt_level)
-        self.flush_denormals = flush_denormals
+        self.flush_denormals, self.engine = flush_denormals, int(engine)
         compiled = self._compiled()
         # Slider address of (voice index, short name).
         self._addresses: dict[tuple[int, str], str] = {}
@@ -157,7 +160,11 @@ class FaustSynth(Synth):
         self._infos = infos
 
     def _compiled(self) -> _Compiled:
-        return _compile(self.dsp, self.sample_rate, self.batch_size, self.compile_flags, self.opt_level)
+        return _compile(self.dsp, self.sample_rate, self.batch_size, self.compile_flags, self.opt_level, self.engine)
+
+    def _twin(self, k: int) -> "FaustSynth":
+        flags = (self.compile_flags, self.opt_level, self.flush_denormals)
+        return FaustSynth(self.dsp, self.sample_rate, self.batch_size, *flags, engine=self.engine + k)
 
     def parameters(self) -> list[ParameterInfo]:
         """The voice's sliders (in DawDreamer's order, by name), without the note sliders."""

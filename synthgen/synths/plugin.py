@@ -76,6 +76,12 @@ class PluginSynth(Synth):
         if self._state is not None:
             self.load_state(self._state)
 
+    def _twin(self, k: int) -> "PluginSynth":
+        twin = PluginSynth(self.path, self.sample_rate)
+        if self._state is not None:
+            twin.load_state(self._state)
+        return twin
+
     def parameters(self) -> list[ParameterInfo]:
         return [ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i)) for name, i in self._index.items()]
 

@@ -1,13 +1,20 @@
 """Render unit-space presets with a synth: the one path from parameter vectors to audio."""
 
-__all__ = ["render_unit"]
+__all__ = ["render_unit", "usable_cpus"]
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from synthgen.config import SynthConfig
 from synthgen.synths.base import Synth
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def render_unit(
@@ -17,6 +24,7 @@ def render_unit(
     notes: Sequence[tuple[int, int]] | None = None,
     note_index: np.ndarray | None = None,
     authored: Sequence[Mapping[str, float]] | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """Render presets given in unit space.
 
@@ -28,6 +36,8 @@ def render_unit(
         note_index: which of ``notes`` each preset plays ``(B,)``; default: the first.
         authored: per preset, values of parameters the config does not learn that replace its
             fixed values (human presets rendered as their authors made them); default: none.
+        threads: split the presets among up to this many instances of the synth (see
+            :meth:`~synthgen.synths.base.Synth.copies`), each rendering in its own thread.
 
     Returns:
         Mono audio ``(B, n_samples)`` float32.
@@ -35,6 +45,16 @@ def render_unit(
     unit = np.atleast_2d(unit)
     notes = list(notes or [(config.render.midi_pitch, config.render.velocity)])
     note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
+    copies = synth.copies(min(threads, len(unit)))
+    if len(copies) > 1:
+        parts = np.array_split(np.arange(len(unit)), len(copies))
+
+        def render_part(copy: Synth, rows: np.ndarray) -> np.ndarray:
+            own = [authored[r] for r in rows] if authored else None
+            return render_unit(copy, config, unit[rows], notes, note_index[rows], own)
+
+        with ThreadPoolExecutor(len(copies), thread_name_prefix="synthgen-render") as pool:
+            return np.concatenate(list(pool.map(render_part, copies, parts)))
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
     for k, (pitch, velocity) in enumerate(notes):
         rows = np.flatnonzero(note_index == k)

@@ -28,7 +28,7 @@ from synthgen.config import FeatureSettings
 from synthgen.features import mel_from_power, stft_power
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.synths.rendering import render_unit
+from synthgen.synths.rendering import render_unit, usable_cpus
 from synthgen.uses.index import SoundIndex
 from synthgen.uses.level import apply_gain_db, db_to_gain, gain_to_db
 from synthgen.uses.metrics import level_gain_db
@@ -50,6 +50,8 @@ CMA_POPSIZE = 12
 CMA_SIGMA = 0.08
 #: weight of the log-mel MSE next to the mean spectral convergence
 LOG_MEL_WEIGHT = 0.25
+#: most synth instances rendering a search's candidates at once, one thread each
+MAX_THREADS = 4
 
 
 class SpectralDistance:
@@ -202,6 +204,7 @@ def search_preset(
     index: SoundIndex | None = None,
     seed: int = 0,
     progress: bool = False,
+    threads: int | None = None,
 ) -> SearchResult:
     """Find the preset whose rendering is nearest to ``target``, spending at most ``budget`` renders.
 
@@ -221,8 +224,11 @@ def search_preset(
         index: the model's training sounds, for nearest-neighbour starting points.
         seed: seeds the posterior samples and CMA-ES.
         progress: show a progress bar with the distance reached.
+        threads: synth instances rendering each batch of candidates at once (default: one per CPU,
+            at most :data:`MAX_THREADS`).
     """
     start = time.perf_counter()
+    threads = min(usable_cpus(), MAX_THREADS) if threads is None else threads
     config = model.config
     notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
@@ -231,7 +237,7 @@ def search_preset(
         units, labels = units[:budget], labels[:budget]
     else:
         units, labels = model.infer(mel[None], notes[0][0]), ["model answer"]
-    audio = render_unit(synth, config, units, notes)
+    audio = render_unit(synth, config, units, notes, threads=threads)
     scores, _ = distance(audio)
     best, model_distance = int(np.argmin(scores)), float(scores[0])
     state = {"unit": units[best], "audio": audio[best], "distance": float(scores[best])}
@@ -247,7 +253,7 @@ def search_preset(
             tries = strategy.ask()
             # render (and keep) exactly the snapped presets a user gets back
             units = config.space.snap_unit(np.asarray(tries))
-            audio = render_unit(synth, config, units, notes)
+            audio = render_unit(synth, config, units, notes, threads=threads)
             scores, _ = distance(audio)
             strategy.tell(tries, scores.tolist())
             n_renders += len(tries)

@@ -1,0 +1,40 @@
+"""Rendering on several instances of a synth at once: the same sounds, in the same order."""
+
+import numpy as np
+
+from synthgen.config import load_config
+from synthgen.synths.faust import FaustSynth
+from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit
+
+from .conftest import requires_amsynth
+
+
+def test_threads_give_the_same_builtin_sounds_in_order() -> None:
+    config = load_config("builtin")
+    synth = load_synth(config)
+    unit = config.space.sample(7, np.random.default_rng(2))
+    notes = [(48, 100), (67, 127)]
+    note_index = np.array([0, 1, 1, 0, 1, 0, 0])
+    one = render_unit(synth, config, unit, notes, note_index)
+    three = render_unit(synth, config, unit, notes, note_index, threads=3)
+    np.testing.assert_allclose(three, one, rtol=0, atol=1e-6)
+    copies = synth.copies(3)
+    assert copies[0] is synth and len({id(c) for c in copies}) == 3
+    assert synth.copies(3) == copies  # made once, kept
+    assert synth.copies(1) == [synth]
+    # each instance has its own engine, so renders on them do not wait for each other
+    assert all(isinstance(c, FaustSynth) for c in copies)
+    assert len({id(c._compiled().lock) for c in copies}) == 3
+
+
+@requires_amsynth
+def test_a_plugin_twin_is_a_new_instance_of_the_same_plugin() -> None:
+    config = load_config("amsynth")
+    synth = load_synth(config)
+    twin = synth.copies(2)[1]
+    assert twin is not synth and twin.path == synth.path
+    assert twin.parameter_names() == synth.parameter_names()
+    audio = render_unit(synth, config, config.space.sample(4, np.random.default_rng(4)), threads=2)
+    assert audio.shape == (4, synth.n_samples(config.render.note(), config.render.sample_rate))
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0
