@@ -29,12 +29,9 @@ def test_threads_give_the_same_builtin_sounds_in_order() -> None:
 
 
 @requires_amsynth
-def test_a_plugin_twin_is_a_new_instance_of_the_same_plugin() -> None:
+def test_a_plugin_renders_in_one_thread_only() -> None:
     config = load_config("amsynth")
     synth = load_synth(config)
-    twin = synth.copies(2)[1]
-    assert twin is not synth and twin.path == synth.path
-    assert twin.parameter_names() == synth.parameter_names()
-    audio = render_unit(synth, config, config.space.sample(4, np.random.default_rng(4)), threads=2)
-    assert audio.shape == (4, synth.n_samples(config.render.note(), config.render.sample_rate))
-    assert np.isfinite(audio).all() and np.abs(audio).max() > 0
+    assert synth.copies(2) == [synth]  # its instances may share native state
+    audio = render_unit(synth, config, config.space.sample(3, np.random.default_rng(4)), threads=2)
+    assert audio.shape == (3, synth.n_samples(config.render.note(), config.render.sample_rate))

@@ -116,6 +116,17 @@ def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, ta
     assert found.history == sorted(found.history, reverse=True)
 
 
+@needs_shipped_model
+def test_a_search_on_two_synth_instances_finds_what_one_finds(shipped, builtin, target) -> None:
+    _, synth = builtin
+    audio, mel = target
+    one = search_preset(shipped, synth, audio, mel, 48, budget=37, seed=3, threads=1)
+    two = search_preset(shipped, synth, audio, mel, 48, budget=37, seed=3, threads=2)
+    np.testing.assert_allclose(two.unit, one.unit, atol=1e-6)
+    assert two.n_renders == one.n_renders and two.history == pytest.approx(one.history, rel=1e-5)
+    assert two.distance == pytest.approx(one.distance, rel=1e-5)
+
+
 def test_index_round_trip(builtin, builtin_dataset: Path, tmp_path: Path) -> None:
     config, _ = builtin
     built = build_index(builtin_dataset, config, n_components=16, seed=2)

@@ -20,12 +20,12 @@ from synthgen.synths.base import ParameterInfo, Synth
 NOTE_PARAMETERS = ("midi_pitch", "velocity", "note_duration_s")
 
 # Faust compiler flags and LLVM optimization level (-1: the highest). Measured on the built-in voice
-# (python -m benchmarks.faust_speed): vectorized code (-vec -vs 16/32) renders only ~15 % more sounds
-# per CPU-second, as the ladder filter's feedback is one serial chain, and its other rounding flips
-# threshold decisions (the sub-octave's) on about one preset in five, changing samples by up to 0.9;
-# -ftz 2 changes rounding and is slower; opt levels 1 and -1 are as fast. Scalar code at the highest
-# level is the fastest build that keeps the audio bit for bit; flushing denormals in hardware while
-# rendering (FaustSynth's flush_denormals) is what makes it fast. It compiles in ~0.15 s per process,
+# (python -m benchmarks.faust_speed): vectorized code (-vec -vs 16/32) renders ~20 % more sounds per
+# CPU-second, as the ladder filter's feedback is one serial chain, and its other rounding flips
+# threshold decisions (the sub-octave's) on about one preset in four, changing samples by up to 1.25;
+# -ftz 2 changes rounding and is no faster; opt levels 1 and -1 are as fast. Scalar code at the
+# highest level keeps the audio bit for bit, and flushing denormals in hardware while rendering
+# (FaustSynth's flush_denormals: ~1.27x) changes no sample by more than 1.2e-38. It compiles in ~0.15 s per process,
 # so compiled code is not cached on disk (DawDreamer's restore from LLVM bitcode takes ~0.1 s and
 # its samples differ from a fresh compile's by ~1e-4).
 COMPILE_FLAGS: tuple[str, ...] = ()

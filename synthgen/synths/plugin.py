@@ -41,6 +41,9 @@ def _quiet_host() -> Iterator[None]:
 class PluginSynth(Synth):
     """A VST2 (``.so``) or VST3 (``.vst3``) instrument.
 
+    A plugin renders in one thread at a time: instances of one plugin may share native state (two
+    amsynth instances rendering at once can trip its oscillators' assertions), so it makes no copies.
+
     A render that comes out not finite (NaN or infinite) can leave the plugin's inner state broken
     for good (amsynth's filters then play NaN for every later preset), so the instance is replaced
     by a fresh one, with the same native state, before the next sound.
@@ -75,12 +78,6 @@ class PluginSynth(Synth):
         self._engine.load_graph([(self._proc, [])])
         if self._state is not None:
             self.load_state(self._state)
-
-    def _twin(self, k: int) -> "PluginSynth":
-        twin = PluginSynth(self.path, self.sample_rate)
-        if self._state is not None:
-            twin.load_state(self._state)
-        return twin
 
     def parameters(self) -> list[ParameterInfo]:
         return [ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i)) for name, i in self._index.items()]

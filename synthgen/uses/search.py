@@ -33,8 +33,8 @@ from synthgen.uses.index import SoundIndex
 from synthgen.uses.level import apply_gain_db, db_to_gain, gain_to_db
 from synthgen.uses.metrics import level_gain_db
 
-#: renders a resynthesis may spend by default: about 1.5 s for the built-in synth on two cores
-DEFAULT_BUDGET = 150
+#: renders a resynthesis may spend by default: about 1.3 s for the built-in synth on two cores
+DEFAULT_BUDGET = 200
 #: more renders than this for one sound is a typo rather than a search (minutes of rendering)
 MAX_BUDGET = 100_000
 #: nearest training sounds tried as starting points
@@ -49,7 +49,7 @@ ANSWER_SPREAD = 0.1
 CMA_POPSIZE = 12
 CMA_SIGMA = 0.08
 #: weight of the log-mel MSE next to the mean spectral convergence
-LOG_MEL_WEIGHT = 0.25
+LOG_MEL_WEIGHT = 0.1
 #: most synth instances rendering a search's candidates at once, one thread each
 MAX_THREADS = 4
 
