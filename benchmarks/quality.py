@@ -111,10 +111,11 @@ def score(models: list, targets, synth, budget: int, seed: int, train_data: Path
 
 
 def verdicts(rows: list[dict], budget: int, real_sets: set[str]) -> list[str]:
-    """Each target, checked on each set, in one line."""
+    """Each target, checked on each synth's set, in one line."""
     lines = []
-    for name in dict.fromkeys(r["set"] for r in rows):
-        by_method = {r["method"]: r for r in rows if r["set"] == name}
+    for synth, set_name in dict.fromkeys((r["synth"], r["set"]) for r in rows):
+        name = set_name if set_name.startswith(synth) else f"{synth} {set_name}"
+        by_method = {r["method"]: r for r in rows if (r["synth"], r["set"]) == (synth, set_name)}
         nn = by_method.get("nearest neighbour")
         for method, row in by_method.items():
             if not method.endswith(f"+ search ({budget} renders)"):
@@ -123,10 +124,10 @@ def verdicts(rows: list[dict], budget: int, real_sets: set[str]) -> list[str]:
                 gains = {m: 1 - row[m] / nn[m] for m in ("logmel_lm", "SC_lm")}
                 ok = all(g >= MIN_GAIN_OVER_NN for g in gains.values())
                 lines.append(
-                    f"{name}: {method} vs NN: log-mel MSE {gains['logmel_lm']:+.0%}, SC {gains['SC_lm']:+.0%} "
+                    f"{name}: {method} vs NN: log-mel MSE {gains['logmel_lm']:.0%} lower, SC {gains['SC_lm']:.0%} lower "
                     f"(target >= {MIN_GAIN_OVER_NN:.0%} lower): {'met' if ok else 'NOT met'}"
                 )
-            if name in real_sets:
+            if set_name in real_sets:
                 lines.append(f"{name}: {method} SC {row['SC_lm']:.3f} as output (target < 1): {'met' if row['SC_lm'] < 1 else 'NOT met'}")
             verdict = "met" if row["s_per_sound"] <= MAX_SEARCH_S else "NOT met"
             lines.append(
