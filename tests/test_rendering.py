@@ -1,5 +1,7 @@
 """Rendering on several instances of a synth at once: the same sounds, in the same order."""
 
+import threading
+
 import numpy as np
 
 from synthgen.config import load_config
@@ -35,3 +37,17 @@ def test_a_plugin_renders_in_one_thread_only() -> None:
     assert synth.copies(2) == [synth]  # its instances may share native state
     audio = render_unit(synth, config, config.space.sample(3, np.random.default_rng(4)), threads=2)
     assert audio.shape == (3, synth.n_samples(config.render.note(), config.render.sample_rate))
+
+
+def test_threads_asked_for_off_the_first_engines_thread_render_without_copies() -> None:
+    # A server resynthesizes on a thread of its own: an engine built there would wait forever.
+    config = load_config("builtin")
+    synth = load_synth(config)
+    unit = config.space.sample(3, np.random.default_rng(6))
+    expected = render_unit(synth, config, unit)
+    result: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: result.append(render_unit(synth, config, unit, threads=2)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and len(result) == 1
+    np.testing.assert_allclose(result[0], expected, rtol=0, atol=1e-6)

@@ -51,6 +51,10 @@ _CACHE: dict[tuple[str, int, int, tuple[str, ...], int, int], _Compiled] = {}
 _CACHE_LOCK = threading.Lock()
 # Free the engines before the interpreter tears DawDreamer's bindings down.
 atexit.register(_CACHE.clear)
+# The thread that built this process's first engine: DawDreamer (JUCE) finishes building an engine's
+# graph on that thread, so an engine built on another thread waits for it at its first render, forever
+# if that thread is itself waiting. Copies for parallel renders are only made there.
+_FIRST_ENGINE_THREAD: list[threading.Thread] = []
 
 
 def _compile(dsp: str, sample_rate: int, batch_size: int, flags: tuple[str, ...], opt_level: int, engine: int) -> _Compiled:
@@ -62,6 +66,8 @@ def _compile(dsp: str, sample_rate: int, batch_size: int, flags: tuple[str, ...]
                     "the Faust source defines no 'voice': define 'voice = ...;' (one mono output, "
                     "no inputs); synthgen adds 'process' itself"
                 )
+            if not _FIRST_ENGINE_THREAD:
+                _FIRST_ENGINE_THREAD.append(threading.current_thread())
             engine = daw.RenderEngine(sample_rate, _BLOCK_SIZE)
             processor = engine.make_faust_processor("faust")
             processor.compile_flags = list(flags)
@@ -162,7 +168,9 @@ class FaustSynth(Synth):
     def _compiled(self) -> _Compiled:
         return _compile(self.dsp, self.sample_rate, self.batch_size, self.compile_flags, self.opt_level, self.engine)
 
-    def _twin(self, k: int) -> "FaustSynth":
+    def _twin(self, k: int) -> "FaustSynth | None":
+        if threading.current_thread() is not _FIRST_ENGINE_THREAD[0]:
+            return None
         flags = (self.compile_flags, self.opt_level, self.flush_denormals)
         return FaustSynth(self.dsp, self.sample_rate, self.batch_size, *flags, engine=self.engine + k)
 

@@ -54,18 +54,21 @@ class DimensionScore:
         dim: the latent dimension.
         change: summed log-mel distance between successive steps (how much the sound changes).
         smoothness: ``max(0, 1 - std / mean)`` of those step distances (1: even steps, 0: jumps).
+        monotonicity: the largest ``|rho|`` of the walk's descriptor trends (1: the knob drives some
+            descriptor, e.g. brightness, one way all along; 0: back and forth).
         moved: the parameters that move most along the walk, with their unit-space range.
     """
 
     dim: int
     change: float
     smoothness: float
+    monotonicity: float
     moved: tuple[tuple[str, float], ...]
 
     @property
     def score(self) -> float:
-        """``change * smoothness``: large, even changes rank first."""
-        return self.change * self.smoothness
+        """``change * smoothness * monotonicity``: large, even changes that go one way rank first."""
+        return self.change * self.smoothness * self.monotonicity
 
 
 def walk_dimensions(
@@ -122,22 +125,25 @@ def moved_parameters(names: list[str], unit: np.ndarray, top: int = 3) -> tuple[
 
 
 def rank_dimensions(walks: list[MacroWalk], names: list[str]) -> list[DimensionScore]:
-    """Score walks by how much and how evenly the sound changes along them; best first."""
+    """Score walks by how much, how evenly and how much one way the sound changes along them; best first."""
     scores = []
     for walk in walks:
         distances = step_distances(walk.walk.mel)
         mean = float(distances.mean())
         smoothness = max(0.0, 1.0 - float(distances.std()) / mean) if mean > 0 else 0.0
-        scores.append(DimensionScore(walk.dim, float(distances.sum()), smoothness, moved_parameters(names, walk.walk.unit)))
+        monotonicity = max((abs(rho) for rho in walk.trends.values()), default=0.0)
+        moved = moved_parameters(names, walk.walk.unit)
+        scores.append(DimensionScore(walk.dim, float(distances.sum()), smoothness, monotonicity, moved))
     return sorted(scores, key=lambda s: -s.score)
 
 
 def ranking_table(scores: list[DimensionScore]) -> str:
     """The ranking as text: one row per dimension, with the parameters it moves most."""
-    lines = [f"{'rank':>4}  {'dim':>3}  {'change':>7}  {'smooth':>6}  {'score':>7}  parameters moved most (unit range)"]
+    header = f"{'rank':>4}  {'dim':>3}  {'change':>7}  {'smooth':>6}  {'|rho|':>5}  {'score':>7}  parameters moved most (unit range)"
+    lines = [header]
     for rank, s in enumerate(scores, 1):
         moved = ", ".join(f"{name} {spread:.2f}" for name, spread in s.moved)
-        lines.append(f"{rank:>4}  {s.dim:>3}  {s.change:7.2f}  {s.smoothness:6.2f}  {s.score:7.2f}  {moved}")
+        lines.append(f"{rank:>4}  {s.dim:>3}  {s.change:7.2f}  {s.smoothness:6.2f}  {s.monotonicity:5.2f}  {s.score:7.2f}  {moved}")
     return "\n".join(lines)
 
 
@@ -179,7 +185,15 @@ def write_macro(walks: list[MacroWalk], model: LoadedModel, out: str | Path, sco
         )
     if scores is not None:
         summary["ranking"] = [
-            {"dim": s.dim, "change": s.change, "smoothness": s.smoothness, "score": s.score, "moved": dict(s.moved)} for s in scores
+            {
+                "dim": s.dim,
+                "change": s.change,
+                "smoothness": s.smoothness,
+                "monotonicity": s.monotonicity,
+                "score": s.score,
+                "moved": dict(s.moved),
+            }
+            for s in scores
         ]
     files["summary"] = out / "macro.json"
     files["summary"].write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
