@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -152,3 +153,17 @@ def test_missing_ray_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(SynthgenError, match=r"pip install synthgen\[ray\]"):
         render_dataset(load_config("builtin"), tmp_path / "d", n=4, backend="ray", progress=False)
+
+
+def test_an_address_where_nothing_listens_fails_at_once(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    from synthgen.config import load_config
+
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(SynthgenError, match=rf"nothing answers at --address ray://127.0.0.1:{port}"):
+        render_dataset(load_config("builtin"), tmp_path / "d", n=4, backend="ray", address=f"ray://127.0.0.1:{port}", progress=False)
+    assert time.monotonic() - start < 30  # Ray's own retries take minutes
+    assert not (tmp_path / "d").exists()

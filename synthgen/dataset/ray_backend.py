@@ -9,6 +9,7 @@ are written by the tasks into the dataset folder, which on a cluster is shared s
 __all__ = ["MAX_TASK_RETRIES", "ray_session", "render_chunks_on_ray"]
 
 import logging
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from synthgen.errors import SynthgenError
 
 #: times Ray re-runs a chunk whose worker process died, before the render stops
 MAX_TASK_RETRIES = 3
+#: seconds a cluster's address may take to accept a connection before the render gives up
+CONNECT_TIMEOUT_S = 5.0
 
 
 def _import_ray() -> ModuleType:
@@ -96,11 +99,26 @@ def _user_error(error: Exception) -> SynthgenError | None:
     return None
 
 
+def _check_reachable(address: str) -> None:
+    """Refuse at once an address ``[ray://]host:port`` where nothing listens (Ray itself retries for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise SynthgenError(
+            f"nothing answers at --address {address} ({e.strerror or e}): start the cluster with `ray start --head`, "
+            "or check the host and port"
+        ) from None
+
+
 def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """Start Ray on this machine with ``jobs`` CPUs, or join the cluster at ``address``."""
     if address is None:
         ray.init(address="local", num_cpus=jobs, include_dashboard=False, logging_level=logging.WARNING)
         return
+    _check_reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as e:
