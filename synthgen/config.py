@@ -46,14 +46,10 @@ class Note:
 
 
 @dataclass(frozen=True)
-class RenderSettings:
-    """How each sound is rendered."""
+class RenderSettings(Note):
+    """How each sound is rendered: the config's note, and the sample rate."""
 
     sample_rate: int = 22050
-    midi_pitch: int = 60
-    velocity: int = 127
-    note_duration_s: float = 3.0
-    render_duration_s: float = 4.0
 
     def note(self, midi_pitch: int | None = None, velocity: int | None = None) -> Note:
         """The note these settings describe, optionally at another pitch or velocity."""
