@@ -3,8 +3,11 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,26 @@ def test_the_table_lists_every_step() -> None:
         assert any(c.startswith(f"synthgen {name}") for c in commands), name
 
 
+def _serve_answers_then_stops(args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Start ``synthgen serve``, wait for its page to answer, then stop it with Ctrl-C as a user would."""
+    server = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, server.communicate()[1][-2000:]
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=5) as page:
+                    assert page.status == 200 and b"synthgen" in page.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "synthgen serve did not answer within 180 s"
+                time.sleep(1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr[-2000:]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not AMSYNTH.exists() or not SHIPPED_BANK_DIR.is_dir(), reason="Debian package amsynth is not installed")
 def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
@@ -51,6 +74,9 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
             command = re.sub(pattern, replacement, command)
         command = command.replace(str(SHIPPED_BANK_DIR), str(banks))
         args = [sys.executable, "-m", "synthgen", *command.split()[1:]]
+        if command.startswith("synthgen serve"):
+            _serve_answers_then_stops(args, tmp_path, env)
+            continue
         done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         assert "Traceback" not in done.stderr
