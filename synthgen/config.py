@@ -6,6 +6,7 @@ __all__ = [
     "FeatureSettings",
     "RenderSettings",
     "SynthConfig",
+    "VolumeControl",
     "config_names",
     "load_config",
     "parse_config",
@@ -75,6 +76,19 @@ class FeatureSettings:
 
 
 @dataclass(frozen=True)
+class VolumeControl:
+    """The synth's own output volume: a fixed parameter (host value 0..1) whose level goes as ``value ** exponent``.
+
+    A preset's fitted output gain goes into it in the synth's native preset files (played outside
+    synthgen), as far as its range allows; renders correct the law where the synth saturates after
+    it. amsynth's ``master_vol`` is square-law (``exponent: 2``) below its output limiter.
+    """
+
+    parameter: str
+    exponent: float = 1.0
+
+
+@dataclass(frozen=True)
 class SynthConfig:
     """Everything synthgen needs to know about one synth."""
 
@@ -88,6 +102,7 @@ class SynthConfig:
     dsp: str | None = None
     description: str = ""
     source: str = ""
+    volume: VolumeControl | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict that :func:`parse_config` reads back."""
@@ -100,6 +115,8 @@ class SynthConfig:
             out["dsp"] = self.dsp
         out["render"] = dataclasses.asdict(self.render)
         out["features"] = dataclasses.asdict(self.features)
+        if self.volume is not None:
+            out["volume"] = dataclasses.asdict(self.volume)
         out.update(self.space.to_dict())
         return out
 
@@ -231,6 +248,23 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
     return ParameterSpec(name, kind, low, high, values, scale)
 
 
+def _volume(entry: Any, fixed: dict[str, float], backend: str, source: str) -> VolumeControl | None:
+    """The ``volume`` section: ``{parameter: NAME, exponent: K}``, naming a fixed plugin parameter."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or "parameter" not in entry:
+        raise SynthgenError(f"{source}: 'volume' must be a mapping with 'parameter' (and 'exponent'), got {entry!r}")
+    if backend != "plugin":
+        raise SynthgenError(f"{source}: 'volume' is for plugin synths, whose native presets play outside synthgen")
+    name = str(entry["parameter"])
+    if name not in fixed:
+        raise SynthgenError(f"{source}: 'volume.parameter' must name a parameter under 'fixed', got '{name}'")
+    exponent = _number(entry.get("exponent", 1.0), f"{source}: 'volume.exponent'")
+    if exponent <= 0:
+        raise SynthgenError(f"{source}: 'volume.exponent' must be above 0, got {exponent:g}")
+    return VolumeControl(name, exponent)
+
+
 def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     """Validate a config dict (as read from YAML) and build a :class:`SynthConfig`."""
     if not isinstance(data, dict):
@@ -265,6 +299,7 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
         bad = [k for k, v in fixed.items() if not 0.0 <= v <= 1.0]
         if bad:
             raise SynthgenError(f"{source}: fixed value of '{bad[0]}' is outside 0..1 (plugins take 0..1)")
+    volume = _volume(data.get("volume"), fixed, backend, source)
     dsp = data.get("dsp")
     if dsp is not None and str(dsp).endswith(".dsp") and "\n" not in str(dsp):
         dsp_path = (Path(source).parent / str(dsp)) if source != "<config>" else Path(str(dsp))
@@ -282,4 +317,5 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
         dsp=dsp,
         description=str(data.get("description", "")),
         source=source,
+        volume=volume,
     )

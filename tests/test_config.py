@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from synthgen.config import config_names, load_config
 from synthgen.errors import SynthgenError
@@ -34,6 +35,12 @@ def test_shipped_configs_validate(name: str) -> None:
     assert config.name == name
 
 
+def test_a_volume_control_is_read_and_written_back(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + "volume: {parameter: master_vol, exponent: 2}\n"))
+    assert config.volume is not None and (config.volume.parameter, config.volume.exponent) == ("master_vol", 2.0)
+    assert load_config(write(tmp_path, yaml.safe_dump(config.to_dict()))).volume == config.volume
+
+
 def test_good_config_parses_kinds(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     assert config.space.kinds == ["continuous", "categorical"]
@@ -52,6 +59,9 @@ def test_good_config_parses_kinds(tmp_path: Path) -> None:
         (GOOD + "render: {sample_rat: 44100}\n", "unknown key 'render.sample_rat'"),
         (GOOD.replace("learned:", "learnt:"), "missing key 'learned'"),
         (GOOD.replace("master_vol", "filter_cutoff"), "both learned and fixed"),
+        (GOOD + "volume: {parameter: filter_cutoff}\n", "must name a parameter under 'fixed'"),
+        (GOOD + "volume: {parameter: master_vol, exponent: 0}\n", "'volume.exponent' must be above 0"),
+        (GOOD + "volume: master_vol\n", "'volume' must be a mapping with 'parameter'"),
     ],
 )
 def test_bad_config_one_line_error(tmp_path: Path, text: str, message: str) -> None:

@@ -1,5 +1,6 @@
 """synthgen JSON presets, native preset files (amsynth .fxp and .bank), and `synthgen presets export`."""
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, control_value, read_
 from synthgen.presets.human import load_human_presets
 from synthgen.presets.json_preset import PRESET_FORMAT, read_document, read_preset, write_native_preset, write_preset
 from synthgen.synths.base import ParameterInfo, Synth
+from synthgen.synths.resolve import model_synth_config
 
 from .conftest import requires_amsynth
 
@@ -149,6 +151,26 @@ def test_native_presets_load_back_and_sound_the_same(amsynth_synths, amsynth_con
     assert np.sqrt(np.mean(native**2)) > 1e-2
     mels = [log_mel(audio, writer.sample_rate, amsynth_config.features) for audio in (native, direct, other)]
     assert np.abs(mels[0] - mels[1]).mean() < 0.05 < 1.0 < np.abs(mels[0] - mels[2]).mean()
+
+
+@requires_amsynth
+def test_native_presets_carry_the_output_gain_in_the_synths_volume(amsynth_synths, amsynth_config, tmp_path: Path) -> None:
+    writer, reader = amsynth_synths
+    unit = _unit(amsynth_config, 2, **_FREE_RUNNING, **_TONAL_WAVEFORMS)
+    settings = amsynth_config.space.synth_values(unit)
+    paths = write_native_preset(writer, amsynth_config, unit, tmp_path / "quiet", output_gain_db=-12.0)
+    assert read_document(paths[0]).output_gain_db == pytest.approx(-12.0)  # synthgen applies it to the JSON preset
+    reader.load_state(paths[1])
+    volume = {p.name: p.default for p in reader.parameters()}["master_vol"]
+    assert volume < settings["master_vol"]
+    (bank_preset,) = read_bank(paths[2])
+    assert bank_preset.values["master_vol"] == values_to_bank({"master_vol": volume})["master_vol"]
+    note = amsynth_config.render.note()
+    native, loud = reader.render([{}], note), writer.render([settings], note)
+    assert 20 * np.log10(np.sqrt(np.mean(native**2)) / np.sqrt(np.mean(loud**2))) == pytest.approx(-12.0, abs=0.5)
+    # a model file's config has no say in it: the volume control comes from the user's config of the synth
+    stored = dataclasses.replace(amsynth_config, volume=None)
+    assert model_synth_config(stored).volume == amsynth_config.volume
 
 
 def _run(*args: str) -> tuple[int, str]:

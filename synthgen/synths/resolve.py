@@ -90,7 +90,9 @@ def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | Non
     trusted = user_config or (load_config(model_config.name) if model_config.name in config_names() else None)
     if trusted is None or trusted.backend != "plugin":
         return dataclasses.replace(model_config, search_paths=())
-    return dataclasses.replace(model_config, plugin_file=trusted.plugin_file, search_paths=trusted.search_paths)
+    # The user's config also says how the synth's volume works (for native presets), where the model's synth has it fixed.
+    volume = trusted.volume if trusted.volume is not None and trusted.volume.parameter in model_config.space.fixed else model_config.volume
+    return dataclasses.replace(model_config, plugin_file=trusted.plugin_file, search_paths=trusted.search_paths, volume=volume)
 
 
 def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, SynthConfig]:

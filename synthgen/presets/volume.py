@@ -1,0 +1,57 @@
+"""Put a preset's fitted output gain into the synth's own volume parameter, measured by rendering."""
+
+__all__ = ["fit_volume"]
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from synthgen.config import Note, SynthConfig
+from synthgen.synths.base import Synth
+
+#: renders spent looking for the volume value
+MAX_RENDERS = 5
+#: how near the target gain (dB) is near enough
+TOLERANCE_DB = 0.25
+
+
+def _rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+def fit_volume(synth: Synth, config: SynthConfig, values: Mapping[str, float], gain_db: float, note: Note) -> tuple[float, float]:
+    """The value of the config's volume parameter that plays ``values`` ``gain_db`` louder.
+
+    The volume law (``value ** exponent``) gives the first guess; renders correct it, since a synth
+    may saturate or limit after its volume stage (amsynth's output limiter does).
+
+    Arguments:
+        synth: the config's synth.
+        config: its config, with ``volume`` set.
+        values: every parameter of the preset as the synth takes them (its volume at the config's value).
+        gain_db: the output gain to move into the volume parameter.
+        note: the note the preset is played at.
+
+    Returns:
+        The volume value (0..1), and the gain in dB it reaches (as near ``gain_db`` as the range allows).
+    """
+    assert config.volume is not None
+    control, name = config.volume, config.volume.parameter
+    reference = _rms(synth.render([dict(values)], note))
+    if reference == 0.0 or values[name] <= 0.0:
+        return values[name], 0.0
+    # Secant steps on (volume in dB, gain reached), from the volume law's guess.
+    points = [(20 * np.log10(values[name]), 0.0)]
+    step_db = gain_db / control.exponent
+    for _ in range(MAX_RENDERS):
+        volume_db = min(points[-1][0] + step_db, 0.0)  # the value stays at most 1
+        if volume_db == points[-1][0]:
+            break  # at the end of the range
+        reached = 20 * np.log10(max(_rms(synth.render([{**values, name: 10 ** (volume_db / 20)}], note)), 1e-12) / reference)
+        points.append((volume_db, reached))
+        if abs(reached - gain_db) <= TOLERANCE_DB:
+            break
+        (x0, f0), (x1, f1) = points[-2:]
+        step_db = (gain_db - f1) * ((x1 - x0) / (f1 - f0) if abs(f1 - f0) > 1e-3 else 1 / control.exponent)
+    volume_db, reached = min(points[1:] or points, key=lambda p: abs(p[1] - gain_db))
+    return float(10 ** (volume_db / 20)), float(reached)
