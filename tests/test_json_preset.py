@@ -195,6 +195,21 @@ def test_export_to_bank_and_back(amsynth_config, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.unit, expected, rtol=0, atol=1e-5)
 
 
+@requires_amsynth
+def test_export_carries_a_json_presets_gain_into_the_bank(amsynth_synths, amsynth_config, tmp_path: Path) -> None:
+    unit = _unit(amsynth_config, 3, **_FREE_RUNNING, **_TONAL_WAVEFORMS)
+    quiet = write_preset(tmp_path / "quiet.json", amsynth_config, unit, output_gain_db=-9.0)
+    plain = write_preset(tmp_path / "plain.json", amsynth_config, unit)
+    code, output = _run("presets", "export", str(quiet), str(plain), "--out", str(tmp_path / "mine.bank"))
+    assert code == 0, output
+    by_name = {p.name: p.values["master_vol"] for p in read_bank(tmp_path / "mine.bank")}
+    assert by_name["plain"] == values_to_bank({"master_vol": amsynth_config.space.fixed["master_vol"]})["master_vol"]
+    # what write_native_preset puts in its own bank for the same preset and gain
+    native = write_native_preset(amsynth_synths[0], amsynth_config, unit, tmp_path / "native", output_gain_db=-9.0)
+    assert by_name["quiet"] == pytest.approx(read_bank(native[2])[0].values["master_vol"], abs=2e-3)
+    assert by_name["quiet"] < by_name["plain"]
+
+
 def test_export_errors_are_one_line(amsynth_config, tmp_path: Path) -> None:
     builtin = load_config("builtin")
     faust = str(write_preset(tmp_path / "faust.json", builtin, _unit(builtin, 0)))

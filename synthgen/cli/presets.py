@@ -36,12 +36,23 @@ def export(inputs: tuple[Path, ...], out: Path) -> None:
     """Write synthgen JSON presets of amsynth as one bank file that amsynth opens.
 
     The JSON presets may come from resynth or any other synthgen command. A JSON preset is named
-    after its file; parameters it does not set take amsynth's defaults. Banks are accepted too, so
-    banks and JSON presets can be merged into one bank.
+    after its file; parameters it does not set take amsynth's defaults; its output gain goes into
+    amsynth's master volume (found by rendering, so the plugin must be installed for it). Banks are
+    accepted too, so banks and JSON presets can be merged into one bank.
 
     Example: synthgen presets export out/*.json --out mine.bank
     """
-    from synthgen.presets.human import export_amsynth_bank
+    from synthgen.config import load_config
+    from synthgen.errors import SynthgenError
+    from synthgen.presets.human import export_amsynth_bank, read_preset_files
+    from synthgen.synths.loading import load_synth
 
-    written = export_amsynth_bank(inputs, out)
+    config = load_config("amsynth")
+    synth = None
+    if any(p.output_gain_db != 0.0 for p in read_preset_files(inputs)):
+        try:
+            synth = load_synth(config)
+        except SynthgenError as e:
+            click.echo(f"note: {e}; output gains stay in the JSON presets only", err=True)
+    written = export_amsynth_bank(inputs, out, synth, config)
     click.echo(f"wrote {out}: {len(written)} presets")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.config import SynthConfig
+from synthgen.config import Note, SynthConfig
 from synthgen.dataset.sampling import AroundPresets, HumanPresets
 from synthgen.errors import SynthgenError
 from synthgen.params import ParameterSpace
@@ -30,6 +30,8 @@ from synthgen.presets.amsynth_bank import (
     write_bank,
 )
 from synthgen.presets.json_preset import fits_config, is_amsynth, read_document
+from synthgen.presets.volume import fit_volume
+from synthgen.synths.base import Synth
 
 # A value counts as outside a learned range when it is further out than this share of the range.
 _RANGE_TOLERANCE = 1e-6
@@ -46,6 +48,8 @@ class FilePreset:
         synth: the synth config name it was made for (``amsynth`` for amsynth banks).
         backend: ``plugin`` or ``faust``.
         values: synth values by parameter name (plugins: host values 0..1).
+        output_gain_db: the gain a JSON preset is played at (banks: 0).
+        note: the note a JSON preset is meant to be heard at (banks: none).
     """
 
     bank: str
@@ -54,15 +58,31 @@ class FilePreset:
     synth: str
     backend: str
     values: dict[str, float]
+    output_gain_db: float = 0.0
+    note: Note | None = None
 
 
 def _read_amsynth_bank(path: Path) -> list[FilePreset]:
     return [FilePreset(p.bank, p.index, p.name, "amsynth", "plugin", bank_to_values(p.values)) for p in read_bank(path)]
 
 
+def _recorded_note(fields: dict[str, float]) -> Note | None:
+    """The note a JSON preset records (defaults for what it leaves out), or ``None`` when it records none."""
+    if not fields:
+        return None
+    default = Note()
+    return Note(
+        int(fields.get("midi_pitch", default.midi_pitch)),
+        int(fields.get("velocity", default.velocity)),
+        float(fields.get("note_duration_s", default.note_duration_s)),
+        float(fields.get("render_duration_s", default.render_duration_s)),
+    )
+
+
 def _read_json_preset(path: Path) -> list[FilePreset]:
     preset = read_document(path)
-    return [FilePreset(path.resolve().parent.name, 0, path.stem, preset.synth, preset.backend, preset.values)]
+    note = _recorded_note(preset.note)
+    return [FilePreset(path.resolve().parent.name, 0, path.stem, preset.synth, preset.backend, preset.values, preset.output_gain_db, note)]
 
 
 #: file suffix -> (what the format is, reader of one file)
@@ -229,11 +249,24 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
     )
 
 
-def export_amsynth_bank(paths: str | Path | Iterable[str | Path], out: str | Path) -> list[AmsynthPreset]:
+def _at_its_level(preset: FilePreset, synth: Synth | None, config: SynthConfig | None) -> dict[str, float]:
+    """A preset's values, its output gain moved into the synth's volume where a synth and its volume control are given."""
+    if synth is None or config is None or config.volume is None or preset.output_gain_db == 0.0:
+        return preset.values
+    values = {p.name: p.default for p in synth.parameters()} | preset.values
+    note = preset.note or config.render.note()
+    values[config.volume.parameter] = fit_volume(synth, config, values, preset.output_gain_db, note)[0]
+    return values
+
+
+def export_amsynth_bank(
+    paths: str | Path | Iterable[str | Path], out: str | Path, synth: Synth | None = None, config: SynthConfig | None = None
+) -> list[AmsynthPreset]:
     """Write the presets of preset files (synthgen JSON presets of amsynth, or banks) as one amsynth bank.
 
     Each preset keeps its name (a JSON preset: its file's stem); parameters it does not set take
-    amsynth's defaults.
+    amsynth's defaults. Given the amsynth ``synth`` and a ``config`` naming its volume, a JSON
+    preset's ``output_gain_db`` goes into that volume (:func:`~synthgen.presets.volume.fit_volume`).
 
     Returns:
         The presets written, as :func:`synthgen.presets.amsynth_bank.read_bank` reads them back.
@@ -247,6 +280,6 @@ def export_amsynth_bank(paths: str | Path | Iterable[str | Path], out: str | Pat
     for preset in presets:
         if not is_amsynth(preset.backend, preset.values):
             raise SynthgenError(f"preset '{preset.name}' is for synth '{preset.synth}', not amsynth: only amsynth presets go into a .bank")
-    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(p.values)) for i, p in enumerate(presets)]
+    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(_at_its_level(p, synth, config))) for i, p in enumerate(presets)]
     write_bank(bank, out)
     return bank
