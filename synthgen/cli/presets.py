@@ -42,17 +42,23 @@ def export(inputs: tuple[Path, ...], out: Path) -> None:
 
     Example: synthgen presets export out/*.json --out mine.bank
     """
+    from functools import cache
+
     from synthgen.config import load_config
     from synthgen.errors import SynthgenError
-    from synthgen.presets.human import export_amsynth_bank, read_preset_files
+    from synthgen.presets.human import export_amsynth_bank
+    from synthgen.synths.base import Synth
     from synthgen.synths.loading import load_synth
 
     config = load_config("amsynth")
-    synth = None
-    if any(p.output_gain_db != 0.0 for p in read_preset_files(inputs)):
+
+    @cache
+    def amsynth() -> Synth | None:
         try:
-            synth = load_synth(config)
+            return load_synth(config)
         except SynthgenError as e:
             click.echo(f"note: {e}; output gains stay in the JSON presets only", err=True)
-    written = export_amsynth_bank(inputs, out, synth, config)
+            return None
+
+    written = export_amsynth_bank(inputs, out, amsynth, config)
     click.echo(f"wrote {out}: {len(written)} presets")

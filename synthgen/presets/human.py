@@ -249,9 +249,12 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
     )
 
 
-def _at_its_level(preset: FilePreset, synth: Synth | None, config: SynthConfig | None) -> dict[str, float]:
-    """A preset's values, its output gain moved into the synth's volume where a synth and its volume control are given."""
-    if synth is None or config is None or config.volume is None or preset.output_gain_db == 0.0:
+def _at_its_level(preset: FilePreset, amsynth: Callable[[], Synth | None] | None, config: SynthConfig | None) -> dict[str, float]:
+    """A preset's values, its output gain moved into the synth's volume where the synth and its volume control are at hand."""
+    if amsynth is None or config is None or config.volume is None or preset.output_gain_db == 0.0:
+        return preset.values
+    synth = amsynth()
+    if synth is None:
         return preset.values
     values = {p.name: p.default for p in synth.parameters()} | preset.values
     note = preset.note or config.render.note()
@@ -260,13 +263,17 @@ def _at_its_level(preset: FilePreset, synth: Synth | None, config: SynthConfig |
 
 
 def export_amsynth_bank(
-    paths: str | Path | Iterable[str | Path], out: str | Path, synth: Synth | None = None, config: SynthConfig | None = None
+    paths: str | Path | Iterable[str | Path],
+    out: str | Path,
+    amsynth: Callable[[], Synth | None] | None = None,
+    config: SynthConfig | None = None,
 ) -> list[AmsynthPreset]:
     """Write the presets of preset files (synthgen JSON presets of amsynth, or banks) as one amsynth bank.
 
     Each preset keeps its name (a JSON preset: its file's stem); parameters it does not set take
-    amsynth's defaults. Given the amsynth ``synth`` and a ``config`` naming its volume, a JSON
-    preset's ``output_gain_db`` goes into that volume (:func:`~synthgen.presets.volume.fit_volume`).
+    amsynth's defaults. Given ``amsynth`` (called for the synth when first needed; ``None``: not
+    at hand) and a ``config`` naming its volume, a JSON preset's ``output_gain_db`` goes into that
+    volume (:func:`~synthgen.presets.volume.fit_volume`).
 
     Returns:
         The presets written, as :func:`synthgen.presets.amsynth_bank.read_bank` reads them back.
@@ -280,6 +287,6 @@ def export_amsynth_bank(
     for preset in presets:
         if not is_amsynth(preset.backend, preset.values):
             raise SynthgenError(f"preset '{preset.name}' is for synth '{preset.synth}', not amsynth: only amsynth presets go into a .bank")
-    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(_at_its_level(p, synth, config))) for i, p in enumerate(presets)]
+    bank = [AmsynthPreset(out.stem, i, p.name, values_to_bank(_at_its_level(p, amsynth, config))) for i, p in enumerate(presets)]
     write_bank(bank, out)
     return bank
