@@ -116,6 +116,8 @@ def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, S
             role += f" ({spec.n_classes} classes)" if spec.n_classes else ""
         elif p.name in config.space.fixed:
             role = f"fixed {config.space.fixed[p.name]:g}"
+            if config.volume is not None and p.name == config.volume.parameter:
+                role += f", the volume native presets carry their gain in (level ~ value^{config.volume.exponent:g})"
         else:
             role = "default"
         lines.append(f"{p.name:<28} {p.default:>8.4g} {p.text[:12]:>12}  {role}")
