@@ -66,7 +66,8 @@ def test_info_lists_plugin_parameters() -> None:
     code, out = run("info", "--synth", "amsynth")
     assert code == 0
     assert "filter_cutoff" in out and "learned continuous" in out and "fixed 0.67" in out
-    assert "the volume native presets carry their gain in (level ~ value^2)" in next(line for line in out.splitlines() if line.startswith("master_vol"))
+    (volume,) = [line for line in out.splitlines() if line.startswith("master_vol")]
+    assert "the volume native presets carry their gain in (level ~ value^2)" in volume
 
 
 @pytest.mark.skipif(not KARS.exists(), reason="Debian package dpf-plugins-vst is not installed")
