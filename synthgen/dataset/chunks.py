@@ -189,16 +189,11 @@ def render_chunk_audio(
     result = RenderedChunk(chunk, np.empty(0, np.int64), np.empty((0, job.config.space.size)), np.empty(0, np.int64))
     settings = job.config.features
     mels = np.empty((len(rows), settings.n_mels, settings.n_frames), np.float32) if features else None
-    # Every row's first draw at once (items are pure functions of their number); later draws one by one.
-    first_unit, first_banks, first_names = job.source.items(rows // len(job.notes), 0)
-    for index, row in enumerate(rows.tolist()):
+    for row in rows.tolist():
         item, note = divmod(row, len(job.notes))
         authored = job.source.authored(np.array([item]))
         for attempt in range(MAX_ATTEMPTS + 1):
-            if attempt == 0:
-                unit, bank, name = first_unit[index : index + 1], first_banks[index : index + 1], first_names[index : index + 1]
-            else:
-                unit, bank, name = job.source.items(np.array([item]), attempt)
+            unit, bank, name = job.source.items(np.array([item]), attempt)
             reason = skip.get((row, attempt))
             if reason is not None:
                 result.failures.append(preset_failure(job, row, attempt, reason))

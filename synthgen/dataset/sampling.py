@@ -58,8 +58,7 @@ class UniformPresets(PresetSource):
         return self.n
 
     def items(self, ids: np.ndarray, attempt: int) -> Items:
-        # as space.sample(1, rng) per item, snapped once
-        unit = self.space.snap_unit(np.concatenate([self._rng(i, attempt).random((1, self.space.size)) for i in ids]))
+        unit = np.concatenate([self.space.sample(1, self._rng(i, attempt)) for i in ids])
         return unit, ["uniform"] * len(ids), [f"random-{i}" for i in ids]
 
 
