@@ -13,7 +13,8 @@ from pathlib import Path
 
 from benchmarks.common import in_fresh_process, report
 
-# (label, compile flags, LLVM optimization level, flush denormals); the first row is the reference.
+# (label, compile flags, LLVM optimization level, flush denormals); each is timed against the default
+# (scalar, no flushing) in the same process.
 CANDIDATES = [
     ("default", (), -1, False),
     ("default, denormals flushed", (), -1, True),

@@ -30,7 +30,7 @@ from synthgen.presets.amsynth_bank import (
     write_bank,
 )
 from synthgen.presets.json_preset import fits_config, is_amsynth, read_document
-from synthgen.presets.volume import fit_volume
+from synthgen.presets.volume import at_output_gain
 from synthgen.synths.base import Synth
 
 # A value counts as outside a learned range when it is further out than this share of the range.
@@ -257,9 +257,7 @@ def _at_its_level(preset: FilePreset, amsynth: Callable[[], Synth | None] | None
     if synth is None:
         return preset.values
     values = {p.name: p.default for p in synth.parameters()} | preset.values
-    note = preset.note or config.render.note()
-    values[config.volume.parameter] = fit_volume(synth, config, values, preset.output_gain_db, note)[0]
-    return values
+    return at_output_gain(synth, config, values, preset.output_gain_db, preset.note or config.render.note())
 
 
 def export_amsynth_bank(
@@ -273,7 +271,7 @@ def export_amsynth_bank(
     Each preset keeps its name (a JSON preset: its file's stem); parameters it does not set take
     amsynth's defaults. Given ``amsynth`` (called for the synth when first needed; ``None``: not
     at hand) and a ``config`` naming its volume, a JSON preset's ``output_gain_db`` goes into that
-    volume (:func:`~synthgen.presets.volume.fit_volume`).
+    volume (:func:`~synthgen.presets.volume.at_output_gain`).
 
     Returns:
         The presets written, as :func:`synthgen.presets.amsynth_bank.read_bank` reads them back.

@@ -24,7 +24,7 @@ import numpy as np
 from synthgen.config import Note, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, values_to_bank, write_bank
-from synthgen.presets.volume import fit_volume
+from synthgen.presets.volume import at_output_gain
 from synthgen.synths.base import Synth
 
 PRESET_FORMAT = "synthgen-preset-1"
@@ -240,7 +240,7 @@ def write_native_preset(
     parameter as a render of the preset sets it; amsynth also gets a one-preset ``.bank`` that
     amsynth opens. The built-in Faust synth has no native format: JSON only. Where the config names
     the synth's volume parameter (``volume`` in its YAML), the native files carry ``output_gain_db``
-    in it (:func:`~synthgen.presets.volume.fit_volume`), so they play at the fitted level in any host
+    in it (:func:`~synthgen.presets.volume.at_output_gain`), so they play at the fitted level in any host
     as far as the parameter's range allows.
 
     Arguments:
@@ -255,9 +255,7 @@ def write_native_preset(
     """
     path_stem = Path(path_stem)
     paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note, output_gain_db)]
-    values = config.space.synth_values(unit_row)
-    if config.volume is not None and output_gain_db != 0.0:
-        values[config.volume.parameter] = fit_volume(synth, config, values, output_gain_db, note or config.render.note())[0]
+    values = at_output_gain(synth, config, config.space.synth_values(unit_row), output_gain_db, note or config.render.note())
     if not _set_on_plugin(synth, values):
         return paths
     paths.append(synth.save_state(path_stem.with_name(path_stem.name + synth.state_suffix)))

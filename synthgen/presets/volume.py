@@ -1,6 +1,6 @@
 """Put a preset's fitted output gain into the synth's own volume parameter, measured by rendering."""
 
-__all__ = ["fit_volume"]
+__all__ = ["at_output_gain"]
 
 from collections.abc import Mapping
 
@@ -19,27 +19,27 @@ def _rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
-def fit_volume(synth: Synth, config: SynthConfig, values: Mapping[str, float], gain_db: float, note: Note) -> tuple[float, float]:
-    """The value of the config's volume parameter that plays ``values`` ``gain_db`` louder.
+def at_output_gain(synth: Synth, config: SynthConfig, values: Mapping[str, float], gain_db: float, note: Note) -> dict[str, float]:
+    """A preset's values with ``gain_db`` moved into the config's volume parameter, where it names one.
 
     The volume law (``value ** exponent``) gives the first guess; renders correct it, since a synth
-    may saturate or limit after its volume stage (amsynth's output limiter does).
+    may saturate or limit after its volume stage (amsynth's output limiter does). The level comes as
+    near ``gain_db`` as the parameter's range (at most 1) allows.
 
     Arguments:
         synth: the config's synth.
-        config: its config, with ``volume`` set.
+        config: its config; without ``volume`` (or with no gain) the values come back unchanged.
         values: every parameter of the preset as the synth takes them (its volume at the config's value).
         gain_db: the output gain to move into the volume parameter.
         note: the note the preset is played at.
-
-    Returns:
-        The volume value (0..1), and the gain in dB it reaches (as near ``gain_db`` as the range allows).
     """
-    assert config.volume is not None
+    values = dict(values)
+    if config.volume is None or gain_db == 0.0:
+        return values
     control, name = config.volume, config.volume.parameter
-    reference = _rms(synth.render([dict(values)], note))
+    reference = _rms(synth.render([values], note))
     if reference == 0.0 or values[name] <= 0.0:
-        return values[name], 0.0
+        return values
     # Secant steps on (volume in dB, gain reached), from the volume law's guess.
     points = [(20 * np.log10(values[name]), 0.0)]
     step_db = gain_db / control.exponent
@@ -53,5 +53,5 @@ def fit_volume(synth: Synth, config: SynthConfig, values: Mapping[str, float], g
             break
         (x0, f0), (x1, f1) = points[-2:]
         step_db = (gain_db - f1) * ((x1 - x0) / (f1 - f0) if abs(f1 - f0) > 1e-3 else 1 / control.exponent)
-    volume_db, reached = min(points[1:] or points, key=lambda p: abs(p[1] - gain_db))
-    return float(10 ** (volume_db / 20)), float(reached)
+    volume_db = min(points[1:] or points, key=lambda p: abs(p[1] - gain_db))[0]
+    return {**values, name: float(10 ** (volume_db / 20))}
