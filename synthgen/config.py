@@ -34,6 +34,8 @@ CONFIG_DIR = next(
 #: render settings a config may ask for
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
 MAX_RENDER_S = 60.0
+#: renders a resynthesis search spends by default, where a config does not say (``search_budget``)
+DEFAULT_SEARCH_BUDGET = 200
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class SynthConfig:
     description: str = ""
     source: str = ""
     volume: VolumeControl | None = None
+    search_budget: int = DEFAULT_SEARCH_BUDGET
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict that :func:`parse_config` reads back."""
@@ -117,6 +120,7 @@ class SynthConfig:
         out["features"] = dataclasses.asdict(self.features)
         if self.volume is not None:
             out["volume"] = dataclasses.asdict(self.volume)
+        out["search_budget"] = self.search_budget
         out.update(self.space.to_dict())
         return out
 
@@ -248,6 +252,13 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
     return ParameterSpec(name, kind, low, high, values, scale)
 
 
+def _search_budget(value: Any, source: str) -> int:
+    """``search_budget``: a whole number of renders, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SynthgenError(f"{source}: 'search_budget' must be a whole number of renders (0 or more), got {value!r}")
+    return value
+
+
 def _volume(entry: Any, fixed: dict[str, float], backend: str, source: str) -> VolumeControl | None:
     """The ``volume`` section: ``{parameter: NAME, exponent: K}``, naming a fixed plugin parameter."""
     if entry is None:
@@ -318,4 +329,5 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
         description=str(data.get("description", "")),
         source=source,
         volume=volume,
+        search_budget=_search_budget(data.get("search_budget", DEFAULT_SEARCH_BUDGET), source),
     )

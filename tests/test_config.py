@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthgen.config import config_names, load_config
+from synthgen.config import DEFAULT_SEARCH_BUDGET, config_names, load_config
 from synthgen.errors import SynthgenError
 from synthgen.synths.loading import load_synth
 
@@ -41,6 +41,13 @@ def test_a_volume_control_is_read_and_written_back(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, yaml.safe_dump(config.to_dict()))).volume == config.volume
 
 
+def test_a_search_budget_is_read_and_written_back(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).search_budget == DEFAULT_SEARCH_BUDGET
+    config = load_config(write(tmp_path, GOOD + "search_budget: 60\n"))
+    assert config.search_budget == 60
+    assert load_config(write(tmp_path, yaml.safe_dump(config.to_dict()))).search_budget == 60
+
+
 def test_good_config_parses_kinds(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     assert config.space.kinds == ["continuous", "categorical"]
@@ -62,6 +69,8 @@ def test_good_config_parses_kinds(tmp_path: Path) -> None:
         (GOOD + "volume: {parameter: filter_cutoff}\n", "must name a parameter under 'fixed'"),
         (GOOD + "volume: {parameter: master_vol, exponent: 0}\n", "'volume.exponent' must be above 0"),
         (GOOD + "volume: master_vol\n", "'volume' must be a mapping with 'parameter'"),
+        (GOOD + "search_budget: -5\n", "'search_budget' must be a whole number of renders"),
+        (GOOD + "search_budget: 1.5\n", "'search_budget' must be a whole number of renders"),
     ],
 )
 def test_bad_config_one_line_error(tmp_path: Path, text: str, message: str) -> None:

@@ -1,12 +1,18 @@
 """Rendering on several instances of a synth at once: the same sounds, in the same order."""
 
+import os
+import signal
 import threading
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from synthgen.config import load_config
+from synthgen.errors import SynthgenError
 from synthgen.synths.faust import FaustSynth
 from synthgen.synths.loading import load_synth
+from synthgen.synths.plugin_process import PluginProcess, _Crashed
 from synthgen.synths.rendering import render_unit
 
 from .conftest import requires_amsynth
@@ -30,13 +36,96 @@ def test_threads_give_the_same_builtin_sounds_in_order() -> None:
     assert len({id(c._compiled().lock) for c in copies}) == 3
 
 
+def amsynth_batch(config, n: int, seed: int) -> list[dict[str, float]]:
+    return [config.space.synth_values(u) for u in config.space.sample(n, np.random.default_rng(seed))]
+
+
 @requires_amsynth
-def test_a_plugin_renders_in_one_thread_only() -> None:
+def test_a_plugin_copies_itself_into_processes_of_its_own() -> None:
     config = load_config("amsynth")
     synth = load_synth(config)
-    assert synth.copies(2) == [synth]  # its instances may share native state
-    audio = render_unit(synth, config, config.space.sample(3, np.random.default_rng(4)), threads=2)
-    assert audio.shape == (3, synth.n_samples(config.render.note(), config.render.sample_rate))
+    batch, note = amsynth_batch(config, 3, 4), config.render.note()
+    expected = synth.render(batch, note)  # a fresh instance's first render: amsynth's later ones drift
+    copies = synth.copies(2)
+    assert all(isinstance(c, PluginProcess) for c in copies) and synth.copies(2) == copies
+    assert len({c.pid for c in copies} | {os.getpid()}) == 3
+    assert copies[1].parameter_names() == synth.parameter_names()
+    np.testing.assert_allclose(copies[1].render(batch, note), expected, rtol=0, atol=1e-5)
+    # both instances render at once (in one process, two amsynth instances trip its assertions)
+    audio = render_unit(synth, config, config.space.sample(6, np.random.default_rng(5)), threads=2)
+    assert audio.shape == (6, synth.n_samples(note, config.render.sample_rate))
+    assert np.isfinite(audio).all() and (np.abs(audio).max(axis=1) > 0).all()
+    process = copies[1]._process
+    copies[1].close()
+    assert process.poll() is not None
+
+
+@requires_amsynth
+def test_a_plugin_process_that_dies_mid_batch_is_replaced_and_the_batch_rendered() -> None:
+    config = load_config("amsynth")
+    copy = load_synth(config).copies(1)[0]
+    note = config.render.note()
+    copy.render(amsynth_batch(config, 1, 7), note)  # loaded and rendering
+    first = copy.pid
+    batch = amsynth_batch(config, 40, 8)  # about 0.4 s of rendering
+    killer = threading.Timer(0.1, os.kill, (first, signal.SIGKILL))
+    killer.start()
+    audio = copy.render(batch, note)
+    killer.join()
+    assert copy.crashes == 1 and copy.pid != first
+    assert np.isfinite(audio).all() and (np.abs(audio).max(axis=1) > 0).all()
+
+
+@requires_amsynth
+def test_presets_that_crash_the_plugin_come_back_as_nan(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config("amsynth")
+    copy = load_synth(config).copies(1)[0]
+    batch = amsynth_batch(config, 4, 9)
+    batch[2]["filter_cutoff"] = 0.123  # the preset this plugin "crashes" on
+    render = PluginProcess._render
+
+    def crashing(self, presets, note):
+        if any(values.get("filter_cutoff") == 0.123 for values in presets):
+            os.kill(self.pid, signal.SIGKILL)  # as the plugin aborting in the middle of the batch
+            self._process.wait()
+            raise _Crashed
+        return render(self, presets, note)
+
+    monkeypatch.setattr(PluginProcess, "_render", crashing)
+    audio = copy.render(batch, config.render.note())
+    assert copy.crashes == 2  # the batch, then that preset alone
+    assert np.isnan(audio[2]).all()
+    assert np.isfinite(audio[[0, 1, 3]]).all()
+
+
+@requires_amsynth
+def test_a_plugin_that_cannot_load_in_its_process_is_one_clear_error(tmp_path: Path) -> None:
+    copy = load_synth(load_config("amsynth")).copies(1)[0]
+    copy.close()
+    copy.path = tmp_path / "gone.so"
+    copy._start()
+    with pytest.raises(SynthgenError, match="gone.so"):
+        copy.render([{}], load_config("amsynth").render.note())
+
+
+@requires_amsynth
+def test_copies_made_after_a_state_loads_play_that_state(tmp_path: Path) -> None:
+    config = load_config("amsynth")
+    source = load_synth(config)
+    source.set_parameters(amsynth_batch(config, 1, 8)[0])
+    state = source.save_state(tmp_path / "preset")
+    note = config.render.note()
+    fresh = load_synth(config)
+    fresh.load_state(state)
+    expected = fresh.render([{}], note)
+    assert not np.allclose(load_synth(config).render([{}], note), expected, atol=1e-3)  # the state is not the default
+    synth = load_synth(config)
+    old_twin = synth.copies(1)[0]
+    synth.load_state(state)
+    assert old_twin._process.poll() is not None  # made with the previous state: stopped
+    twin = synth.copies(1)[0]
+    assert twin is not old_twin
+    np.testing.assert_allclose(twin.render([{}], note), expected, rtol=0, atol=1e-5)
 
 
 def test_threads_asked_for_off_the_first_engines_thread_render_without_copies() -> None:

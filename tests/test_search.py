@@ -1,6 +1,7 @@
 """Resynthesis that matches level and pitch, and searches with the synth in the loop: gain fit, note
 choice, posterior samples, the index of training sounds, the search and its CLI."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.presets.json_preset import read_document, write_preset
+from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 from synthgen.uses.index import build_index, load_index
@@ -114,6 +116,44 @@ def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, ta
     np.testing.assert_allclose(again[0], found.audio, atol=1e-5)
     assert distance(again)[0][0] == pytest.approx(found.distance, rel=1e-3)
     assert found.history == sorted(found.history, reverse=True)
+
+
+@needs_shipped_model
+def test_the_default_budget_is_the_synth_configs(shipped, builtin, target) -> None:
+    # a model takes the budget of the user's (here: the shipped) config of its synth, not the one it stored
+    assert shipped.config.search_budget == load_config("builtin").search_budget > 0
+    _, synth = builtin
+    audio, mel = target
+    small = dataclasses.replace(shipped, config=dataclasses.replace(shipped.config, search_budget=30))
+    found = search_preset(small, synth, audio, mel, 48)
+    assert found.n_renders == 29  # 5 starting points, then two CMA-ES generations of 12
+    assert search_preset(small, synth, audio, mel, 48, budget=0).n_renders == 1
+
+
+class Unreliable(Synth):
+    """The built-in synth, but NaN for every preset whose cutoff is above ``limit`` (a crash, as the search sees it)."""
+
+    def __init__(self, synth: Synth, limit: float) -> None:
+        self.synth, self.limit, self.sample_rate = synth, limit, synth.sample_rate
+
+    def parameters(self):
+        return self.synth.parameters()
+
+    def render(self, batch, note):
+        audio = self.synth.render(batch, note)
+        audio[[values["cutoff"] > self.limit for values in batch]] = np.nan
+        return audio
+
+
+@needs_shipped_model
+def test_a_search_skips_presets_that_do_not_render(shipped, builtin, target) -> None:
+    _, synth = builtin
+    audio, mel = target
+    found = search_preset(shipped, Unreliable(synth, 100.0), audio, mel, 48, budget=53, seed=1)
+    assert 0 < found.failed_renders < found.n_renders
+    assert np.isfinite(found.audio).all() and np.isfinite(found.distance)
+    with pytest.raises(SynthgenError, match="every one of the 53 presets tried"):
+        search_preset(shipped, Unreliable(synth, -1.0), audio, mel, 48, budget=53, seed=1)
 
 
 @needs_shipped_model

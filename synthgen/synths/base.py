@@ -53,10 +53,11 @@ class Synth(ABC):
         return None
 
     def copies(self, n: int) -> list["Synth"]:
-        """This synth and up to ``n - 1`` independent instances of it, made once and kept.
+        """Up to ``n`` independent instances to render with, made once and kept: this synth and up to
+        ``n - 1`` twins (a synth that cannot make them gives only itself; a plugin overrides this).
 
         Different instances may render at the same time in different threads (DawDreamer renders
-        without holding Python's lock); a synth that cannot make instances gives only itself.
+        without holding Python's lock).
         """
         made: list[Synth] = self.__dict__.setdefault("_copies", [self])
         while len(made) < n and (twin := self._twin(len(made))) is not None:

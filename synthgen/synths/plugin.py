@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import dawdreamer as daw
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
+from synthgen.synths.plugin_process import PluginProcess
 
 # Rendered between two sounds with the plugin's initial values (instant release, no effects), so a
 # reverb or release tail of one preset never leaks into the next.
@@ -41,8 +43,10 @@ def _quiet_host() -> Iterator[None]:
 class PluginSynth(Synth):
     """A VST2 (``.so``) or VST3 (``.vst3``) instrument.
 
-    A plugin renders in one thread at a time: instances of one plugin may share native state (two
-    amsynth instances rendering at once can trip its oscillators' assertions), so it makes no copies.
+    Instances of one plugin in one process may share native state, and a plugin may abort the
+    process on some presets (amsynth's oscillators assert), so the copies it makes
+    (:meth:`copies`, for searches) are :class:`~synthgen.synths.plugin_process.PluginProcess`
+    instances, each in a process of its own.
 
     A render that comes out not finite (NaN or infinite) can leave the plugin's inner state broken
     for good (amsynth's filters then play NaN for every later preset), so the instance is replaced
@@ -78,6 +82,14 @@ class PluginSynth(Synth):
         self._engine.load_graph([(self._proc, [])])
         if self._state is not None:
             self.load_state(self._state)
+
+    def copies(self, n: int) -> list[Synth]:
+        """``n`` instances in processes of their own, made once and kept (not this one: a preset that
+        crashes the plugin then ends only a child process, see :class:`PluginProcess`)."""
+        made: list[Synth] = self.__dict__.setdefault("_copies", [])
+        while len(made) < n:
+            made.append(PluginProcess(self.path, self.sample_rate, self._state, self.parameters()))
+        return made[:n]
 
     def parameters(self) -> list[ParameterInfo]:
         return [ParameterInfo(name, self._initial[i], 0.0, 1.0, self._proc.get_parameter_text(i)) for name, i in self._index.items()]
@@ -145,4 +157,6 @@ class PluginSynth(Synth):
             if "editor" not in str(e):
                 raise SynthgenError(f"{path} is not a saved state of {self.path.name}") from None
         self._state = path
+        for copy in self.__dict__.pop("_copies", []):  # made with the previous state
+            cast(PluginProcess, copy).close()
         self._initial = {i: self._proc.get_parameter(i) for i in self._initial}

@@ -1,20 +1,31 @@
 """Render unit-space presets with a synth: the one path from parameter vectors to audio."""
 
-__all__ = ["render_unit", "usable_cpus"]
+__all__ = ["render_unit", "split_among", "usable_cpus"]
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
 from synthgen.config import SynthConfig
 from synthgen.synths.base import Synth
 
+T = TypeVar("T")
+
 
 def usable_cpus() -> int:
     """The CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def split_among(copies: Sequence[Synth], n_rows: int, work: Callable[[Synth, np.ndarray], T]) -> list[T]:
+    """Split rows ``0 .. n_rows - 1`` into one contiguous share per synth instance and run
+    ``work(instance, rows)`` for every share, each in its own thread; the results in row order."""
+    shares = np.array_split(np.arange(n_rows), len(copies))
+    with ThreadPoolExecutor(len(copies), thread_name_prefix="synthgen-render") as pool:
+        return list(pool.map(work, copies, shares))
 
 
 def render_unit(
@@ -47,14 +58,12 @@ def render_unit(
     note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
     copies = synth.copies(min(threads, len(unit)))
     if len(copies) > 1:
-        parts = np.array_split(np.arange(len(unit)), len(copies))
 
-        def render_part(copy: Synth, rows: np.ndarray) -> np.ndarray:
+        def render_share(copy: Synth, rows: np.ndarray) -> np.ndarray:
             own = [authored[r] for r in rows] if authored else None
             return render_unit(copy, config, unit[rows], notes, note_index[rows], own)
 
-        with ThreadPoolExecutor(len(copies), thread_name_prefix="synthgen-render") as pool:
-            return np.concatenate(list(pool.map(render_part, copies, parts)))
+        return np.concatenate(split_among(copies, len(unit), render_share))
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
     for k, (pitch, velocity) in enumerate(notes):
         rows = np.flatnonzero(note_index == k)

@@ -71,7 +71,8 @@ def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | Non
     A Faust model keeps the Faust source it carries (foreign functions refused). A plugin model
     takes its plugin file and search paths from the user's config of that synth: ``user_config``
     (``--synth``) if given, else the shipped config of the same name, else none (then only
-    ``--plugin`` can name the plugin).
+    ``--plugin`` can name the plugin). That config's ``search_budget`` (how many renders suit the
+    synth's speed) replaces the stored one, whatever the backend.
 
     Arguments:
         model_config: the synth config stored in the model file.
@@ -83,11 +84,13 @@ def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | Non
             f"{model} was trained for synth '{model_config.name}', not '{user_config.name}': "
             "train a model on a dataset of this synth, or drop --synth"
         )
+    trusted = user_config or (load_config(model_config.name) if model_config.name in config_names() else None)
+    if trusted is not None:
+        model_config = dataclasses.replace(model_config, search_budget=trusted.search_budget)
     if model_config.backend == "faust":
         if _FOREIGN_FAUST.search(str(model_config.dsp)):
             raise SynthgenError(f"{model} carries Faust code that calls foreign (native) functions: synthgen refuses to run it")
         return model_config
-    trusted = user_config or (load_config(model_config.name) if model_config.name in config_names() else None)
     if trusted is None or trusted.backend != "plugin":
         return dataclasses.replace(model_config, search_paths=())
     # The user's config also says how the synth's volume works (for native presets), where the model's synth has it fixed.
@@ -104,7 +107,8 @@ def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, S
     learned = {s.name: s for s in config.space.specs}
     lines = [
         f"synth {config.name} ({config.backend}): {config.description}".rstrip(": "),
-        f"config {config.source}; {config.space.size} learned, {len(config.space.fixed)} fixed",
+        f"config {config.source}; {config.space.size} learned, {len(config.space.fixed)} fixed; "
+        f"resynth searches {config.search_budget} renders by default",
         f"{'parameter':<28} {'default':>8} {'text':>12}  role",
     ]
     for p in instance.parameters():

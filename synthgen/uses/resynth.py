@@ -14,7 +14,7 @@ from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.uses.index import SoundIndex, model_index
 from synthgen.uses.pitch import NoteChoice, choose_note
-from synthgen.uses.search import DEFAULT_BUDGET, SearchResult, search_preset
+from synthgen.uses.search import SearchResult, search_preset
 
 
 @dataclass
@@ -65,7 +65,7 @@ def resynthesize(
     synth: Synth | None = None,
     plugin: str | Path | None = None,
     midi_pitch: int | None = None,
-    budget: int = DEFAULT_BUDGET,
+    budget: int | None = None,
     index: SoundIndex | None = None,
     seed: int = 0,
     fade_s: float = 0.1,
@@ -83,7 +83,7 @@ def resynthesize(
             config otherwise.
         plugin: plugin file overriding the config's search paths.
         midi_pitch: the note to play; default: the input's tracked pitch (the model's note when it has none).
-        budget: renders the search may spend (0: the model's answer alone).
+        budget: renders the search may spend (0: the model's answer alone; default: the synth config's ``search_budget``).
         index: the model's training sounds (default: the ``index.npz`` next to the model, if any).
         seed: seeds the search.
         fade_s: fade-out of an input longer than the model's sounds.
@@ -94,12 +94,18 @@ def resynthesize(
     loaded, mel_in = read_sound(model, audio_path, fade_s)
     note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
     synth = synth or load_synth(config, plugin)
+    budget = config.search_budget if budget is None else budget
     notes = []
     if budget > 0 and index is None:
         index = model_index(model)
         if index is None:
             notes.append(f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)")
     found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress)
+    if found.failed_renders:
+        notes.append(
+            f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
+            "(the synth crashed or played NaN): the search skipped them"
+        )
     result = Resynthesis(
         source=Path(audio_path),
         unit=found.unit,

@@ -6,7 +6,6 @@ References:
 """
 
 __all__ = [
-    "DEFAULT_BUDGET",
     "MAX_BUDGET",
     "SearchResult",
     "SpectralDistance",
@@ -22,19 +21,19 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from synthgen.config import FeatureSettings
+from synthgen.config import FeatureSettings, SynthConfig
+from synthgen.errors import SynthgenError
 from synthgen.features import mel_from_power, stft_power
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.synths.rendering import render_unit, usable_cpus
+from synthgen.synths.rendering import render_unit, split_among, usable_cpus
 from synthgen.uses.index import SoundIndex
 from synthgen.uses.level import apply_gain_db, db_to_gain, gain_to_db
 from synthgen.uses.metrics import level_gain_db
 
-#: renders a resynthesis may spend by default: about 1.3 s for the built-in synth on two cores
-DEFAULT_BUDGET = 200
 #: more renders than this for one sound is a typo rather than a search (minutes of rendering)
 MAX_BUDGET = 100_000
 #: nearest training sounds tried as starting points
@@ -83,7 +82,8 @@ class SpectralDistance:
         return [*smaller, stft_power(audio, s.n_fft, s.hop_length, s.n_frames)]
 
     def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distances ``(B,)`` and fitted gains in dB ``(B,)`` of renders ``(B, n_samples)``."""
+        """Distances ``(B,)`` and fitted gains in dB ``(B,)`` of renders ``(B, n_samples)``; infinite for a
+        render that is not finite (a synth that crashed or played NaN)."""
         powers = self._powers(audio)
         # ||S - g Ŝ||² = ||S||² - 2 g <S, Ŝ> + g² ||Ŝ||², from two sums per size: no spectrogram-sized temporaries
         dots = [np.einsum("tf,btf->b", m, np.sqrt(p)) for m, p in zip(self._magnitudes, powers, strict=True)]
@@ -101,7 +101,8 @@ class SpectralDistance:
         mel = mel_from_power(powers[-1], self.sample_rate, self.settings)
         mel = np.log(mel * (gain**2).astype(np.float32)[:, None, None] + self.settings.log_offset)
         mse = ((mel - self._log_mel) ** 2).mean(axis=(1, 2))
-        return convergence + LOG_MEL_WEIGHT * mse, gain_db
+        total = convergence + LOG_MEL_WEIGHT * mse
+        return np.where(np.isfinite(total), total, np.inf), gain_db
 
 
 @dataclass
@@ -120,6 +121,7 @@ class SearchResult:
         seed: the seed of the posterior samples and CMA-ES.
         seconds: wall time of the search, renders included.
         history: the best distance after each batch of renders ``(n_batches,)``.
+        failed_renders: renders that came out not finite (the synth crashed or played NaN), skipped.
     """
 
     unit: np.ndarray
@@ -132,6 +134,7 @@ class SearchResult:
     seed: int
     seconds: float
     history: list[float] = field(default_factory=list)
+    failed_renders: int = 0
 
 
 def _import_cma() -> ModuleType:
@@ -194,13 +197,33 @@ def start_candidates(
     return model.config.space.snap_unit(np.concatenate(units)), labels
 
 
+def _render_scored(
+    synth: Synth, config: SynthConfig, units: np.ndarray, notes: list[tuple[int, int]], distance: SpectralDistance, threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Renders ``(B, n_samples)`` of ``units`` and their distances ``(B,)``: each synth instance renders
+    and scores its share in a thread of its own, so scoring one share overlaps rendering the other.
+    One preset renders on the synth itself."""
+    if len(units) == 1:
+        audio = render_unit(synth, config, units, notes)
+        return audio, distance(audio)[0]
+
+    def render_and_score(copy: Synth, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        audio = render_unit(copy, config, units[rows], notes)
+        return audio, distance(audio)[0]
+
+    shares = split_among(synth.copies(min(threads, len(units))), len(units), render_and_score)
+    return np.concatenate([audio for audio, _ in shares]), np.concatenate([scores for _, scores in shares])
+
+
+# One BLAS thread: BLAS threads spin on after the distance's product, taking the CPUs the renders need.
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def search_preset(
     model: LoadedModel,
     synth: Synth,
     target: np.ndarray,
     mel: np.ndarray,
     midi_pitch: int | None = None,
-    budget: int = DEFAULT_BUDGET,
+    budget: int | None = None,
     index: SoundIndex | None = None,
     seed: int = 0,
     progress: bool = False,
@@ -220,7 +243,7 @@ def search_preset(
         target: the sound to match, mono ``(n_samples,)`` at the model's rate and length.
         mel: its log-mel ``(n_mels, n_frames)``.
         midi_pitch: the note to render at (default: the model's).
-        budget: renders allowed.
+        budget: renders allowed (default: the synth config's ``search_budget``).
         index: the model's training sounds, for nearest-neighbour starting points.
         seed: seeds the posterior samples and CMA-ES.
         progress: show a progress bar with the distance reached.
@@ -230,6 +253,9 @@ def search_preset(
     start = time.perf_counter()
     threads = min(usable_cpus(), MAX_THREADS) if threads is None else threads
     config = model.config
+    budget = config.search_budget if budget is None else budget
+    if budget > 0:
+        synth.copies(threads)  # instances that take a while to make (a plugin's processes) get going
     notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
     if budget > 0:
@@ -237,11 +263,10 @@ def search_preset(
         units, labels = units[:budget], labels[:budget]
     else:
         units, labels = model.infer(mel[None], notes[0][0]), ["model answer"]
-    audio = render_unit(synth, config, units, notes, threads=threads)
-    scores, _ = distance(audio)
+    audio, scores = _render_scored(synth, config, units, notes, distance, threads)
     best, model_distance = int(np.argmin(scores)), float(scores[0])
     state = {"unit": units[best], "audio": audio[best], "distance": float(scores[best])}
-    history, n_renders = [state["distance"]], len(units)
+    history, n_renders, failed = [state["distance"]], len(units), int(np.isinf(scores).sum())
     origin = labels[best]
     bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
     bar.set_postfix(distance=f"{state['distance']:.3f}")
@@ -253,10 +278,10 @@ def search_preset(
             tries = strategy.ask()
             # render (and keep) exactly the snapped presets a user gets back
             units = config.space.snap_unit(np.asarray(tries))
-            audio = render_unit(synth, config, units, notes, threads=threads)
-            scores, _ = distance(audio)
+            audio, scores = _render_scored(synth, config, units, notes, distance, threads)
             strategy.tell(tries, scores.tolist())
             n_renders += len(tries)
+            failed += int(np.isinf(scores).sum())
             k = int(np.argmin(scores))
             if scores[k] < state["distance"]:
                 state = {"unit": units[k], "audio": audio[k], "distance": float(scores[k])}
@@ -265,6 +290,8 @@ def search_preset(
             bar.update(len(tries))
             bar.set_postfix(distance=f"{state['distance']:.3f}")
     bar.close()
+    if np.isinf(state["distance"]):
+        raise SynthgenError(f"every one of the {n_renders} presets tried crashed the synth or played NaN: nothing to return")
     gain_db = float(level_gain_db(target[None], state["audio"][None])[0])
     return SearchResult(
         unit=np.asarray(state["unit"], dtype=np.float32),
@@ -277,4 +304,5 @@ def search_preset(
         seed=seed,
         seconds=time.perf_counter() - start,
         history=history,
+        failed_renders=failed,
     )
