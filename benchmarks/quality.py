@@ -4,7 +4,7 @@ Cases it builds itself: a rendered built-in test set (seed 1001, never a trainin
 held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth
 at several pitches and programs; espeak-ng voices. Metrics: spectral convergence (as rendered and
 level-matched), log-mel MSE (level-matched), MFCC distance, seconds per sound (wall and CPU: a
-busy machine inflates the first).
+busy machine inflates the first; the second leaves out a plugin's render processes).
 
 Targets: default resynth (model + search) beats the nearest neighbour by >= 25 % on log-mel MSE
 and on spectral convergence, both level-matched, on every set; SC < 1 on real notes; a search

@@ -47,7 +47,7 @@ class Evaluation:
     """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics, seconds per sound and a summary.
 
     ``seconds`` holds wall time per sound; ``cpu_seconds`` the CPU time of this process per sound (what
-    a busy machine does not inflate).
+    a busy machine does not inflate; a plugin's searches render in processes of their own, not counted).
     """
 
     targets: str

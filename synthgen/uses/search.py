@@ -37,7 +37,7 @@ from synthgen.uses.metrics import level_gain_db
 #: more renders than this for one sound is a typo rather than a search (minutes of rendering)
 MAX_BUDGET = 100_000
 #: nearest training sounds tried as starting points
-N_NEAREST = 8
+N_NEAREST = 16
 #: samples of the model's posterior tried as starting points
 N_POSTERIOR = 4
 #: spread of posterior samples around the encoder's mean latent (the prior's std is 1)
