@@ -134,6 +134,27 @@ def verdicts(rows: list[dict], real_sets: set[str]) -> list[str]:
                 f"{name}: {method} {row['s_per_sound']:.2f} s per sound, {row['cpu_s_per_sound']:.2f} s of CPU "
                 f"(target <= {MAX_SEARCH_S:g} s wall on an idle machine): {verdict}"
             )
+    return lines + model_alone_verdicts(rows, real_sets)
+
+
+def model_alone_verdicts(rows: list[dict], real_sets: set[str]) -> list[str]:
+    """On rendered and held-out-bank sets: does each vae_flow_post model alone beat the nearest
+    neighbour, and every MLP and CNN model alone, on level-matched log-mel MSE and SC?"""
+    lines = []
+    for synth, set_name in dict.fromkeys((r["synth"], r["set"]) for r in rows if r["set"] not in real_sets):
+        name = set_name if set_name.startswith(synth) else f"{synth} {set_name}"
+        alone = {r["method"]: r for r in rows if (r["synth"], r["set"]) == (synth, set_name) and " + search (" not in r["method"]}
+        others = [m for m in alone if m == "nearest neighbour" or m.startswith(("mlp", "cnn"))]
+        for method, row in alone.items():
+            if not method.startswith("vae_flow_post"):
+                continue
+            for other in others:
+                ok = all(row[m] < alone[other][m] for m in ("logmel_lm", "SC_lm"))
+                lines.append(
+                    f"{name}: {method} alone {row['logmel_lm']:.3g} / {row['SC_lm']:.3f} vs {other} "
+                    f"{alone[other]['logmel_lm']:.3g} / {alone[other]['SC_lm']:.3f} (log-mel MSE / SC, target: lower on both): "
+                    f"{'met' if ok else 'NOT met'}"
+                )
     return lines
 
 
