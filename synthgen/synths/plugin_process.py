@@ -87,10 +87,13 @@ class PluginProcess(Synth):
 
     def _start(self) -> None:
         # A fresh interpreter (never a fork of one whose plugin and host threads run), whatever the
-        # caller's main module is; it loads the plugin while the caller goes on.
+        # caller's main module is; it loads the plugin while the caller goes on. Its output (the
+        # plugin's chatter, an abort's assertion text) stays off the caller's terminal: what the
+        # caller needs comes back over the pipe, and a crash shows as the crash count.
         ours, theirs = socket.socketpair()
         code = f"from synthgen.synths.plugin_process import serve; serve({theirs.fileno()})"
-        self._process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        quiet = subprocess.DEVNULL
+        self._process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=quiet, stdout=quiet, stderr=quiet)
         theirs.close()
         self._conn = Connection(ours.detach())
         self._conn.send((str(self.path), self.sample_rate, None if self.state is None else str(self.state)))
