@@ -58,6 +58,10 @@ def test_a_plugin_copies_itself_into_processes_of_its_own() -> None:
     process = copies[1]._process
     copies[1].close()
     assert process.poll() is not None
+    # a render without threads makes no process
+    other = load_synth(config)
+    render_unit(other, config, config.space.sample(3, np.random.default_rng(6)))
+    assert "_copies" not in other.__dict__
 
 
 @requires_amsynth

@@ -56,7 +56,8 @@ def render_unit(
     unit = np.atleast_2d(unit)
     notes = list(notes or [(config.render.midi_pitch, config.render.velocity)])
     note_index = np.zeros(len(unit), dtype=int) if note_index is None else np.asarray(note_index)
-    copies = synth.copies(min(threads, len(unit)))
+    # only when asked: a plugin's copies are processes of their own
+    copies = synth.copies(min(threads, len(unit))) if threads > 1 and len(unit) > 1 else [synth]
     if len(copies) > 1:
 
         def render_share(copy: Synth, rows: np.ndarray) -> np.ndarray:
