@@ -10,6 +10,7 @@ import pytest
 
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
+from synthgen.synths import plugin_process
 from synthgen.synths.faust import FaustSynth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.plugin_process import PluginProcess, _Crashed
@@ -77,6 +78,20 @@ def test_a_plugin_process_that_dies_mid_batch_is_replaced_and_the_batch_rendered
     audio = copy.render(batch, note)
     killer.join()
     assert copy.crashes == 1 and copy.pid != first
+    assert np.isfinite(audio).all() and (np.abs(audio).max(axis=1) > 0).all()
+
+
+@requires_amsynth
+def test_a_plugin_process_that_hangs_is_killed_and_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config("amsynth")
+    copy = load_synth(config).copies(1)[0]
+    note = config.render.note()
+    copy.render(amsynth_batch(config, 1, 7), note)  # loaded and rendering
+    hung = copy.pid
+    monkeypatch.setattr(plugin_process, "RENDER_TIMEOUT_S", 2.0)
+    os.kill(hung, signal.SIGSTOP)  # as a plugin stuck in a render
+    audio = copy.render(amsynth_batch(config, 3, 10), note)
+    assert copy.crashes == 1 and copy.pid != hung
     assert np.isfinite(audio).all() and (np.abs(audio).max(axis=1) > 0).all()
 
 

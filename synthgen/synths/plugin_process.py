@@ -1,6 +1,6 @@
 """A plugin instance in a process of its own, so that it can render while another instance does."""
 
-__all__ = ["PluginProcess"]
+__all__ = ["LOAD_TIMEOUT_S", "RENDER_TIMEOUT_S", "PluginProcess"]
 
 import signal
 import socket
@@ -18,9 +18,16 @@ from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
 
+#: seconds a plugin may take to load in its process, and to render one sound, before it counts as hung
+LOAD_TIMEOUT_S = 600.0
+RENDER_TIMEOUT_S = 60.0
+
 
 def serve(fd: int) -> None:
-    """The child's main: load the plugin named on ``fd``, then render each ``(batch, note)`` until ``None`` comes."""
+    """The child's main: load the plugin named on ``fd``, then render each ``(batch, note)`` until ``None`` comes.
+
+    Each sound is sent as soon as it is rendered; an error sends ``("failed", text)`` and ends that batch.
+    """
     from synthgen.synths.plugin import PluginSynth
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which then stops this process
@@ -32,10 +39,14 @@ def serve(fd: int) -> None:
             synth.load_state(state)
         conn.send(("ready", None))
         while (job := conn.recv()) is not None:
-            try:
-                conn.send(("audio", synth.render(*job)))
-            except Exception as e:  # the parent raises it; this process renders on
-                conn.send(("failed", f"{type(e).__name__}: {e}"))
+            batch, note = job
+            for values in batch:
+                try:
+                    audio = synth.render([values], note)[0]
+                except Exception as e:  # the parent raises it; this process renders on
+                    conn.send(("failed", f"{type(e).__name__}: {e}"))
+                    break
+                conn.send(("audio", audio))
     except SynthgenError as e:
         conn.send(("failed", str(e)))
     except (EOFError, OSError):  # the parent went away
@@ -67,8 +78,9 @@ class PluginProcess(Synth):
     for it. A render blocks only the calling thread, so instances in several processes render at
     the same time. A plugin that crashes (amsynth aborts on some presets) takes only its process
     down: the batch is rendered again one preset at a time in a fresh process, and each preset that
-    crashes it comes back as NaN audio (counted in :attr:`crashes`). A plugin that cannot even load
-    raises a :class:`~synthgen.errors.SynthgenError`. The process stops with this object.
+    crashes it comes back as NaN audio (counted in :attr:`crashes`). A sound that takes more than
+    :data:`RENDER_TIMEOUT_S` counts as a crash too (the process is killed). A plugin that cannot even
+    load raises a :class:`~synthgen.errors.SynthgenError`. The process stops with this object.
 
     Arguments:
         path: the plugin file.
@@ -131,7 +143,7 @@ class PluginProcess(Synth):
             self._start()
         if not self._ready:
             try:
-                self._receive()
+                self._receive(LOAD_TIMEOUT_S)
             except _Crashed:
                 code = self._process.returncode
                 raise SynthgenError(f"{self.path.name} crashed while loading in its render process (exit code {code})") from None
@@ -140,10 +152,16 @@ class PluginProcess(Synth):
             self._conn.send(([dict(values) for values in batch], note))
         except OSError:
             raise self._crashed() from None
-        return self._receive()
+        out = np.empty((len(batch), self.n_samples(note, self.sample_rate)), dtype=np.float32)
+        for b in range(len(batch)):
+            out[b] = self._receive(RENDER_TIMEOUT_S)
+        return out
 
-    def _receive(self) -> Any:
+    def _receive(self, timeout_s: float) -> Any:
         try:
+            if not self._conn.poll(timeout_s):  # hung: as good as crashed
+                self._process.kill()
+                raise self._crashed()
             kind, value = self._conn.recv()
         except (EOFError, OSError):
             raise self._crashed() from None
