@@ -124,6 +124,11 @@ class SynthConfig:
         out.update(self.space.to_dict())
         return out
 
+    def rendering_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without what does not change a rendered sound: the volume control (native
+        preset files only) and the search budget (resynthesis only)."""
+        return {key: value for key, value in self.to_dict().items() if key not in ("volume", "search_budget")}
+
 
 def config_names() -> list[str]:
     """Names of the shipped configs."""

@@ -1,5 +1,6 @@
 """Dataset rendering with the real amsynth plugin: contents, determinism, resume after kill -9, errors."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -84,6 +85,17 @@ def test_kill_9_then_resume_gives_exactly_n_rows(tmp_path: Path, amsynth_data: P
         ids = data.read("row_id")
         assert len(ids) == 40 and len(set(ids)) == 40
         np.testing.assert_array_equal(data.read("params_unit"), ref.read("params_unit"))
+
+
+@requires_amsynth
+def test_a_change_that_does_not_touch_the_sound_keeps_the_folder(amsynth_data: Path, amsynth_config, fresh_copy) -> None:
+    # the volume control and the search budget change no rendered sound: a render resumes (here: finds it done)
+    folder = fresh_copy(amsynth_data)
+    other = dataclasses.replace(amsynth_config, volume=None, search_budget=amsynth_config.search_budget + 7)
+    render_dataset(other, folder, n=40, seed=3, jobs=2, chunk_size=8, with_audio=True, progress=False)
+    with open_dataset(folder) as data:
+        assert len(data.read("row_id")) == 40
+    assert json.loads((folder / "manifest.json").read_text())["settings"]["config"] == other.rendering_dict()
 
 
 @requires_amsynth

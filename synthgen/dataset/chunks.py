@@ -92,10 +92,8 @@ class RenderJob:
 
     def settings(self) -> dict[str, Any]:
         """What must match for a render to resume into an existing folder."""
-        # The synth's volume control only matters to native preset files, not to what is rendered.
-        config = {key: value for key, value in self.config.to_dict().items() if key != "volume"}
         return {
-            "config": config,
+            "config": self.config.rendering_dict(),
             "source": self.source.describe(),
             "seed": self.source.seed,
             "notes": [list(n) for n in self.notes],
