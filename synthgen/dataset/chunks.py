@@ -284,7 +284,7 @@ def render_chunk(
         The kept rows, counts and skipped presets, as written.
     """
     if synth is None:
-        key = json.dumps([job.config.to_dict(), job.plugin], sort_keys=True)
+        key = json.dumps([job.config.rendering_dict(), job.plugin], sort_keys=True)
         if key not in _SYNTHS:
             _SYNTHS[key] = load_synth(job.config, job.plugin, check=True)
         synth = _SYNTHS[key]
