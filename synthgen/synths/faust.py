@@ -8,13 +8,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import dawdreamer as daw
 import numpy as np
 
 from synthgen.config import Note
 from synthgen.denormals import flushing_denormals
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
+from synthgen.synths.host import import_dawdreamer
+
+daw = import_dawdreamer()
 
 # Sliders set from the Note rather than from the preset (where the voice has them).
 NOTE_PARAMETERS = ("midi_pitch", "velocity", "note_duration_s")

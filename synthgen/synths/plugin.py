@@ -9,13 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-import dawdreamer as daw
 import numpy as np
 
 from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
+from synthgen.synths.host import import_dawdreamer
 from synthgen.synths.plugin_process import PluginProcess
+
+daw = import_dawdreamer()
 
 # Rendered between two sounds with the plugin's initial values (instant release, no effects), so a
 # reverb or release tail of one preset never leaks into the next.
