@@ -1,6 +1,6 @@
 """Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs into output folders."""
 
-__all__ = ["LoadedAudio", "fit_length", "prepare_folder", "read_audio", "wav_bytes", "write_wav"]
+__all__ = ["LoadedAudio", "clipping_note", "fit_length", "prepare_folder", "read_audio", "wav_bytes", "write_wav"]
 
 import io
 import re
@@ -90,6 +90,15 @@ def _unclipped(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     return audio / peak if peak > 1.0 else audio
+
+
+def clipping_note(audio: np.ndarray) -> str | None:
+    """One line saying how much :func:`write_wav` scales ``audio`` down so it does not clip, if it must."""
+    peak = float(np.abs(audio).max()) if np.size(audio) else 0.0
+    if peak <= 1.0:
+        return None
+    over_db = 20 * np.log10(peak)
+    return f"at the input's level the sound peaks at {over_db:+.1f} dBFS: its WAV is scaled down by that much so it does not clip"
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:

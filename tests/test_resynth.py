@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synthgen.audio_io import read_audio, write_wav
+from synthgen.audio_io import clipping_note, read_audio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
@@ -166,3 +166,13 @@ def test_tiny_truncated_and_huge_wavs_are_read_with_a_note(tmp_path: Path) -> No
     huge = read_audio(tmp_path / "huge.wav", 22050, 4.0)
     assert "scaled down to full scale (its peak was 5e+29)" in huge.changes
     assert np.isfinite(log_mel(huge.audio, 22050, load_config("builtin").features)).all()
+
+
+def test_a_sound_that_would_clip_is_scaled_down_and_said_so(tmp_path: Path) -> None:
+    loud = np.sin(np.linspace(0, 200 * np.pi, 22050)).astype(np.float32) * 2.0
+    assert clipping_note(loud * 0.4) is None
+    note = clipping_note(loud)
+    assert note is not None and "+6.0 dBFS" in note
+    written, _ = sf.read(write_wav(tmp_path / "loud.wav", loud, 22050))
+    assert np.abs(written).max() == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_allclose(written, loud / 2.0, atol=1e-3)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import LoadedAudio, prepare_folder, read_audio, write_wav
+from synthgen.audio_io import LoadedAudio, clipping_note, prepare_folder, read_audio, write_wav
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
@@ -106,6 +106,8 @@ def resynthesize(
             f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
             "(the synth crashed or played NaN): the search skipped them"
         )
+    if (clipping := clipping_note(found.audio)) is not None:
+        notes.append(f"{clipping} (the preset keeps the fitted gain)")
     result = Resynthesis(
         source=Path(audio_path),
         unit=found.unit,
