@@ -160,6 +160,7 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 
     Example: synthgen sketch voice.wav --out out/sketch
     """
+    from synthgen.audio_io import clipping_note
     from synthgen.synths.loading import load_synth
     from synthgen.uses.sketch import sketch_sound, write_sketch
     from synthgen.uses.walk import open_model
@@ -170,6 +171,8 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(result.note_message)
+    if (clipping := clipping_note(result.output_audio)) is not None:
+        click.echo(f"note: {clipping}")
     files = write_sketch(result, model, synth, out)
     click.echo("wrote " + ", ".join(str(path) for path in files.values()))
 
