@@ -3,7 +3,9 @@
 Targets: the pipeline renders >= 90 % of the bare synth's sounds/s at one job and >= 1.85x at two
 (N >= 2,000, start-up excluded: rows over the time from the first shard written to the last); a 2,000-sound render
 on two jobs is >= 1.7x faster than on one, start-up included; peak memory flat in N (2N within 10 %
-of N). The bare synth is measured in the same run, since the machine may be shared.
+of N). The bare synth is measured in the same run, since the machine may be shared, and also as two
+processes at once: what two cores give the synth alone, against which the 2-job pipeline also pays
+for the log-mels.
 
 Usage: python -m benchmarks.render_throughput [--synth builtin --synth amsynth] [--n 2000]
        [--out benchmarks/results/render_throughput.json]
@@ -15,6 +17,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +74,14 @@ def pipeline(synth_name: str, n: int, jobs: int) -> dict:
         }
 
 
+def side_by_side(synth_name: str, n: int) -> float:
+    """Sounds/s of two bare synths rendering ``n`` sounds each at once, each in a process of its own: what
+    two cores give when nothing but the synth runs (each process times its own renders, after its warm-up)."""
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: in_fresh_process(bare, synth_name, n), range(2)))
+    return 2 * n / max(run["seconds"] for run in runs)
+
+
 def fastest(repeat: int, fn: Callable[..., dict], *args: object) -> dict:
     """The quickest of ``repeat`` runs in fresh processes (other load on the machine only slows runs down)."""
     return min((in_fresh_process(fn, *args) for _ in range(repeat)), key=lambda run: run["seconds"])
@@ -81,11 +92,13 @@ def measure(synth: str, n: int, repeat: int) -> list[dict]:
     load_before = os.getloadavg()[0]
     bare_run = fastest(repeat, bare, synth, n)
     bare_rate = n / bare_run["seconds"]
+    pair_rate = side_by_side(synth, n)
     runs = {(jobs, m): fastest(repeat, pipeline, synth, m, jobs) for jobs in (1, 2) for m in (n, 2 * n)}
     rate = {jobs: runs[jobs, n]["steady_rate"] for jobs in (1, 2)}
     rows = [
         {"synth": synth, "figure": "load average before / after", "n": n, "value": load_before, "unit": f"/ {os.getloadavg()[0]:.1f}"},
         {"synth": synth, "figure": "bare synth, 1 job", "n": n, "value": bare_rate, "unit": "sounds/s"},
+        {"synth": synth, "figure": "bare synth, 2 processes at once vs 1", "n": n, "value": pair_rate / bare_rate, "unit": "x"},
     ]
     for jobs in (1, 2):
         rows.append({"synth": synth, "figure": f"pipeline, {JOBS[jobs]}", "n": n, "value": rate[jobs], "unit": "sounds/s"})
