@@ -85,16 +85,20 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes)
 
 
+def _peak(audio: np.ndarray) -> float:
+    return float(np.abs(audio).max()) if np.size(audio) else 0.0
+
+
 def _unclipped(audio: np.ndarray) -> np.ndarray:
     """Mono float audio scaled down only if it would clip."""
     audio = np.asarray(audio, dtype=np.float32)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    peak = _peak(audio)
     return audio / peak if peak > 1.0 else audio
 
 
 def clipping_note(audio: np.ndarray) -> str | None:
     """One line saying how much :func:`write_wav` scales ``audio`` down so it does not clip, if it must."""
-    peak = float(np.abs(audio).max()) if np.size(audio) else 0.0
+    peak = _peak(audio)
     if peak <= 1.0:
         return None
     over_db = 20 * np.log10(peak)

@@ -17,7 +17,6 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from synthgen.dataset.chunks import RenderedChunk, RenderJob, preset_failure, render_chunk_audio
 from synthgen.errors import SynthgenError
+from synthgen.synths.child import start_child
 
 #: tries of a preset that crashes or hangs the synth before it is skipped
 MAX_PRESET_TRIES = 2
@@ -129,13 +129,7 @@ class _Worker:
     def start(self) -> None:
         """Start a fresh process (after a crash too); it reports ``ready`` once its synth is built."""
         self.marker[0] = _IDLE
-        ours, theirs = socket.socketpair()
-        code = f"from synthgen.dataset.workers import serve; serve({theirs.fileno()}, {self._memory_fd}, {os.getpid()})"
-        # The child finds synthgen where we did, even when our path was set up in code.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(), self._memory_fd), env=env)
-        theirs.close()
-        self.conn = Connection(ours.detach())
+        self.process, self.conn = start_child("synthgen.dataset.workers.serve", self._memory_fd, os.getpid(), pass_fds=(self._memory_fd,))
         self.conn.send((self._job, self._features))
         self.chunk = None
         self.loaded_at = time.monotonic()

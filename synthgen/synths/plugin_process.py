@@ -3,9 +3,7 @@
 __all__ = ["LOAD_TIMEOUT_S", "RENDER_TIMEOUT_S", "PluginProcess"]
 
 import signal
-import socket
 import subprocess
-import sys
 import weakref
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -17,6 +15,7 @@ import numpy as np
 from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
+from synthgen.synths.child import reap, start_child
 
 #: seconds a plugin may take to load in its process, and to render one sound, before it counts as hung
 LOAD_TIMEOUT_S = 600.0
@@ -59,11 +58,7 @@ def _stop(conn: Connection, process: subprocess.Popen) -> None:
         conn.send(None)
     except OSError:
         pass
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    reap(process)
     conn.close()
 
 
@@ -98,16 +93,11 @@ class PluginProcess(Synth):
         self._start()
 
     def _start(self) -> None:
-        # A fresh interpreter (never a fork of one whose plugin and host threads run), whatever the
-        # caller's main module is; it loads the plugin while the caller goes on. Its output (the
-        # plugin's chatter, an abort's assertion text) stays off the caller's terminal: what the
-        # caller needs comes back over the pipe, and a crash shows as the crash count.
-        ours, theirs = socket.socketpair()
-        code = f"from synthgen.synths.plugin_process import serve; serve({theirs.fileno()})"
+        # It loads the plugin while the caller goes on. Its output (the plugin's chatter, an abort's
+        # assertion text) stays off the caller's terminal: what the caller needs comes back over the
+        # pipe, and a crash shows as the crash count.
         quiet = subprocess.DEVNULL
-        self._process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=quiet, stdout=quiet, stderr=quiet)
-        theirs.close()
-        self._conn = Connection(ours.detach())
+        self._process, self._conn = start_child("synthgen.synths.plugin_process.serve", stdin=quiet, stdout=quiet, stderr=quiet)
         self._conn.send((str(self.path), self.sample_rate, None if self.state is None else str(self.state)))
         self._ready = False
         self._finalizer = weakref.finalize(self, _stop, self._conn, self._process)
@@ -171,9 +161,5 @@ class PluginProcess(Synth):
 
     def _crashed(self) -> _Crashed:
         """The error for a child whose end of the pipe closed, once the child is gone (it may still be exiting)."""
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        reap(self._process)
         return _Crashed()

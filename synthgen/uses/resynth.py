@@ -106,8 +106,6 @@ def resynthesize(
             f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
             "(the synth crashed or played NaN): the search skipped them"
         )
-    if (clipping := clipping_note(found.audio)) is not None:
-        notes.append(f"{clipping} (the preset keeps the fitted gain)")
     result = Resynthesis(
         source=Path(audio_path),
         unit=found.unit,
@@ -133,6 +131,8 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
     prepare_folder(out)
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
+    if (clipping := clipping_note(result.output_audio)) is not None:
+        result.notes.append(f"{clipping} (the preset keeps the fitted gain)")
     extra = {
         "source": str(result.source),
         "model": str(model.path),

@@ -208,14 +208,13 @@ def _render_scored(
     """Renders ``(B, n_samples)`` of ``units`` and their distances ``(B,)``: each synth instance renders
     and scores its share in a thread of its own, so scoring one share overlaps rendering the other.
     One preset renders on the synth itself."""
-    if len(units) == 1:
-        audio = render_unit(synth, config, units, notes)
-        return audio, distance(audio)[0]
 
     def render_and_score(copy: Synth, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         audio = render_unit(copy, config, units[rows], notes)
         return audio, distance(audio)[0]
 
+    if len(units) == 1:
+        return render_and_score(synth, np.arange(1))
     shares = split_among(synth.copies(min(threads, len(units))), len(units), render_and_score)
     return np.concatenate([audio for audio, _ in shares]), np.concatenate([scores for _, scores in shares])
 
