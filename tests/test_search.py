@@ -238,6 +238,26 @@ def test_evaluate_scores_the_search_next_to_the_model(shipped, builtin, builtin_
 
 
 @needs_shipped_model
+def test_evaluate_plays_the_search_at_its_fitted_level(shipped, builtin, builtin_dataset: Path) -> None:
+    from synthgen.features import log_mel
+    from synthgen.uses.evaluate import evaluate, targets_from_dataset
+
+    _, synth = builtin
+    loud = targets_from_dataset(builtin_dataset, shipped.config, synth, max_rows=2, seed=5)
+    quiet_audio = loud.audio * 0.05  # -26 dB: far quieter than anything the synth plays
+    quiet_mel = log_mel(quiet_audio, shipped.config.render.sample_rate, shipped.config.features)
+    quiet = dataclasses.replace(loud, audio=quiet_audio, mel=quiet_mel)
+    result = evaluate([shipped], quiet, synth, train_data=builtin_dataset, progress=False, budget=13)
+    method = "vae_flow_post + search (13 renders)"
+    assert (result.gains_db[method] < -3).all()
+    played, alone = result.rows[method], result.rows["vae_flow_post"]
+    # as played (what resynth writes), the search's level is already the best one
+    assert played["spectral_convergence"] == pytest.approx(played["spectral_convergence_level_matched"], rel=1e-3)
+    assert (played["spectral_convergence"] < 1).all()
+    assert (alone["spectral_convergence"] > alone["spectral_convergence_level_matched"] + 0.1).all()
+
+
+@needs_shipped_model
 def test_walks_play_at_the_level_of_their_sources(shipped, builtin, tmp_path: Path) -> None:
     from synthgen.uses.walk import render_walk, source_gain_db
 

@@ -14,6 +14,7 @@ from synthgen.errors import SynthgenError
 from synthgen.model import load_model
 from synthgen.nn import MODEL_NAMES
 from synthgen.train import TrainSettings, train_model
+from synthgen.train.refit import _epoch_key
 from synthgen.train.run import LAST
 
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
@@ -111,9 +112,30 @@ def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp
     assert after < 0.8 * before
     assert abs(record["chosen"]["valid_consistency_ratio"] - after) < 0.05
     assert load_model(tmp_path).backend == "onnx"  # the export was renewed
+    # a new, larger flow in place of the trained one
+    record = refit_flow(tmp_path, builtin_dataset, 100.0, epochs=20, batch_size=16, learning_rate=3e-3, flow_size=(2, 24))
+    model = load_model(tmp_path, backend="torch")
+    assert (model.settings["regression_steps"], model.settings["regression_hidden"]) == (2, 24)  # trained with 4 steps of 64
+    assert record["flow_size"] == {"steps": 2, "hidden": 24}
+    assert _consistency_ratio(tmp_path, builtin_dataset) < 0.8 * before
+    # a sound check re-renders validation rows after every epoch and picks the epoch kept
+    record = refit_flow(tmp_path, builtin_dataset, 3000.0, epochs=4, batch_size=16, learning_rate=3e-3, sound_rows=6)
+    assert record["sound_rows"] == 6 and all(h["valid_sound_log_mel_mse"] > 0 for h in record["history"])
+    assert record["chosen"]["epoch"] == min(record["history"], key=_epoch_key)["epoch"]
     with pytest.raises(SynthgenError, match="only vae_flow_post"):
         train_model(builtin_dataset, tmp_path / "vae", settings("vae", 1), progress=False)
         refit_flow(tmp_path / "vae", builtin_dataset)
+
+
+def test_refit_keeps_the_consistent_epoch_that_sounds_closest() -> None:
+    def epoch(n: int, param_mse: float, sound: float, ratio: float) -> dict[str, float]:
+        return {"epoch": n, "valid_param_mse": param_mse, "valid_sound_log_mel_mse": sound, "valid_consistency_ratio": ratio}
+
+    history = [epoch(0, 0.05, 1.0, 0.7), epoch(1, 0.06, 2.0, 0.45), epoch(2, 0.07, 1.5, 0.48), epoch(3, 0.05, 1.2, 0.52)]
+    assert min(history, key=_epoch_key)["epoch"] == 2  # not 1 (lower parameter MSE), not 0 or 3 (inconsistent)
+    without_sound = [{k: v for k, v in h.items() if k != "valid_sound_log_mel_mse"} for h in history]
+    assert min(without_sound, key=_epoch_key)["epoch"] == 1
+    assert min(history[::3], key=_epoch_key)["epoch"] == 3  # none consistent: the lowest ratio
 
 
 def _count_loss_calls(monkeypatch: pytest.MonkeyPatch, nan_after: int | None = None) -> dict[str, int]:

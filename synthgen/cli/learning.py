@@ -109,8 +109,31 @@ def export_onnx(model: Path) -> None:
 @click.option("--consistency-weight", type=float, default=30.0, show_default=True, help="Weight of |f^-1(p) - z|^2 / 2.")
 @click.option("--epochs", type=int, default=30, show_default=True, help="Passes over the run's training latents.")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the batch order.")
-def refit_flow(run: Path, data: Path, consistency_weight: float, epochs: int, learning_rate: float, seed: int) -> None:
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the batch order (and a new flow's weights).")
+@click.option(
+    "--new-flow",
+    type=(click.IntRange(min=1), click.IntRange(min=2)),
+    default=None,
+    metavar="STEPS HIDDEN",
+    help="Start from a new flow of STEPS coupling steps with HIDDEN units instead of the trained one.",
+)
+@click.option(
+    "--sound-rows",
+    type=click.IntRange(min=0),
+    default=256,
+    show_default=True,
+    help="Validation rows re-rendered after each epoch to keep the epoch whose presets sound closest (0: keep the lowest parameter MSE).",
+)
+def refit_flow(
+    run: Path,
+    data: Path,
+    consistency_weight: float,
+    epochs: int,
+    learning_rate: float,
+    seed: int,
+    new_flow: tuple[int, int] | None,
+    sound_rows: int,
+) -> None:
     """Refit the latent <-> parameter flow of a trained vae_flow_post RUN on its frozen encoder.
 
     Makes the flow's inverse of a preset land at the encoder's latent of its sound; replaces
@@ -120,8 +143,10 @@ def refit_flow(run: Path, data: Path, consistency_weight: float, epochs: int, le
     """
     from synthgen.train.refit import refit_flow as refit
 
-    chosen = refit(run, data, consistency_weight, epochs, learning_rate=learning_rate, seed=seed)["chosen"]
+    record = refit(run, data, consistency_weight, epochs, learning_rate=learning_rate, seed=seed, flow_size=new_flow, sound_rows=sound_rows)
+    chosen = record["chosen"]
+    sound = f", log-mel MSE of its renders {chosen['valid_sound_log_mel_mse']:.3f}" if "valid_sound_log_mel_mse" in chosen else ""
     click.echo(
-        f"refit {run / 'model.pt'}: validation parameter MSE {chosen['valid_param_mse']:.4f}, "
-        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}"
+        f"refit {run / 'model.pt'} (epoch {chosen['epoch'] + 1}): validation parameter MSE {chosen['valid_param_mse']:.4f}, "
+        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}{sound}"
     )

@@ -160,8 +160,9 @@ def evaluate(
     """Score models by re-rendering what they infer, next to baselines (like the paper's Table 1).
 
     Metrics: parameter MSE (unit space, rendered test sets only), spectral convergence, log-spectral
-    distance (dB), log-mel MSE and MFCC distance, each as mean ± std, as rendered and level-matched
-    (after fitting each render's output gain, as resynth does), and seconds per sound. Every
+    distance (dB), log-mel MSE and MFCC distance, each as mean ± std, as played (a search's presets
+    at the output gain it fitted, as resynth writes them) and level-matched (after fitting each
+    render's output gain), and seconds per sound. Every
     preset plays at its target's note (recordings: their tracked pitch). Baselines: nearest
     neighbour of the training set (by log-mel distance), the mean preset, and random presets.
 

@@ -1,6 +1,6 @@
 """Render unit-space presets with a synth: the one path from parameter vectors to audio."""
 
-__all__ = ["render_unit", "split_among", "usable_cpus"]
+__all__ = ["render_at_pitches", "render_unit", "split_among", "usable_cpus"]
 
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -72,3 +72,9 @@ def render_unit(
             batch = [{**config.space.synth_values(unit[r]), **(authored[r] if authored else {})} for r in rows]
             audio[rows] = synth.render(batch, config.render.note(pitch, velocity))
     return audio
+
+
+def render_at_pitches(synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray) -> np.ndarray:
+    """Render presets ``(N, P)``, each at its own note ``(N,)`` (the config's velocity)."""
+    pitches, note_index = np.unique(np.asarray(midi_pitch, dtype=int), return_inverse=True)
+    return render_unit(synth, config, unit, [(int(p), config.render.velocity) for p in pitches], note_index)

@@ -9,10 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthgen.dataset import open_dataset
+from synthgen.dataset import DatasetFile, open_dataset
 from synthgen.errors import SynthgenError
+from synthgen.features import log_mel
 from synthgen.model import MelStats, load_trained_module
 from synthgen.nn import SynthModel
+from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_at_pitches
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.export import export_onnx
@@ -43,6 +46,30 @@ def _scores(model: SynthModel, z: torch.Tensor, params: torch.Tensor) -> dict[st
     return {"valid_param_mse": mse, "valid_consistency_ratio": float(gap)}
 
 
+class _SoundCheck:
+    """Re-renders the flow's answers for some validation rows and scores them against the rows' log-mels."""
+
+    def __init__(self, data: DatasetFile, rows: np.ndarray, latents: torch.Tensor) -> None:
+        self.config, self.latents = data.config, latents
+        self.mel, self.pitch = data.read("mel", rows), data.read("midi_pitch", rows)
+        self.synth = load_synth(self.config)
+
+    def __call__(self, model: SynthModel) -> float:
+        """Mean log-mel MSE between the rows' sounds and the renders of the presets ``f(z)`` gives for them."""
+        with torch.no_grad():
+            unit = model.params_from_latent(self.latents).numpy()
+        audio = render_at_pitches(self.synth, self.config, unit, self.pitch)
+        return float(((log_mel(audio, self.config.render.sample_rate, self.config.features) - self.mel) ** 2).mean())
+
+
+def _epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
+    """Orders epochs, best first: those with a consistency ratio under 0.5 by how their presets sound
+    (by parameter MSE without a sound check), then the others by their ratio."""
+    consistent = scores["valid_consistency_ratio"] < 0.5
+    error = scores.get("valid_sound_log_mel_mse", scores["valid_param_mse"])
+    return not consistent, error if consistent else scores["valid_consistency_ratio"]
+
+
 def refit_flow(
     run: str | Path,
     data_path: str | Path,
@@ -51,6 +78,8 @@ def refit_flow(
     batch_size: int = 256,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    flow_size: tuple[int, int] | None = None,
+    sound_rows: int = 0,
 ) -> dict[str, Any]:
     """Retrain the latent -> parameter flow (and class heads) of a trained ``vae_flow_post`` run.
 
@@ -59,13 +88,19 @@ def refit_flow(
     parameters around ``f(z)`` with the flow's log-determinant, plus ``consistency_weight`` times
     half the squared distance between ``f^-1(p)`` and ``z``. A large weight makes the inverse of a
     preset land at its sound's latent (the starting point of latent walks) at some cost in the
-    forward direction. ``model.pt`` is replaced by the epoch with the lowest validation parameter
-    MSE among those whose consistency ratio is below 0.5 (else the lowest ratio), and re-exported
-    to ONNX; ``refit.json`` records the settings and per-epoch scores.
+    forward direction. ``model.pt`` is replaced by the best epoch among those whose consistency
+    ratio is below 0.5 (else the one with the lowest ratio), and re-exported to ONNX; ``refit.json``
+    records the settings and per-epoch scores. The best epoch has the lowest validation parameter
+    MSE, or with ``sound_rows``, the lowest log-mel MSE between validation sounds and the renders of
+    the presets the flow gives for them: parameter error is a poor guide to how a preset sounds.
 
     Arguments:
         run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
         data_path: the dataset the run was trained on.
+        flow_size: ``(steps, hidden)``: start from a new flow of that many coupling steps and
+            hidden units instead of the trained one (a larger flow bends more to fit both directions).
+        sound_rows: validation rows (spread over the split) re-rendered with the dataset's synth
+            after every epoch to choose the epoch kept; 0: choose by parameter MSE.
 
     Returns:
         The record written to ``refit.json``.
@@ -79,11 +114,17 @@ def refit_flow(
     with open_dataset(data_path) as data:
         train_z, train_p = _encoder_latents(model, MelBatches(data, split["train"], stats, 512, shuffle=False))
         valid_z, valid_p = _encoder_latents(model, MelBatches(data, split["valid"], stats, 512, shuffle=False))
+        picks = np.unique(np.linspace(0, len(valid_z) - 1, min(sound_rows, len(valid_z))).astype(int))
+        sound_check = _SoundCheck(data, split["valid"][picks], valid_z[picks]) if sound_rows > 0 else None
     model.config["consistency_weight"] = float(consistency_weight)
+    if flow_size is not None:
+        torch.manual_seed(seed)
+        model.config["regression_steps"], model.config["regression_hidden"] = flow_size
+        model._build_param_map()
     heads = [*model.regression.parameters(), *(model.classifier.parameters() if model.classifier is not None else [])]
     optimizer = torch.optim.Adam(heads, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
-    history, best, best_key = [], None, (True, float("inf"))
+    history, best, best_key, best_epoch = [], None, (True, float("inf")), 0
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(train_z), generator=generator)
@@ -95,16 +136,17 @@ def refit_flow(
             torch.nn.utils.clip_grad_norm_(heads, 10.0)
             optimizer.step()
         row = {"epoch": epoch, **_scores(model, valid_z, valid_p)}
+        if sound_check is not None:
+            row["valid_sound_log_mel_mse"] = sound_check(model)
         history.append(row)
-        consistent = row["valid_consistency_ratio"] < 0.5
-        key = (not consistent, row["valid_param_mse"] if consistent else row["valid_consistency_ratio"])
-        if key < best_key:
-            best_key, best = key, {k: v.clone() for k, v in model.state_dict().items()}
+        if (key := _epoch_key(row)) < best_key:
+            best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
     model.load_state_dict(best)
-    summary = {**payload.get("summary", {}), "refit": {"consistency_weight": consistency_weight, **_scores(model, valid_z, valid_p)}}
+    summary = {**payload.get("summary", {}), "refit": {"consistency_weight": consistency_weight, **history[best_epoch]}}
     save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
     export_onnx(run / "model.pt")
     record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
-    record.update(seed=seed, chosen=summary["refit"], history=history)
+    record["flow_size"] = None if flow_size is None else {"steps": flow_size[0], "hidden": flow_size[1]}
+    record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, chosen=summary["refit"], history=history)
     (run / "refit.json").write_text(json.dumps(record, indent=1))
     return record

@@ -19,8 +19,9 @@ from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
-from synthgen.synths.rendering import render_unit
+from synthgen.synths.rendering import render_at_pitches
 from synthgen.uses.index import model_index
+from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import search_preset
@@ -46,13 +47,16 @@ class Targets:
 class Evaluation:
     """Per-method estimates (unit presets), log-mels of their re-renders, per-row metrics, seconds per sound and a summary.
 
-    ``seconds`` holds wall time per sound; ``cpu_seconds`` the CPU time of this process per sound (what
-    a busy machine does not inflate; a plugin's searches render in processes of their own, not counted).
+    ``gains_db`` holds the output gain (dB, per sound) of the methods that fit one: a search's
+    presets are played at the level it fitted, as ``resynth`` writes them. ``seconds`` holds wall
+    time per sound; ``cpu_seconds`` the CPU time of this process per sound (what a busy machine does
+    not inflate; a plugin's searches render in processes of their own, not counted).
     """
 
     targets: str
     rows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     estimates: dict[str, np.ndarray] = field(default_factory=dict)
+    gains_db: dict[str, np.ndarray] = field(default_factory=dict)
     mels: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
@@ -100,7 +104,7 @@ def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, ma
         unit = data.read("params_unit", rows)
         mel = data.read("mel", rows)
         pitch = data.read("midi_pitch", rows) if "midi_pitch" in data else np.full(len(rows), config.render.midi_pitch)
-        audio = data.read("audio", rows) if "audio" in data else _render_at(synth, config, unit, pitch)
+        audio = data.read("audio", rows) if "audio" in data else render_at_pitches(synth, config, unit, pitch)
         names = list(data.read("source_preset", rows))
         label, fingerprint = str(data.path), data_fingerprint(data)
     return Targets(label, mel, audio, unit, [str(n) for n in names], np.asarray(pitch, dtype=int), fingerprint)
@@ -159,22 +163,15 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
     return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
-def _render_at(synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray) -> np.ndarray:
-    """Render presets ``(N, P)``, each at its own note ``(N,)``."""
-    pitches, note_index = np.unique(midi_pitch, return_inverse=True)
-    return render_unit(synth, config, unit, [(int(p), config.render.velocity) for p in pitches], note_index)
-
-
-def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> np.ndarray:
-    """The presets ``(N, P)`` a search of ``budget`` renders finds for each target."""
+def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The presets ``(N, P)`` a search of ``budget`` renders finds for each target, and their output gains in dB ``(N,)``."""
     index = model_index(model)
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, strict=True)
-    return np.stack(
-        [
-            search_preset(model, synth, audio, mel, int(pitch), budget, index, seed).unit
-            for audio, mel, pitch in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
-        ]
-    )
+    found = [
+        search_preset(model, synth, audio, mel, int(pitch), budget, index, seed)
+        for audio, mel, pitch in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
+    ]
+    return np.stack([f.unit for f in found]), np.array([f.gain_db for f in found])
 
 
 def evaluate(
@@ -188,7 +185,8 @@ def evaluate(
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
-    Every estimate is rendered at its target's note; metrics are reported as rendered and level-matched.
+    Every estimate is rendered at its target's note, a search's at the output gain it fitted (as
+    ``resynth`` plays it); metrics are reported as played and level-matched.
 
     Arguments:
         models: models trained for the same synth.
@@ -222,7 +220,13 @@ def evaluate(
         if budget > 0:
             if model_index(m) is None:
                 result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
-            timed(f"{label} + search ({budget} renders)", lambda m=m: _searched(m, targets, synth, budget, seed, progress))
+            method = f"{label} + search ({budget} renders)"
+
+            def searched(m: LoadedModel = m, method: str = method) -> np.ndarray:
+                unit, result.gains_db[method] = _searched(m, targets, synth, budget, seed, progress)
+                return unit
+
+            timed(method, searched)
     train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
     result.train_data = None if train_path is None else str(train_path)
     index = model_index(models[0]) if train_path is None else None
@@ -246,7 +250,9 @@ def evaluate(
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
-        audio = _render_at(synth, config, unit, targets.midi_pitch)
+        audio = render_at_pitches(synth, config, unit, targets.midi_pitch)
+        if method in result.gains_db:
+            audio = apply_gain_db(audio, result.gains_db[method])
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:
