@@ -103,6 +103,8 @@ def _consistency_ratio(run: Path, data_path: Path) -> float:
 
 
 def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.config import load_config
+    from synthgen.dataset import render_dataset
     from synthgen.train.refit import refit_flow
 
     train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 2), progress=False)
@@ -122,6 +124,10 @@ def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp
     record = refit_flow(tmp_path, builtin_dataset, 3000.0, epochs=4, batch_size=16, learning_rate=3e-3, sound_rows=6)
     assert record["sound_rows"] == 6 and all(h["valid_sound_log_mel_mse"] > 0 for h in record["history"])
     assert record["chosen"]["epoch"] == min(record["history"], key=_epoch_key)["epoch"]
+    other = tmp_path / "other"
+    render_dataset(load_config("builtin"), other, n=8, seed=1, jobs=1, progress=False)
+    with pytest.raises(SynthgenError, match="pass the dataset it was trained on"):
+        refit_flow(tmp_path, other)
     with pytest.raises(SynthgenError, match="only vae_flow_post"):
         train_model(builtin_dataset, tmp_path / "vae", settings("vae", 1), progress=False)
         refit_flow(tmp_path / "vae", builtin_dataset)

@@ -112,6 +112,9 @@ def refit_flow(
     split = np.load(run / "split.npz")
     stats = MelStats(**payload["mel_stats"])
     with open_dataset(data_path) as data:
+        n_rows = sum(len(rows) for rows in split.values())
+        if len(data) != n_rows:
+            raise SynthgenError(f"{data.path} has {len(data)} rows, but {run} was trained on {n_rows}: pass the dataset it was trained on")
         train_z, train_p = _encoder_latents(model, MelBatches(data, split["train"], stats, 512, shuffle=False))
         valid_z, valid_p = _encoder_latents(model, MelBatches(data, split["valid"], stats, 512, shuffle=False))
         picks = np.unique(np.linspace(0, len(valid_z) - 1, min(sound_rows, len(valid_z))).astype(int))
