@@ -133,6 +133,30 @@ def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp
         refit_flow(tmp_path / "vae", builtin_dataset)
 
 
+def test_a_sound_check_counts_a_crashed_render_as_silence(builtin_dataset: Path) -> None:
+    import torch
+
+    from synthgen.nn import build_model
+    from synthgen.train.refit import _SoundCheck
+
+    with open_dataset(builtin_dataset) as data:
+        feats = data.config.features
+        model = build_model("vae_flow_post", n_classes=list(data.space.n_classes), n_mels=feats.n_mels, n_frames=feats.n_frames).eval()
+        check = _SoundCheck(data, np.arange(6), torch.zeros(6, model.n_params))
+    rendered = check(model)
+    real = check.synth
+
+    class Crashing:
+        sample_rate = real.sample_rate
+
+        def render(self, batch, note):
+            return np.full((len(batch), real.n_samples(note, real.sample_rate)), np.nan, dtype=np.float32)
+
+    check.synth = Crashing()
+    silent = check(model)
+    assert np.isfinite(rendered) and np.isfinite(silent) and silent > rendered
+
+
 def test_refit_keeps_the_consistent_epoch_that_sounds_closest() -> None:
     def epoch(n: int, param_mse: float, sound: float, ratio: float) -> dict[str, float]:
         return {"epoch": n, "valid_param_mse": param_mse, "valid_sound_log_mel_mse": sound, "valid_consistency_ratio": ratio}

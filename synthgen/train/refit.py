@@ -47,18 +47,23 @@ def _scores(model: SynthModel, z: torch.Tensor, params: torch.Tensor) -> dict[st
 
 
 class _SoundCheck:
-    """Re-renders the flow's answers for some validation rows and scores them against the rows' log-mels."""
+    """Re-renders the flow's answers for some validation rows and scores them against the rows' log-mels.
+
+    A plugin renders in a process of its own (a preset that crashes it ends only that process), and
+    a render that crashed or came out NaN counts as silence.
+    """
 
     def __init__(self, data: DatasetFile, rows: np.ndarray, latents: torch.Tensor) -> None:
         self.config, self.latents = data.config, latents
         self.mel, self.pitch = data.read("mel", rows), data.read("midi_pitch", rows)
-        self.synth = load_synth(self.config)
+        self.synth = load_synth(self.config).copies(1)[0]
 
     def __call__(self, model: SynthModel) -> float:
         """Mean log-mel MSE between the rows' sounds and the renders of the presets ``f(z)`` gives for them."""
         with torch.no_grad():
             unit = model.params_from_latent(self.latents).numpy()
         audio = render_at_pitches(self.synth, self.config, unit, self.pitch)
+        audio = np.where(np.isfinite(audio).all(axis=1, keepdims=True), audio, 0.0)
         return float(((log_mel(audio, self.config.render.sample_rate, self.config.features) - self.mel) ** 2).mean())
 
 
