@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthgen.uses.pitch import choose_note, detect_pitch
+from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, pitch_range_semitones
 
 SAMPLE_RATE = 22050
 
@@ -44,3 +44,18 @@ def test_a_quiet_tail_is_not_voiced() -> None:
     loud, faint = _tone(440.0, {1: 1.0}, 0.5), 1e-3 * _tone(440.0, {1: 1.0}, 0.5)
     pitch = detect_pitch(np.concatenate([loud, faint]), SAMPLE_RATE, 512)
     assert pitch.midi_pitch == 69 and 0.4 < pitch.voiced_s < 0.6
+
+
+def test_a_glide_moves_over_its_range_and_a_held_note_does_not() -> None:
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    glide = 0.3 * np.sin(2 * np.pi * 220.0 * (2 ** (t / 2) - 1) * 2 / np.log(2))  # 220 -> 440 Hz over 2 s
+    assert pitch_range_semitones(detect_pitch(glide, SAMPLE_RATE, 512)) == pytest.approx(0.8 * 12, abs=1.0)
+    assert pitch_range_semitones(detect_pitch(_tone(220.0, {1: 1.0, 2: 0.5}), SAMPLE_RATE, 512)) < 0.2
+    assert pitch_range_semitones(detect_pitch(np.zeros(SAMPLE_RATE), SAMPLE_RATE, 512)) == 0.0
+
+
+def test_octave_errors_of_the_tracker_do_not_read_as_movement() -> None:
+    f0 = np.full(100, 130.8)
+    f0[::4] = 261.6  # a quarter of the frames an octave up, as the tracker does in a piano's decay
+    f0[1::10] = np.nan
+    assert pitch_range_semitones(PitchEstimate(f0, 1.0, 130.8, 48)) < 0.1

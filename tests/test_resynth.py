@@ -176,3 +176,15 @@ def test_a_sound_that_would_clip_is_scaled_down_and_said_so(tmp_path: Path) -> N
     written, _ = sf.read(write_wav(tmp_path / "loud.wav", loud, 22050))
     assert np.abs(written).max() == pytest.approx(1.0, abs=1e-3)
     np.testing.assert_allclose(written, loud / 2.0, atol=1e-3)
+
+
+def test_resynth_says_when_the_pitch_glides(tiny_model: Path, builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    t = np.arange(3 * config.render.sample_rate) / config.render.sample_rate
+    glide = 0.3 * np.sin(2 * np.pi * 110.0 * (2 ** (t / 3) - 1) * 3 / np.log(2))  # an octave up over 3 s
+    held = 0.3 * np.sin(2 * np.pi * 220.0 * t)
+    for name, audio in (("glide", glide), ("held", held)):
+        write_wav(tmp_path / f"{name}.wav", audio, config.render.sample_rate)
+    gliding = resynthesize(load_model(tiny_model), tmp_path / "glide.wav", synth=synth, budget=0).notes
+    steady = resynthesize(load_model(tiny_model), tmp_path / "held.wav", synth=synth, budget=0).notes
+    assert any("synthgen sketch" in n for n in gliding) and not any("synthgen sketch" in n for n in steady)

@@ -1,6 +1,6 @@
 """The pitch of a recorded sound, and the note a preset is played at to imitate it."""
 
-__all__ = ["NoteChoice", "PitchEstimate", "choose_note", "detect_pitch", "note_name"]
+__all__ = ["NoteChoice", "PitchEstimate", "choose_note", "detect_pitch", "note_name", "pitch_range_semitones"]
 
 from dataclasses import dataclass
 
@@ -70,6 +70,19 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
     return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(_hz_to_midi(median_hz)), 0, 127)))
 
 
+def pitch_range_semitones(pitch: PitchEstimate) -> float:
+    """How far the voiced pitch moves: semitones from its 10th to its 90th percentile (0 without a pitch).
+
+    Frames more than half an octave from the median are taken an octave nearer (the tracker's octave
+    errors, as in a piano's decay), so a range reads at most 12.
+    """
+    if pitch.median_hz is None:
+        return 0.0
+    offset = _hz_to_midi(pitch.f0_hz[np.isfinite(pitch.f0_hz)]) - _hz_to_midi(pitch.median_hz)
+    folded = (offset + 6.0) % 12.0 - 6.0
+    return float(np.percentile(folded, 90) - np.percentile(folded, 10))
+
+
 def _frames(audio: np.ndarray, hop_length: int) -> np.ndarray:
     """Centred frames ``(T, FRAME_LENGTH)`` of ``audio``, ``T = 1 + n_samples // hop_length`` (as librosa's)."""
     padded = np.pad(audio, FRAME_LENGTH // 2)
@@ -116,8 +129,8 @@ def _first_dip(cmnd: np.ndarray, min_period: int) -> tuple[np.ndarray, np.ndarra
     return lag + np.clip(shift, -0.5, 0.5), at
 
 
-def _hz_to_midi(hz: float) -> float:
-    return 69.0 + 12.0 * float(np.log2(hz / 440.0))
+def _hz_to_midi(hz: float | np.ndarray) -> float | np.ndarray:
+    return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=np.float64) / 440.0)
 
 
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

@@ -13,8 +13,11 @@ from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.uses.index import SoundIndex, model_index
-from synthgen.uses.pitch import NoteChoice, choose_note
+from synthgen.uses.pitch import NoteChoice, choose_note, pitch_range_semitones
 from synthgen.uses.search import SearchResult, search_preset
+
+#: a voiced pitch that moves over more semitones than this is not one held note
+GLIDING_SEMITONES = 4.0
 
 
 @dataclass
@@ -96,6 +99,11 @@ def resynthesize(
     synth = synth or load_synth(config, plugin)
     budget = config.search_budget if budget is None else budget
     notes = []
+    if note.pitch is not None and (moves := pitch_range_semitones(note.pitch)) > GLIDING_SEMITONES:
+        notes.append(
+            f"its pitch moves over {moves:.0f} semitones (a melody, a glide or speech), and one held note plays its median: "
+            "`synthgen sketch` follows it over time"
+        )
     if budget > 0 and index is None:
         index = model_index(model)
         if index is None:
