@@ -60,6 +60,7 @@ class _SoundCheck:
 
     def __call__(self, model: SynthModel) -> float:
         """Mean log-mel MSE between the rows' sounds and the renders of the presets ``f(z)`` gives for them."""
+        model.eval()
         with torch.no_grad():
             unit = model.params_from_latent(self.latents).numpy()
         audio = render_at_pitches(self.synth, self.config, unit, self.pitch)

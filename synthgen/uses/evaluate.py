@@ -21,10 +21,9 @@ from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_at_pitches
 from synthgen.uses.index import model_index
-from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.pitch import choose_note
-from synthgen.uses.search import search_preset
+from synthgen.uses.search import SearchResult, search_preset
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
@@ -163,15 +162,14 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
     return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
-def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The presets ``(N, P)`` a search of ``budget`` renders finds for each target, and their output gains in dB ``(N,)``."""
+def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> list[SearchResult]:
+    """What a search of ``budget`` renders finds for each target."""
     index = model_index(model)
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, strict=True)
-    found = [
+    return [
         search_preset(model, synth, audio, mel, int(pitch), budget, index, seed)
         for audio, mel, pitch in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
     ]
-    return np.stack([f.unit for f in found]), np.array([f.gain_db for f in found])
 
 
 def evaluate(
@@ -185,8 +183,8 @@ def evaluate(
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
-    Every estimate is rendered at its target's note, a search's at the output gain it fitted (as
-    ``resynth`` plays it); metrics are reported as played and level-matched.
+    Every estimate is rendered at its target's note; a search's is scored on the render it found, at
+    the output gain it fitted (as ``resynth`` writes it). Metrics are reported as played and level-matched.
 
     Arguments:
         models: models trained for the same synth.
@@ -205,6 +203,7 @@ def evaluate(
         if m.config.space.names != config.space.names or m.config.name != config.name:
             raise SynthgenError(f"models {models[0].path} and {m.path} were trained for different synths or parameters")
     result = Evaluation(targets.name)
+    played: dict[str, np.ndarray] = {}  # a search's renders at its fitted gains, as resynth writes them
 
     def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -223,8 +222,9 @@ def evaluate(
             method = f"{label} + search ({budget} renders)"
 
             def searched(m: LoadedModel = m, method: str = method) -> np.ndarray:
-                unit, result.gains_db[method] = _searched(m, targets, synth, budget, seed, progress)
-                return unit
+                found = _searched(m, targets, synth, budget, seed, progress)
+                result.gains_db[method], played[method] = np.array([f.gain_db for f in found]), np.stack([f.audio for f in found])
+                return np.stack([f.unit for f in found])
 
             timed(method, searched)
     train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
@@ -250,9 +250,7 @@ def evaluate(
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
-        audio = render_at_pitches(synth, config, unit, targets.midi_pitch)
-        if method in result.gains_db:
-            audio = apply_gain_db(audio, result.gains_db[method])
+        audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:
