@@ -2,7 +2,7 @@
 
 Cases it builds itself: a rendered built-in test set (seed 1001, never a training seed); three
 held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth
-at several pitches and programs; espeak-ng voices. Metrics: spectral convergence (as played, a
+at several pitches and programs, held 3 s and, at another pitch, 1 s; espeak-ng voices. Metrics: spectral convergence (as played, a
 search's preset at the output gain it fitted as ``resynth`` writes it, and level-matched), log-mel
 MSE (level-matched), MFCC distance, seconds per sound (wall and CPU: a busy machine inflates the
 first; the second leaves out a plugin's render processes).
@@ -32,20 +32,22 @@ HELD_OUT_BANKS = ("BriansBank07.amSynth.bank", "BriansBank15.amSynth.bank", "Pat
 #: General MIDI programs: piano, bells, organ, guitar, violin, trumpet, flute, saw lead, pad
 GM_PROGRAMS = {0: "piano", 14: "bells", 19: "organ", 25: "guitar", 40: "violin", 56: "trumpet", 73: "flute", 81: "saw_lead", 89: "pad"}
 GM_PITCHES = (48, 67)
+#: short notes: every GM program held this long at this pitch (a length and a pitch no other set has)
+SHORT_NOTE_S, SHORT_NOTE_PITCH = 1.0, 55
 VOICES = {"voice_ah": ("aaaaaaaaaah", 40), "voice_hello": ("hello there, how are you", 60)}
 TEST_SEED = 1001
 MIN_GAIN_OVER_NN = 0.25
 MAX_SEARCH_S = 2.0
 
 
-def gm_notes(out: Path, quick: bool) -> Path:
-    """Render GM notes with fluidsynth into ``out``: every program at every pitch (quick: 4 programs, 1 pitch)."""
+def gm_notes(out: Path, quick: bool, held_s: float = 3.0, pitches: tuple[int, ...] = GM_PITCHES) -> Path:
+    """Render GM notes held ``held_s`` with fluidsynth into ``out``: every program at every pitch (quick: 5 programs, 1 pitch)."""
     out.mkdir(parents=True, exist_ok=True)
     programs = dict(list(GM_PROGRAMS.items())[:: 2 if quick else 1])
     for program, name in programs.items():
-        for pitch in GM_PITCHES[:1] if quick else GM_PITCHES:
+        for pitch in pitches[:1] if quick else pitches:
             midi = out / f"{name}_{pitch}.mid"
-            midi.write_bytes(midi_note_file(program, pitch))
+            midi.write_bytes(midi_note_file(program, pitch, held_s=held_s))
             cmd = ["fluidsynth", "-ni", "-F", str(out / f"{name}_{pitch}.wav"), "-r", "22050", str(SOUNDFONT), str(midi)]
             subprocess.run(cmd, check=True, capture_output=True)
             midi.unlink()
@@ -179,7 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=int, help="Renders per sound of the search rows (0: models alone; default: each synth config's search_budget)."
     )
-    parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch.")
+    parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch, 5 short ones.")
     parser.add_argument("--rendered", type=int, default=100, help="Rendered test sounds (without --quick).")
     parser.add_argument("--seed", type=int, default=0, help="Seeds the random baseline and the searches.")
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
@@ -191,7 +193,11 @@ def main() -> None:
     if "amsynth" not in groups:
         notes.append("no --amsynth-model: the held-out amsynth banks are skipped")
     with tempfile.TemporaryDirectory() as tmp:
-        real = {"gm notes": gm_notes(Path(tmp) / "gm notes", args.quick), "voices": voices(Path(tmp) / "voices")}
+        real = {
+            "gm notes": gm_notes(Path(tmp) / "gm notes", args.quick),
+            "gm short notes": gm_notes(Path(tmp) / "gm short notes", args.quick, SHORT_NOTE_S, (SHORT_NOTE_PITCH,)),
+            "voices": voices(Path(tmp) / "voices"),
+        }
         for synth_name, models in groups.items():
             config = models[0].config
             budgets[synth_name] = config.search_budget if args.budget is None else args.budget

@@ -54,12 +54,12 @@ class RenderSettings(Note):
 
     sample_rate: int = 22050
 
-    def note(self, midi_pitch: int | None = None, velocity: int | None = None) -> Note:
-        """The note these settings describe, optionally at another pitch or velocity."""
+    def note(self, midi_pitch: int | None = None, velocity: int | None = None, note_duration_s: float | None = None) -> Note:
+        """The note these settings describe, optionally at another pitch or velocity, or held for another time."""
         return Note(
             self.midi_pitch if midi_pitch is None else int(midi_pitch),
             self.velocity if velocity is None else int(velocity),
-            self.note_duration_s,
+            self.note_duration_s if note_duration_s is None else float(note_duration_s),
             self.render_duration_s,
         )
 

@@ -144,6 +144,19 @@ class ParameterSpace:
                 unit[~switch, j] = centers[~switch, j]
         return self.snap_unit(unit)
 
+    def class_alternatives(self, unit_row: np.ndarray) -> np.ndarray:
+        """Every preset ``(M, P)`` that differs from ``unit_row`` ``(P,)`` in the class of one categorical
+        parameter: each other class of each, in parameter order (none without categorical parameters)."""
+        row = self.snap_unit(unit_row)[0]
+        out = []
+        for j, s in enumerate(self.specs):
+            if s.kind == "categorical":
+                n = s.n_classes
+                for k in np.flatnonzero(np.arange(n) != round(row[j] * (n - 1))):
+                    out.append(row.copy())
+                    out[-1][j] = k / (n - 1)
+        return np.asarray(out, dtype=np.float32).reshape(-1, self.size)
+
     def synth_values(self, unit_row: Sequence[float]) -> dict[str, float]:
         """Everything to set on the synth for one unit preset ``(P,)``: fixed values, then the learned ones' values."""
         out = {k: float(v) for k, v in self.fixed.items()}

@@ -81,3 +81,13 @@ def test_bad_scale_is_one_clear_error(entry: dict, message: str) -> None:
 
     with pytest.raises(SynthgenError, match=message):
         parse_config({"name": "x", "backend": "faust", "dsp": "process = 0;", "learned": [entry]})
+
+
+def test_class_alternatives_switch_one_categorical_class_at_a_time(space: ParameterSpace) -> None:
+    row = space.to_unit(np.array([[500.0, 0.5, 3.0]]))[0]
+    switched = space.class_alternatives(row)
+    assert switched.shape == (4, 3)
+    np.testing.assert_allclose(switched[:, [0, 2]], np.repeat(row[None, [0, 2]], 4, axis=0))
+    assert sorted(space.from_unit(switched)[:, 1]) == [0.0, 0.25, 0.75, 1.0]
+    ordered_only = ParameterSpace(tuple(s for s in space.specs if s.kind != "categorical"))
+    assert ordered_only.class_alternatives(row[[0, 2]]).shape == (0, 2)

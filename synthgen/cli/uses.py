@@ -29,6 +29,13 @@ from synthgen.uses.search import MAX_BUDGET
     default=None,
     help="MIDI note to play the preset at (default: the input's tracked pitch, or the model's note when it has none).",
 )
+@click.option(
+    "--held",
+    "held_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds the key is held (default: until the input falls 25 dB below its peak, at most the model's note length).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
 @verbosity_options()
@@ -40,6 +47,7 @@ def resynth(
     plugin: Path | None,
     budget: int | None,
     midi_pitch: int | None,
+    held_s: float | None,
     seed: int,
     plot: bool,
     verbosity: int,
@@ -50,7 +58,7 @@ def resynth(
     trimmed or padded as the model expects) and infers the parameters. A search then renders up
     to --budget presets near the model's answer (samples of its posterior, the nearest training
     sounds, then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the
-    input's pitch and level (its output gain is stored in the preset). Writes the audio and the
+    input's pitch, for as long as the input sounds, and at its level (its output gain is stored in the preset). Writes the audio and the
     preset (JSON, plus the plugin's own format where it has one); with --plot, a figure comparing
     the input and output spectrograms too.
 
@@ -62,12 +70,15 @@ def resynth(
 
     loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
     progress = progress_wanted(verbosity)
-    result = resynthesize(loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot)
+    result = resynthesize(
+        loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot, held_s=held_s
+    )
     for change in result.changes:
         click.echo(f"input: {change}")
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(result.note.message)
+    click.echo(result.held.message)
     found = result.search
     click.echo(
         f"search: {found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "

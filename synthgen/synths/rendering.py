@@ -36,6 +36,7 @@ def render_unit(
     note_index: np.ndarray | None = None,
     authored: Sequence[Mapping[str, float]] | None = None,
     threads: int = 1,
+    note_duration_s: float | None = None,
 ) -> np.ndarray:
     """Render presets given in unit space.
 
@@ -49,6 +50,7 @@ def render_unit(
             fixed values (human presets rendered as their authors made them); default: none.
         threads: split the presets among up to this many instances of the synth (see
             :meth:`~synthgen.synths.base.Synth.copies`), each rendering in its own thread.
+        note_duration_s: how long every key is held (default: the config's).
 
     Returns:
         Mono audio ``(B, n_samples)`` float32.
@@ -62,7 +64,7 @@ def render_unit(
 
         def render_share(copy: Synth, rows: np.ndarray) -> np.ndarray:
             own = [authored[r] for r in rows] if authored else None
-            return render_unit(copy, config, unit[rows], notes, note_index[rows], own)
+            return render_unit(copy, config, unit[rows], notes, note_index[rows], own, note_duration_s=note_duration_s)
 
         return np.concatenate(split_among(copies, len(unit), render_share))
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
@@ -70,11 +72,21 @@ def render_unit(
         rows = np.flatnonzero(note_index == k)
         if len(rows):
             batch = [{**config.space.synth_values(unit[r]), **(authored[r] if authored else {})} for r in rows]
-            audio[rows] = synth.render(batch, config.render.note(pitch, velocity))
+            audio[rows] = synth.render(batch, config.render.note(pitch, velocity, note_duration_s))
     return audio
 
 
-def render_at_pitches(synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray) -> np.ndarray:
-    """Render presets ``(N, P)``, each at its own note ``(N,)`` (the config's velocity)."""
-    pitches, note_index = np.unique(np.asarray(midi_pitch, dtype=int), return_inverse=True)
-    return render_unit(synth, config, unit, [(int(p), config.render.velocity) for p in pitches], note_index)
+def render_at_pitches(
+    synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray, note_duration_s: np.ndarray | None = None
+) -> np.ndarray:
+    """Render presets ``(N, P)``, each at its own note ``(N,)`` (the config's velocity), each key held
+    for its own time ``(N,)`` in seconds (default: the config's)."""
+    unit = np.atleast_2d(unit)
+    held = np.full(len(unit), config.render.note_duration_s) if note_duration_s is None else np.asarray(note_duration_s, dtype=float)
+    audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
+    for seconds in np.unique(held):
+        rows = np.flatnonzero(held == seconds)
+        pitches, note_index = np.unique(np.asarray(midi_pitch, dtype=int)[rows], return_inverse=True)
+        notes = [(int(p), config.render.velocity) for p in pitches]
+        audio[rows] = render_unit(synth, config, unit[rows], notes, note_index, note_duration_s=float(seconds))
+    return audio

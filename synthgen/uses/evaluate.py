@@ -22,6 +22,7 @@ from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_at_pitches
 from synthgen.uses.index import model_index
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
+from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import SearchResult, search_preset
 
@@ -31,7 +32,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 @dataclass
 class Targets:
     """The sounds to match: log-mels, audio, the note each is played at, and (for rendered sets) their true unit
-    parameters and the dataset's fingerprint."""
+    parameters and the dataset's fingerprint. ``held_s`` is how long each note's key is held (default: the
+    config's note length)."""
 
     name: str
     mel: np.ndarray
@@ -40,6 +42,7 @@ class Targets:
     labels: list[str]
     midi_pitch: np.ndarray
     fingerprint: str | None = None
+    held_s: np.ndarray | None = None
 
 
 @dataclass
@@ -110,7 +113,8 @@ def targets_from_dataset(path: str | Path, config: SynthConfig, synth: Synth, ma
 
 
 def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
-    """Every audio file in a folder (no true parameters: audio metrics only), each played at its tracked pitch."""
+    """Every audio file in a folder (no true parameters: audio metrics only), each played at its tracked pitch
+    for as long as it sounds (see :func:`~synthgen.uses.note_length.held_time`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SynthgenError(f"--audio-dir {folder} is not a folder")
@@ -119,8 +123,10 @@ def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
         raise SynthgenError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
     audio = np.stack([read_audio(p, config.render.sample_rate, config.render.render_duration_s).audio for p in files])
     mel = log_mel(audio, config.render.sample_rate, config.features)
-    pitch = [choose_note(a, config.render.sample_rate, config.features.hop_length, config.render.midi_pitch).midi_pitch for a in audio]
-    return Targets(str(folder), mel, audio, None, [p.name for p in files], np.asarray(pitch, dtype=int))
+    rate = config.render.sample_rate
+    pitch = [choose_note(a, rate, config.features.hop_length, config.render.midi_pitch).midi_pitch for a in audio]
+    held = [held_time(a, rate, config.render.note_duration_s).seconds for a in audio]
+    return Targets(str(folder), mel, audio, None, [p.name for p in files], np.asarray(pitch, dtype=int), held_s=np.asarray(held))
 
 
 def _nearest_neighbour_presets(train_path: Path, targets: np.ndarray, chunk: int = 512) -> np.ndarray:
@@ -165,10 +171,11 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
 def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> list[SearchResult]:
     """What a search of ``budget`` renders finds for each target."""
     index = model_index(model)
-    rows = zip(targets.audio, targets.mel, targets.midi_pitch, strict=True)
+    held = [None] * len(targets.mel) if targets.held_s is None else [float(s) for s in targets.held_s]
+    rows = zip(targets.audio, targets.mel, targets.midi_pitch, held, strict=True)
     return [
-        search_preset(model, synth, audio, mel, int(pitch), budget, index, seed)
-        for audio, mel, pitch in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
+        search_preset(model, synth, audio, mel, int(pitch), budget, index, seed, note_duration_s=seconds)
+        for audio, mel, pitch, seconds in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
     ]
 
 
@@ -183,7 +190,7 @@ def evaluate(
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
-    Every estimate is rendered at its target's note; a search's is scored on the render it found, at
+    Every estimate is rendered at its target's note, held as long as the target's; a search's is scored on the render it found, at
     the output gain it fitted (as ``resynth`` writes it). Metrics are reported as played and level-matched.
 
     Arguments:
@@ -250,7 +257,7 @@ def evaluate(
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
-        audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch)
+        audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch, targets.held_s)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, clipping_note, prepare_folder, read_audio, write_wav
+from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.uses.index import SoundIndex, model_index
+from synthgen.uses.note_length import HeldTime, held_time
 from synthgen.uses.pitch import NoteChoice, choose_note, pitch_range_semitones
 from synthgen.uses.search import SearchResult, search_preset
 
@@ -31,6 +33,7 @@ class Resynthesis:
         input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
         gain_db: the output gain (dB) that matches the input's level.
         note: the note the preset is played at, and why.
+        held: how long its key is held, and why.
         search: the search that found the preset (its distance, renders).
         notes: remarks for the user (e.g. no index of training sounds next to the model).
     """
@@ -45,6 +48,7 @@ class Resynthesis:
     changes: list[str]
     gain_db: float = 0.0
     note: NoteChoice | None = None
+    held: HeldTime | None = None
     search: SearchResult | None = None
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -72,10 +76,11 @@ def resynthesize(
     index: SoundIndex | None = None,
     seed: int = 0,
     fade_s: float = 0.1,
+    held_s: float | None = None,
     progress: bool = False,
     plot: bool = False,
 ) -> Resynthesis:
-    """Infer the preset of a sound, search around it with the synth, and render it at the sound's pitch and level.
+    """Infer the preset of a sound, search around it with the synth, and render it at the sound's pitch, length and level.
 
     Arguments:
         model: a loaded model.
@@ -90,12 +95,16 @@ def resynthesize(
         index: the model's training sounds (default: the ``index.npz`` next to the model, if any).
         seed: seeds the search.
         fade_s: fade-out of an input longer than the model's sounds.
+        held_s: seconds the key is held; default: as long as the input sounds, at most the model's note length.
         progress: show the search's progress.
         plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
+    if held_s is not None and held_s > config.render.render_duration_s:
+        raise SynthgenError(f"the key cannot be held {held_s:g} s: the model's sounds last {config.render.render_duration_s:g} s")
     loaded, mel_in = read_sound(model, audio_path, fade_s)
     note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
+    held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s, held_s)
     synth = synth or load_synth(config, plugin)
     budget = config.search_budget if budget is None else budget
     notes = []
@@ -108,7 +117,7 @@ def resynthesize(
         index = model_index(model)
         if index is None:
             notes.append(f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)")
-    found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress)
+    found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress, note_duration_s=held.seconds)
     if found.failed_renders:
         notes.append(
             f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
@@ -125,6 +134,7 @@ def resynthesize(
         changes=loaded.changes,
         gain_db=found.gain_db,
         note=note,
+        held=held,
         search=found,
         notes=notes,
     )
@@ -145,6 +155,7 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
         "source": str(result.source),
         "model": str(model.path),
         "pitch": result.note.message,
+        "held": result.held.message,
         "search": {
             "renders": result.search.n_renders,
             "seed": result.search.seed,
@@ -152,7 +163,7 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
             "from": result.search.origin,
         },
     }
-    note = model.config.render.note(result.note.midi_pitch)
+    note = model.config.render.note(result.note.midi_pitch, note_duration_s=result.held.seconds)
     for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db):
         files[f"preset{preset.suffix}"] = preset
     if not plot:

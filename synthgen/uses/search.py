@@ -1,5 +1,6 @@
 """Search with the synth in the loop: start from the model's answer, samples of its posterior and the
-nearest training sounds, then refine the best with CMA-ES over unit parameters, rendering every try.
+nearest training sounds, try every other class of each categorical parameter of the best, then refine
+it with CMA-ES over unit parameters, rendering every try.
 
 References:
     Hansen, "The CMA evolution strategy: a tutorial" (arXiv:1604.00772), through the ``cma`` package.
@@ -121,7 +122,8 @@ class SearchResult:
         distance: its :class:`SpectralDistance` to the target.
         model_distance: the distance of the model's own answer.
         origin: the starting point the best preset came from (``model answer``, ``nearest training
-            sound 2``, ``posterior sample 1``), plus `` + CMA-ES`` when the local search improved it.
+            sound 2``, ``posterior sample 1``), plus `` + class switch`` when switching one categorical
+            parameter's class improved it and `` + CMA-ES`` when the local search did.
         n_renders: renders spent.
         seed: the seed of the posterior samples and CMA-ES.
         seconds: wall time of the search, renders included.
@@ -203,20 +205,29 @@ def start_candidates(
 
 
 def _render_scored(
-    synth: Synth, config: SynthConfig, units: np.ndarray, notes: list[tuple[int, int]], distance: SpectralDistance, threads: int
+    synth: Synth, config: SynthConfig, units: np.ndarray, note: tuple[int, int, float], distance: SpectralDistance, threads: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Renders ``(B, n_samples)`` of ``units`` and their distances ``(B,)``: each synth instance renders
-    and scores its share in a thread of its own, so scoring one share overlaps rendering the other.
-    One preset renders on the synth itself."""
+    """Renders ``(B, n_samples)`` of ``units`` at ``note`` (pitch, velocity, seconds held) and their distances
+    ``(B,)``: each synth instance renders and scores its share in a thread of its own, so scoring one share
+    overlaps rendering the other. One preset renders on the synth itself."""
 
     def render_and_score(copy: Synth, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        audio = render_unit(copy, config, units[rows], notes)
+        audio = render_unit(copy, config, units[rows], [note[:2]], note_duration_s=note[2])
         return audio, distance(audio)[0]
 
     if len(units) == 1:
         return render_and_score(synth, np.arange(1))
     shares = split_among(synth.copies(min(threads, len(units))), len(units), render_and_score)
     return np.concatenate([audio for audio, _ in shares]), np.concatenate([scores for _, scores in shares])
+
+
+def _kept_best(state: dict, units: np.ndarray, audio: np.ndarray, scores: np.ndarray) -> bool:
+    """Put the best of a batch of renders in ``state`` (``unit``, ``audio``, ``distance``) where it is nearer; whether it was."""
+    k = int(np.argmin(scores))
+    if scores[k] >= state["distance"]:
+        return False
+    state.update(unit=units[k], audio=audio[k], distance=float(scores[k]))
+    return True
 
 
 # One BLAS thread: BLAS threads spin on after the distance's product, taking the CPUs the renders need.
@@ -232,10 +243,13 @@ def search_preset(
     seed: int = 0,
     progress: bool = False,
     threads: int | None = None,
+    note_duration_s: float | None = None,
 ) -> SearchResult:
     """Find the preset whose rendering is nearest to ``target``, spending at most ``budget`` renders.
 
-    The starting points (:func:`start_candidates`, cut to the budget) are rendered and scored; the
+    The starting points (:func:`start_candidates`, cut to the budget) are rendered and scored. Then,
+    budget allowing, every other class of each categorical parameter of the best (a waveform, a filter
+    type: switches CMA-ES's small steps on a relaxed class rarely make) replaces it where better. The
     best is refined by separable CMA-ES (population :data:`CMA_POPSIZE`, step :data:`CMA_SIGMA`) over the
     unit parameters, discrete and categorical ones relaxed to ``[0, 1]`` and snapped when rendered.
     The best render seen is returned, so the result is never worse than the best starting point.
@@ -253,6 +267,7 @@ def search_preset(
         progress: show a progress bar with the distance reached.
         threads: synth instances rendering each batch of candidates at once (default: one per CPU,
             at most :data:`MAX_THREADS`).
+        note_duration_s: how long the key is held (default: the model's note length).
     """
     start = time.perf_counter()
     threads = min(usable_cpus(), MAX_THREADS) if threads is None else threads
@@ -260,21 +275,30 @@ def search_preset(
     budget = config.search_budget if budget is None else budget
     if budget > 0:
         synth.copies(threads)  # instances that take a while to make (a plugin's processes) get going
-    notes = [(config.render.midi_pitch if midi_pitch is None else int(midi_pitch), config.render.velocity)]
+    played = config.render.note(midi_pitch, note_duration_s=note_duration_s)
+    note = (played.midi_pitch, played.velocity, played.note_duration_s)
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
     if budget > 0:
-        units, labels = start_candidates(model, mel, index, seed, notes[0][0])
+        units, labels = start_candidates(model, mel, index, seed, played.midi_pitch)
         units, labels = units[:budget], labels[:budget]
     else:
-        units, labels = model.infer(mel[None], notes[0][0]), ["model answer"]
-    audio, scores = _render_scored(synth, config, units, notes, distance, threads)
+        units, labels = model.infer(mel[None], played.midi_pitch), ["model answer"]
+    audio, scores = _render_scored(synth, config, units, note, distance, threads)
     best, model_distance = int(np.argmin(scores)), float(scores[0])
     state = {"unit": units[best], "audio": audio[best], "distance": float(scores[best])}
     history, n_renders, failed = [state["distance"]], len(units), int(np.isinf(scores).sum())
     origin = labels[best]
+    switches = config.space.class_alternatives(state["unit"])
+    if len(switches) and budget - n_renders >= len(switches) + CMA_POPSIZE:
+        audio, scores = _render_scored(synth, config, switches, note, distance, threads)
+        n_renders, failed = n_renders + len(switches), failed + int(np.isinf(scores).sum())
+        if _kept_best(state, switches, audio, scores):
+            origin += " + class switch"
+        history.append(state["distance"])
     bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
     bar.set_postfix(distance=f"{state['distance']:.3f}")
     if budget - n_renders >= CMA_POPSIZE:
+        refined = origin
         cma = _import_cma()
         options = {"popsize": CMA_POPSIZE, "bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9, "CMA_diagonal": CMA_DIAGONAL}
         strategy = cma.CMAEvolutionStrategy(np.clip(state["unit"], 0.0, 1.0).astype(np.float64), CMA_SIGMA, options)
@@ -282,14 +306,12 @@ def search_preset(
             tries = strategy.ask()
             # render (and keep) exactly the snapped presets a user gets back
             units = config.space.snap_unit(np.asarray(tries))
-            audio, scores = _render_scored(synth, config, units, notes, distance, threads)
+            audio, scores = _render_scored(synth, config, units, note, distance, threads)
             strategy.tell(tries, scores.tolist())
             n_renders += len(tries)
             failed += int(np.isinf(scores).sum())
-            k = int(np.argmin(scores))
-            if scores[k] < state["distance"]:
-                state = {"unit": units[k], "audio": audio[k], "distance": float(scores[k])}
-                origin = labels[best] + " + CMA-ES"
+            if _kept_best(state, units, audio, scores):
+                origin = refined + " + CMA-ES"
             history.append(state["distance"])
             bar.update(len(tries))
             bar.set_postfix(distance=f"{state['distance']:.3f}")
