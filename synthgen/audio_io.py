@@ -1,6 +1,16 @@
 """Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs into output folders."""
 
-__all__ = ["LoadedAudio", "clipping_note", "fit_length", "prepare_folder", "read_audio", "wav_bytes", "write_wav"]
+__all__ = [
+    "LoadedAudio",
+    "block_levels_db",
+    "clipping_note",
+    "fit_length",
+    "leading_silence",
+    "prepare_folder",
+    "read_audio",
+    "wav_bytes",
+    "write_wav",
+]
 
 import io
 import re
@@ -17,6 +27,12 @@ from synthgen.errors import SynthgenError
 SILENT_PEAK = 1e-4
 #: a file shorter than this gets a warning: there is too little sound to match
 SHORT_SOUND_S = 0.1
+#: the sound starts at the first block of samples within this of its loudest block
+ONSET_BELOW_PEAK_DB = 40.0
+#: samples per block of that level envelope
+ONSET_BLOCK = 256
+#: less silence than this before the sound is left as it is
+MIN_LEAD_S = 0.02
 # libsndfile's note on a chunk whose header promises more bytes than the file holds
 _TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
@@ -42,8 +58,28 @@ def fit_length(audio: np.ndarray, n_samples: int, fade_s: float, sample_rate: in
     return np.pad(audio, pad)
 
 
+def block_levels_db(audio: np.ndarray, block: int = ONSET_BLOCK) -> np.ndarray:
+    """The mean power of each whole block of ``block`` samples of mono ``audio``, in dB below the loudest
+    block ``(n_blocks,)``; empty when there is no block or all are silent."""
+    n_blocks = len(audio) // block
+    energy = np.square(audio[: n_blocks * block], dtype=np.float64).reshape(n_blocks, block).mean(axis=1)
+    if n_blocks == 0 or energy.max() <= 0:
+        return np.empty(0)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(energy / energy.max())
+
+
+def leading_silence(audio: np.ndarray, sample_rate: int) -> int:
+    """Samples of silence before mono ``audio`` ``(n_samples,)`` starts: the blocks of :data:`ONSET_BLOCK`
+    samples before the first one within :data:`ONSET_BELOW_PEAK_DB` of the loudest (0 for under :data:`MIN_LEAD_S`)."""
+    levels = block_levels_db(audio)
+    lead = int(np.argmax(levels > -ONSET_BELOW_PEAK_DB)) * ONSET_BLOCK if levels.size else 0
+    return lead if lead >= MIN_LEAD_S * sample_rate else 0
+
+
 def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: float = 0.1) -> LoadedAudio:
-    """Read a WAV/FLAC/OGG file: mix to mono, resample, trim or pad to ``duration_s``.
+    """Read a WAV/FLAC/OGG file: mix to mono, resample, cut the silence before the sound (a synth's note
+    starts at once), trim or pad to ``duration_s``.
 
     Raises:
         SynthgenError: missing file, not audio, empty or silent.
@@ -78,6 +114,9 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     if file_rate != sample_rate:
         mono = soxr.resample(mono, file_rate, sample_rate, quality="HQ")  # librosa.resample's default
         changes.append(f"resampled {file_rate} Hz to {sample_rate} Hz")
+    if lead := leading_silence(mono, sample_rate):
+        mono = mono[lead:]
+        changes.append(f"cut {lead / sample_rate:.2f} s of silence before the sound starts")
     n_samples = round(duration_s * sample_rate)
     if len(mono) != n_samples:
         verb = "trimmed" if len(mono) > n_samples else "padded"

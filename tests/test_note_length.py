@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from synthgen.audio_io import write_wav
+from synthgen.audio_io import ONSET_BLOCK, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.presets.json_preset import read_document
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_at_pitches, render_unit
-from synthgen.uses.note_length import BLOCK, MIN_HELD_S, held_time
+from synthgen.uses.note_length import MIN_HELD_S, held_time
 from synthgen.uses.resynth import resynthesize
 
 SAMPLE_RATE = 22050
@@ -32,7 +32,7 @@ def _tone(seconds: float, total_s: float = 4.0) -> np.ndarray:
 
 @pytest.mark.parametrize("seconds", [0.4, 1.2, 2.5])
 def test_a_tone_is_held_as_long_as_it_sounds(seconds: float) -> None:
-    assert held_time(_tone(seconds), SAMPLE_RATE, 3.0).seconds == pytest.approx(seconds, abs=BLOCK / SAMPLE_RATE)
+    assert held_time(_tone(seconds), SAMPLE_RATE, 3.0).seconds == pytest.approx(seconds, abs=ONSET_BLOCK / SAMPLE_RATE)
 
 
 def test_long_silent_and_given_holds() -> None:

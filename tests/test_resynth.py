@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synthgen.audio_io import clipping_note, read_audio, write_wav
+from synthgen.audio_io import ONSET_BLOCK, clipping_note, read_audio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
@@ -166,6 +166,19 @@ def test_tiny_truncated_and_huge_wavs_are_read_with_a_note(tmp_path: Path) -> No
     huge = read_audio(tmp_path / "huge.wav", 22050, 4.0)
     assert "scaled down to full scale (its peak was 5e+29)" in huge.changes
     assert np.isfinite(log_mel(huge.audio, 22050, load_config("builtin").features)).all()
+
+
+def test_silence_before_the_sound_is_cut_and_said(tmp_path: Path) -> None:
+    rate = 22050
+    tone = (0.5 * np.sin(2 * np.pi * 220.0 * np.arange(rate) / rate)).astype(np.float32)
+    hiss = 1e-4 * np.random.default_rng(0).standard_normal(rate // 2).astype(np.float32)  # 68 dB down
+    sf.write(tmp_path / "late.wav", np.concatenate([hiss, tone]), rate)
+    sf.write(tmp_path / "prompt.wav", np.concatenate([hiss[:200], tone]), rate)
+    late = read_audio(tmp_path / "late.wav", rate, 4.0)
+    assert any(c.startswith("cut 0.50 s of silence") for c in late.changes)
+    assert np.sqrt(np.mean(late.audio[:ONSET_BLOCK] ** 2)) > 0.3  # the tone's RMS is 0.35: it starts within one block
+    prompt = read_audio(tmp_path / "prompt.wav", rate, 4.0)
+    assert not any(c.startswith("cut") for c in prompt.changes)
 
 
 def test_a_sound_that_would_clip_is_scaled_down_and_said_so(tmp_path: Path) -> None:

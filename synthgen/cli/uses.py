@@ -54,8 +54,8 @@ def resynth(
 ) -> None:
     """Find the synth preset that sounds like AUDIO and render it.
 
-    Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed and
-    trimmed or padded as the model expects) and infers the parameters. A search then renders up
+    Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed, the
+    silence before the sound cut, and trimmed or padded as the model expects) and infers the parameters. A search then renders up
     to --budget presets near the model's answer (samples of its posterior, the nearest training
     sounds, then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the
     input's pitch, for as long as the input sounds, and at its level (its output gain is stored in the preset). Writes the audio and the

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthgen.audio_io import ONSET_BLOCK, block_levels_db
+
 #: the sound has ended where it stays this far below its loudest block
 ENDED_BELOW_PEAK_DB = 25.0
-#: samples per block of the level envelope
-BLOCK = 512
 #: the shortest hold: a key tapped shorter than this is a click
 MIN_HELD_S = 0.1
 
@@ -26,7 +26,7 @@ def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: flo
     """The time to hold a key so that the note imitates ``audio`` ``(n_samples,)``.
 
     It is where the sound's level falls for good more than :data:`ENDED_BELOW_PEAK_DB` below
-    its loudest block of :data:`BLOCK` samples (the synth's own release plays after it), at
+    its loudest block of :data:`~synthgen.audio_io.ONSET_BLOCK` samples (the synth's own release plays after it), at
     least :data:`MIN_HELD_S` and at most ``longest_s`` (the model's note: the sounds it knows).
 
     Arguments:
@@ -37,12 +37,11 @@ def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: flo
     """
     if held_s is not None:
         return HeldTime(float(held_s), f"key held {held_s:g} s as asked")
-    n_blocks = len(audio) // BLOCK
-    energy = np.square(audio[: n_blocks * BLOCK].astype(np.float64)).reshape(n_blocks, BLOCK).mean(axis=1)
-    if n_blocks == 0 or energy.max() <= 0:
+    levels = block_levels_db(audio)
+    if not levels.size:
         return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input is silent")
-    sounding = np.flatnonzero(energy > energy.max() * 10 ** (-ENDED_BELOW_PEAK_DB / 10))
-    ends_s = (sounding[-1] + 1) * BLOCK / sample_rate
+    sounding = np.flatnonzero(levels > -ENDED_BELOW_PEAK_DB)
+    ends_s = float(sounding[-1] + 1) * ONSET_BLOCK / sample_rate
     if ends_s >= longest_s:
         return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input sounds {ends_s:.2f} s or longer")
     seconds = max(ends_s, MIN_HELD_S)
