@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.signal import lfilter
 
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, pitch_range_semitones
 
@@ -59,3 +60,19 @@ def test_octave_errors_of_the_tracker_do_not_read_as_movement() -> None:
     f0[::4] = 261.6  # a quarter of the frames an octave up, as the tracker does in a piano's decay
     f0[1::10] = np.nan
     assert pitch_range_semitones(PitchEstimate(f0, 1.0, 130.8, 48)) < 0.1
+
+
+def test_a_breathy_jittery_voice_has_its_pitch() -> None:
+    # glottal pulses at 110 Hz (A2), each period 2 % off at random, through two formants, with breath noise
+    rng = np.random.default_rng(0)
+    pulses, t = np.zeros(2 * SAMPLE_RATE), 0.0
+    while t < 2.0:
+        pulses[int(t * SAMPLE_RATE)] = 1.0
+        t += (1 + 0.02 * rng.standard_normal()) / 110.0
+    voice = pulses
+    for formant_hz in (700.0, 1200.0):
+        r = np.exp(-np.pi * 100 / SAMPLE_RATE)
+        voice = lfilter([1.0], [1.0, -2 * r * np.cos(2 * np.pi * formant_hz / SAMPLE_RATE), r * r], voice)
+    voice = 0.5 * voice / np.abs(voice).max() + 0.05 * rng.standard_normal(len(voice))
+    pitch = detect_pitch(voice, SAMPLE_RATE, 1024)
+    assert pitch.midi_pitch == 45 and pitch.voiced_s > 0.5

@@ -24,7 +24,7 @@ from synthgen.uses.index import build_index, load_index
 from synthgen.uses.level import apply_gain_db, fit_gain
 from synthgen.uses.metrics import audio_metrics, level_gain_db
 from synthgen.uses.pitch import choose_note
-from synthgen.uses.search import N_NEAREST, SpectralDistance, posterior_samples, search_preset, start_candidates
+from synthgen.uses.search import CMA_POPSIZE, N_NEAREST, SpectralDistance, posterior_samples, search_preset, start_candidates
 
 needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
 SAMPLE_RATE = 22050
@@ -269,3 +269,21 @@ def test_walks_play_at_the_level_of_their_sources(shipped, builtin, tmp_path: Pa
     assert source_gain_db(shipped, synth, preset, unit[0]) == pytest.approx(-12.0)
     walk = render_walk(shipped, synth, np.repeat(unit, 2, axis=0), gain_db=np.array([0.0, -12.0]))
     np.testing.assert_allclose(walk.audio[1], walk.audio[0] * 10 ** (-12 / 20), atol=1e-6)
+
+
+@needs_shipped_model
+def test_the_search_keeps_the_best_class_switch_of_its_start(shipped, builtin, target, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the built-in synth read as if its osc2 interval were a categorical switch; the model's answer the only start
+    config, synth = builtin
+    specs = tuple(dataclasses.replace(s, kind="categorical") if s.name == "osc2_semitones" else s for s in config.space.specs)
+    model = dataclasses.replace(shipped, config=dataclasses.replace(config, space=dataclasses.replace(config.space, specs=specs)))
+    monkeypatch.setattr("synthgen.uses.search.N_POSTERIOR", 0)
+    audio, mel = target
+    switches = model.config.space.class_alternatives(model.infer(mel[None], 48)[0])
+    assert len(switches) == 24  # every other interval of -12..+12
+    scores = SpectralDistance(audio, SAMPLE_RATE, config.features)(render_unit(synth, config, switches, [(48, 127)]))[0]
+    found = search_preset(model, synth, audio, mel, 48, budget=1 + len(switches) + CMA_POPSIZE, seed=0)
+    assert scores.min() < found.model_distance  # a switch helps this sound: it is the one kept, then refined
+    assert found.n_renders == 1 + len(switches) + CMA_POPSIZE and found.origin.startswith("model answer + class switch")
+    assert found.history[1] == pytest.approx(scores.min(), rel=1e-4)
+    assert found.distance <= found.history[1]

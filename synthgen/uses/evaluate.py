@@ -190,8 +190,9 @@ def evaluate(
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
-    Every estimate is rendered at its target's note, held as long as the target's; a search's is scored on the render it found, at
-    the output gain it fitted (as ``resynth`` writes it). Metrics are reported as played and level-matched.
+    Every estimate is rendered at its target's note, held as long as the target's; a search's is
+    scored on the render it found, at the output gain it fitted (as ``resynth`` writes it). Metrics
+    are reported as played and level-matched.
 
     Arguments:
         models: models trained for the same synth.

@@ -25,9 +25,10 @@ class HeldTime:
 def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: float | None = None) -> HeldTime:
     """The time to hold a key so that the note imitates ``audio`` ``(n_samples,)``.
 
-    It is where the sound's level falls for good more than :data:`ENDED_BELOW_PEAK_DB` below
-    its loudest block of :data:`~synthgen.audio_io.ONSET_BLOCK` samples (the synth's own release plays after it), at
-    least :data:`MIN_HELD_S` and at most ``longest_s`` (the model's note: the sounds it knows).
+    It is where the sound's level falls for good more than :data:`ENDED_BELOW_PEAK_DB` below its
+    loudest block of :data:`~synthgen.audio_io.ONSET_BLOCK` samples (the synth's own release plays
+    after it), at least :data:`MIN_HELD_S` and at most ``longest_s`` (the model's note: the sounds
+    it knows).
 
     Arguments:
         audio: the sound to imitate.

@@ -11,8 +11,11 @@ PITCH_LOW_HZ = 65.4
 PITCH_HIGH_HZ = 2093.0
 #: samples per analysis frame of the tracker (it must hold a period of PITCH_LOW_HZ and more)
 FRAME_LENGTH = 2048
-#: YIN's absolute threshold: a frame is voiced where its normalized difference dips below it
+#: YIN's absolute threshold: the period is the first dip of the normalized difference below it
 YIN_THRESHOLD = 0.15
+#: a frame is voiced where the normalized difference at its period is below this (a voice's jitter
+#: and breath keep its dips at 0.15-0.35, where noise stays above 0.5)
+VOICED_THRESHOLD = 0.35
 #: less voiced time than this is no pitch: the model's own note is played instead
 MIN_VOICED_S = 0.2
 #: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
@@ -50,8 +53,9 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
 
     Frames of :data:`FRAME_LENGTH` samples (centred, zero-padded) get YIN's cumulative-mean-normalized
     difference over periods of :data:`PITCH_HIGH_HZ` down to :data:`PITCH_LOW_HZ`; the period is the
-    first local minimum below :data:`YIN_THRESHOLD`, refined by parabolic interpolation. A frame is
-    voiced when it has one and its level is within :data:`SILENCE_BELOW_PEAK_DB` of the loudest frame.
+    first local minimum below :data:`YIN_THRESHOLD` (else the lowest), refined by parabolic
+    interpolation. A frame is voiced when the difference there is below :data:`VOICED_THRESHOLD` and
+    its level is within :data:`SILENCE_BELOW_PEAK_DB` of the loudest frame.
 
     References:
         de Cheveigné and Kawahara, "YIN, a fundamental frequency estimator for speech and music",
@@ -61,7 +65,7 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
     cmnd = _normalized_difference(frames, int(np.ceil(sample_rate / PITCH_LOW_HZ)) + 1)
     period, lowest = _first_dip(cmnd, int(np.floor(sample_rate / PITCH_HIGH_HZ)))
     level = np.sqrt(np.mean(frames**2, axis=1))
-    voiced = (lowest < YIN_THRESHOLD) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
+    voiced = (lowest < VOICED_THRESHOLD) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
     f0_hz = np.where(voiced, sample_rate / period, np.nan)
     voiced_s = float(voiced.sum()) * hop_length / sample_rate
     if voiced_s < MIN_VOICED_S:

@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from synthgen.config import FeatureSettings, SynthConfig
+from synthgen.config import FeatureSettings, Note, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import mel_from_power, stft_power
 from synthgen.model import LoadedModel
@@ -205,14 +205,14 @@ def start_candidates(
 
 
 def _render_scored(
-    synth: Synth, config: SynthConfig, units: np.ndarray, note: tuple[int, int, float], distance: SpectralDistance, threads: int
+    synth: Synth, config: SynthConfig, units: np.ndarray, note: Note, distance: SpectralDistance, threads: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Renders ``(B, n_samples)`` of ``units`` at ``note`` (pitch, velocity, seconds held) and their distances
+    """Renders ``(B, n_samples)`` of ``units`` at ``note`` (its pitch, velocity and time held) and their distances
     ``(B,)``: each synth instance renders and scores its share in a thread of its own, so scoring one share
     overlaps rendering the other. One preset renders on the synth itself."""
 
     def render_and_score(copy: Synth, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        audio = render_unit(copy, config, units[rows], [note[:2]], note_duration_s=note[2])
+        audio = render_unit(copy, config, units[rows], [(note.midi_pitch, note.velocity)], note_duration_s=note.note_duration_s)
         return audio, distance(audio)[0]
 
     if len(units) == 1:
@@ -275,14 +275,13 @@ def search_preset(
     budget = config.search_budget if budget is None else budget
     if budget > 0:
         synth.copies(threads)  # instances that take a while to make (a plugin's processes) get going
-    played = config.render.note(midi_pitch, note_duration_s=note_duration_s)
-    note = (played.midi_pitch, played.velocity, played.note_duration_s)
+    note = config.render.note(midi_pitch, note_duration_s=note_duration_s)
     distance = SpectralDistance(target, config.render.sample_rate, config.features)
     if budget > 0:
-        units, labels = start_candidates(model, mel, index, seed, played.midi_pitch)
+        units, labels = start_candidates(model, mel, index, seed, note.midi_pitch)
         units, labels = units[:budget], labels[:budget]
     else:
-        units, labels = model.infer(mel[None], played.midi_pitch), ["model answer"]
+        units, labels = model.infer(mel[None], note.midi_pitch), ["model answer"]
     audio, scores = _render_scored(synth, config, units, note, distance, threads)
     best, model_distance = int(np.argmin(scores)), float(scores[0])
     state = {"unit": units[best], "audio": audio[best], "distance": float(scores[best])}
