@@ -33,6 +33,8 @@ ONSET_BELOW_PEAK_DB = 40.0
 ONSET_BLOCK = 256
 #: less silence than this before the sound is left as it is
 MIN_LEAD_S = 0.02
+#: blocks before the start that rise at least this much (dB) each into it are the sound's attack, kept
+ATTACK_RISE_DB = 0.5
 # libsndfile's note on a chunk whose header promises more bytes than the file holds
 _TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
@@ -70,10 +72,19 @@ def block_levels_db(audio: np.ndarray, block: int = ONSET_BLOCK) -> np.ndarray:
 
 
 def leading_silence(audio: np.ndarray, sample_rate: int) -> int:
-    """Samples of silence before mono ``audio`` ``(n_samples,)`` starts: the blocks of :data:`ONSET_BLOCK`
-    samples before the first one within :data:`ONSET_BELOW_PEAK_DB` of the loudest (0 for under :data:`MIN_LEAD_S`)."""
+    """Samples of silence before mono ``audio`` ``(n_samples,)`` starts (0 for under :data:`MIN_LEAD_S`).
+
+    The sound starts at the first block of :data:`ONSET_BLOCK` samples within :data:`ONSET_BELOW_PEAK_DB`
+    of the loudest, or earlier where the blocks before it rise into it by :data:`ATTACK_RISE_DB` or
+    more each (a slow attack, kept whole); digital silence and a steady noise floor do not rise.
+    """
     levels = block_levels_db(audio)
-    lead = int(np.argmax(levels > -ONSET_BELOW_PEAK_DB)) * ONSET_BLOCK if levels.size else 0
+    if not levels.size:
+        return 0
+    start = int(np.argmax(levels > -ONSET_BELOW_PEAK_DB))
+    while start > 0 and np.isfinite(levels[start - 1]) and levels[start - 1] < levels[start] - ATTACK_RISE_DB:
+        start -= 1
+    lead = start * ONSET_BLOCK
     return lead if lead >= MIN_LEAD_S * sample_rate else 0
 
 

@@ -57,11 +57,11 @@ def resynth(
     Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed, stripped
     of the silence before the sound, and trimmed or padded as the model expects) and infers the
     parameters. A search then renders up to --budget presets near the model's answer (samples of
-    its posterior, the nearest training sounds, then CMA-ES) and keeps the one whose spectrum is
-    nearest. The preset plays at the input's pitch, for as long as the input sounds, and at its
-    level (its output gain is stored in the preset). Writes the audio and the preset (JSON, plus
-    the plugin's own format where it has one); with --plot, a figure comparing the input and
-    output spectrograms too.
+    its posterior, the nearest training sounds, the other classes of each categorical parameter,
+    then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the input's
+    pitch, for as long as the input sounds, and at its level (its output gain is stored in the
+    preset). Writes the audio and the preset (JSON, plus the plugin's own format where it has
+    one); with --plot, a figure comparing the input and output spectrograms too.
 
     Example: synthgen resynth my_sound.wav --out resynth/
     """
