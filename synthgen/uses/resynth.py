@@ -163,8 +163,7 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
             "from": result.search.origin,
         },
     }
-    note = model.config.render.note(result.note.midi_pitch, note_duration_s=result.held.seconds)
-    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db):
+    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, result.search.note, result.gain_db):
         files[f"preset{preset.suffix}"] = preset
     if not plot:
         return files

@@ -119,6 +119,7 @@ class SearchResult:
         unit: the best preset ``(P,)`` in unit space (classes snapped).
         gain_db: its output gain (fitted on the metric's STFT, see :func:`~synthgen.uses.metrics.level_gain_db`).
         audio: its rendering with that gain ``(n_samples,)``.
+        note: the note it was rendered at (pitch, velocity, time held).
         distance: its :class:`SpectralDistance` to the target.
         model_distance: the distance of the model's own answer.
         origin: the starting point the best preset came from (``model answer``, ``nearest training
@@ -134,6 +135,7 @@ class SearchResult:
     unit: np.ndarray
     gain_db: float
     audio: np.ndarray
+    note: Note
     distance: float
     model_distance: float
     origin: str
@@ -322,6 +324,7 @@ def search_preset(
         unit=np.asarray(state["unit"], dtype=np.float32),
         gain_db=gain_db,
         audio=apply_gain_db(state["audio"][None], gain_db)[0],
+        note=note,
         distance=state["distance"],
         model_distance=model_distance,
         origin=origin,
