@@ -22,7 +22,7 @@ from synthgen.uses.interpolate import interpolate_sounds
 from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
 from synthgen.uses.pitch import detect_pitch
 from synthgen.uses.resynth import read_sound
-from synthgen.uses.walk import latent_origin, open_model
+from synthgen.uses.walk import latent_origin, open_model, render_walk
 
 SAMPLE_RATE = 22050
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
@@ -195,3 +195,30 @@ def test_sketch_moves_the_note_so_a_detuned_preset_sounds_at_the_sketch_pitch(ti
     assert sent == 65, message
     assert abs(float(librosa.hz_to_midi(heard.median_hz)) - 57) < 0.5
     assert "note sent moved to MIDI 65" in message
+
+
+class FirstSoundBroken(Synth):
+    """The built-in synth, but the first sound of every batch is NaN (as amsynth renders a few presets)."""
+
+    def __init__(self, synth: Synth) -> None:
+        self.synth, self.sample_rate = synth, synth.sample_rate
+
+    def parameters(self):
+        return self.synth.parameters()
+
+    def render(self, batch, note):
+        audio = self.synth.render(batch, note)
+        audio[0] = np.nan
+        return audio
+
+
+def test_a_sound_the_synth_renders_as_nan_is_silent_in_a_walk(tiny: LoadedModel, synth: Synth) -> None:
+    origin = latent_origin(tiny)
+    walks = walk_dimensions(tiny, FirstSoundBroken(synth), [0], origin, steps=3, latent_range=2.0)
+    walk = walks[0].walk
+    assert not walk.audio[0].any() and np.isfinite(walk.mel).all()
+    clean = render_walk(tiny, synth, walk.unit)
+    np.testing.assert_allclose(walk.audio[1:], clean.audio[1:], atol=1e-4)
+    assert np.abs(walk.audio[1:]).max() > 1e-3
+    for values in walks[0].descriptors.values():
+        assert np.isfinite(values).all()

@@ -22,7 +22,7 @@ from synthgen.features import log_mel
 from synthgen.serve.panel import PanelState
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
-from synthgen.synths.rendering import render_unit
+from synthgen.synths.rendering import render_unit, silence_broken
 
 _log = logging.getLogger("synthgen.serve")
 # Worker processes fork from one server process that has imported the renderer once.
@@ -76,7 +76,7 @@ def _render_jobs(conn: Connection, config: SynthConfig, synth: Synth) -> None:
         version, move_id, unit, midi_pitch, velocity = job
         start = time.perf_counter()
         try:
-            audio = render_unit(synth, config, unit[None], [(midi_pitch, velocity)])[0]
+            audio = silence_broken(render_unit(synth, config, unit[None], [(midi_pitch, velocity)]))[0]
             display = {name: text(name) for name in config.space.names} if text is not None else {}
             conn.send(("sound", Sound(version, move_id, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start)))
         except Exception as e:  # a bad render must not stop the instrument

@@ -1,6 +1,6 @@
 """Render unit-space presets with a synth: the one path from parameter vectors to audio."""
 
-__all__ = ["render_at_pitches", "render_unit", "split_among", "usable_cpus"]
+__all__ = ["render_at_pitches", "render_unit", "silence_broken", "split_among", "usable_cpus"]
 
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -76,11 +76,17 @@ def render_unit(
     return audio
 
 
+def silence_broken(audio: np.ndarray) -> np.ndarray:
+    """``audio`` ``(B, n_samples)`` with every sound that is not finite (a plugin's NaN render) made silent,
+    for uses that play or measure what they render; datasets keep the NaN to count and replace it."""
+    return np.where(np.isfinite(audio).all(axis=1, keepdims=True), audio, np.float32(0.0))
+
+
 def render_at_pitches(
     synth: Synth, config: SynthConfig, unit: np.ndarray, midi_pitch: np.ndarray, note_duration_s: np.ndarray | None = None
 ) -> np.ndarray:
     """Render presets ``(N, P)``, each at its own note ``(N,)`` (the config's velocity), each key held
-    for its own time ``(N,)`` in seconds (default: the config's)."""
+    for its own time ``(N,)`` in seconds (default: the config's); a sound that is not finite comes back silent."""
     unit = np.atleast_2d(unit)
     held = np.full(len(unit), config.render.note_duration_s) if note_duration_s is None else np.asarray(note_duration_s, dtype=float)
     audio = np.zeros((len(unit), Synth.n_samples(config.render.note(), synth.sample_rate)), dtype=np.float32)
@@ -89,4 +95,4 @@ def render_at_pitches(
         pitches, note_index = np.unique(np.asarray(midi_pitch, dtype=int)[rows], return_inverse=True)
         notes = [(int(p), config.render.velocity) for p in pitches]
         audio[rows] = render_unit(synth, config, unit[rows], notes, note_index, note_duration_s=float(seconds))
-    return audio
+    return silence_broken(audio)

@@ -24,7 +24,7 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel, load_model
 from synthgen.presets.json_preset import read_document, read_preset
 from synthgen.synths.base import Synth
-from synthgen.synths.rendering import render_unit
+from synthgen.synths.rendering import render_unit, silence_broken
 from synthgen.synths.resolve import resolve_config
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
@@ -96,7 +96,7 @@ def source_gain_db(model: LoadedModel, synth: Synth, source: str | Path, unit: n
     if Path(source).suffix.lower() == ".json":
         return read_document(source).output_gain_db
     loaded = read_sound(model, source)[0]
-    return float(level_gain_db(loaded.audio[None], render_unit(synth, model.config, unit[None]))[0])
+    return float(level_gain_db(loaded.audio[None], silence_broken(render_unit(synth, model.config, unit[None])))[0])
 
 
 def render_walk(
@@ -109,11 +109,12 @@ def render_walk(
 ) -> Walk:
     """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels.
 
-    ``gain_db`` (a scalar or ``(S,)``) is each rendering's output gain.
+    ``gain_db`` (a scalar or ``(S,)``) is each rendering's output gain. A sound the synth renders as
+    NaN (amsynth does, for a few presets) is silent.
     """
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
-    audio = apply_gain_db(render_unit(synth, config, unit, notes), gain_db)
+    audio = apply_gain_db(silence_broken(render_unit(synth, config, unit, notes)), gain_db)
     return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
 
 
