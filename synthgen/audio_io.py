@@ -29,8 +29,8 @@ SILENT_PEAK = 1e-4
 SHORT_SOUND_S = 0.1
 #: the sound starts at the first block of samples within this of its loudest block
 ONSET_BELOW_PEAK_DB = 40.0
-#: samples per block of that level envelope
-ONSET_BLOCK = 256
+#: samples per block of the level envelope that finds where a sound starts (and, for resynth, ends)
+LEVEL_BLOCK = 256
 #: less silence than this before the sound is left as it is
 MIN_LEAD_S = 0.02
 #: blocks before the start that rise at least this much (dB) each into it are the sound's attack, kept
@@ -60,11 +60,11 @@ def fit_length(audio: np.ndarray, n_samples: int, fade_s: float, sample_rate: in
     return np.pad(audio, pad)
 
 
-def block_levels_db(audio: np.ndarray, block: int = ONSET_BLOCK) -> np.ndarray:
-    """The mean power of each whole block of ``block`` samples of mono ``audio``, in dB below the loudest
-    block ``(n_blocks,)``; empty when there is no block or all are silent."""
-    n_blocks = len(audio) // block
-    energy = np.square(audio[: n_blocks * block], dtype=np.float64).reshape(n_blocks, block).mean(axis=1)
+def block_levels_db(audio: np.ndarray) -> np.ndarray:
+    """The mean power of each whole block of :data:`LEVEL_BLOCK` samples of mono ``audio``, in dB below
+    the loudest block ``(n_blocks,)``; empty when there is no block or all are silent."""
+    n_blocks = len(audio) // LEVEL_BLOCK
+    energy = np.square(audio[: n_blocks * LEVEL_BLOCK], dtype=np.float64).reshape(n_blocks, LEVEL_BLOCK).mean(axis=1)
     if n_blocks == 0 or energy.max() <= 0:
         return np.empty(0)
     with np.errstate(divide="ignore"):
@@ -74,7 +74,7 @@ def block_levels_db(audio: np.ndarray, block: int = ONSET_BLOCK) -> np.ndarray:
 def leading_silence(audio: np.ndarray, sample_rate: int) -> int:
     """Samples of silence before mono ``audio`` ``(n_samples,)`` starts (0 for under :data:`MIN_LEAD_S`).
 
-    The sound starts at the first block of :data:`ONSET_BLOCK` samples within :data:`ONSET_BELOW_PEAK_DB`
+    The sound starts at the first block of :data:`LEVEL_BLOCK` samples within :data:`ONSET_BELOW_PEAK_DB`
     of the loudest, or earlier where the blocks before it rise into it by :data:`ATTACK_RISE_DB` or
     more each (a slow attack, kept whole); digital silence and a steady noise floor do not rise.
     """
@@ -84,7 +84,7 @@ def leading_silence(audio: np.ndarray, sample_rate: int) -> int:
     start = int(np.argmax(levels > -ONSET_BELOW_PEAK_DB))
     while start > 0 and np.isfinite(levels[start - 1]) and levels[start - 1] < levels[start] - ATTACK_RISE_DB:
         start -= 1
-    lead = start * ONSET_BLOCK
+    lead = start * LEVEL_BLOCK
     return lead if lead >= MIN_LEAD_S * sample_rate else 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from synthgen.audio_io import ONSET_BLOCK, write_wav
+from synthgen.audio_io import LEVEL_BLOCK, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.model import DEFAULT_MODEL, load_model
@@ -32,7 +32,7 @@ def _tone(seconds: float, total_s: float = 4.0) -> np.ndarray:
 
 @pytest.mark.parametrize("seconds", [0.4, 1.2, 2.5])
 def test_a_tone_is_held_as_long_as_it_sounds(seconds: float) -> None:
-    assert held_time(_tone(seconds), SAMPLE_RATE, 3.0).seconds == pytest.approx(seconds, abs=ONSET_BLOCK / SAMPLE_RATE)
+    assert held_time(_tone(seconds), SAMPLE_RATE, 3.0).seconds == pytest.approx(seconds, abs=LEVEL_BLOCK / SAMPLE_RATE)
 
 
 def test_long_silent_and_given_holds() -> None:

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synthgen.audio_io import ONSET_BLOCK, clipping_note, read_audio, write_wav
+from synthgen.audio_io import LEVEL_BLOCK, clipping_note, read_audio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
@@ -176,7 +176,7 @@ def test_silence_before_the_sound_is_cut_and_said(tmp_path: Path) -> None:
     sf.write(tmp_path / "prompt.wav", np.concatenate([hiss[:200], tone]), rate)
     late = read_audio(tmp_path / "late.wav", rate, 4.0)
     assert any(c.startswith(("cut 0.49 s of silence", "cut 0.50 s of silence")) for c in late.changes)
-    assert np.sqrt(np.mean(late.audio[2 * ONSET_BLOCK : rate // 2] ** 2)) > 0.3  # the tone's RMS is 0.35: it plays by the third block
+    assert np.sqrt(np.mean(late.audio[2 * LEVEL_BLOCK : rate // 2] ** 2)) > 0.3  # the tone's RMS is 0.35: it plays by the third block
     prompt = read_audio(tmp_path / "prompt.wav", rate, 4.0)
     assert not any(c.startswith("cut") for c in prompt.changes)
     swell = tone * np.minimum(np.arange(rate) / (0.5 * rate), 1.0) ** 4  # 0.5 s from silence: 40 dB down for 0.16 s

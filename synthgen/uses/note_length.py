@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthgen.audio_io import ONSET_BLOCK, block_levels_db
+from synthgen.audio_io import LEVEL_BLOCK, block_levels_db
 
 #: the sound has ended where it stays this far below its loudest block
 ENDED_BELOW_PEAK_DB = 25.0
@@ -26,7 +26,7 @@ def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: flo
     """The time to hold a key so that the note imitates ``audio`` ``(n_samples,)``.
 
     It is where the sound's level falls for good more than :data:`ENDED_BELOW_PEAK_DB` below its
-    loudest block of :data:`~synthgen.audio_io.ONSET_BLOCK` samples (the synth's own release plays
+    loudest block of :data:`~synthgen.audio_io.LEVEL_BLOCK` samples (the synth's own release plays
     after it), at least :data:`MIN_HELD_S` and at most ``longest_s`` (the model's note: the sounds
     it knows).
 
@@ -42,7 +42,7 @@ def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: flo
     if not levels.size:
         return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input is silent")
     sounding = np.flatnonzero(levels > -ENDED_BELOW_PEAK_DB)
-    ends_s = float(sounding[-1] + 1) * ONSET_BLOCK / sample_rate
+    ends_s = float(sounding[-1] + 1) * LEVEL_BLOCK / sample_rate
     if ends_s >= longest_s:
         return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input sounds {ends_s:.2f} s or longer")
     seconds = max(ends_s, MIN_HELD_S)
