@@ -10,6 +10,7 @@ import argparse
 import struct
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -29,10 +30,14 @@ def _vlq(n: int) -> bytes:
     return bytes(out)
 
 
-def midi_note_file(program: int, midi_pitch: int = 60, velocity: int = 110, held_s: float = 3.0) -> bytes:
-    """A one-track standard MIDI file playing one note on one GM program."""
-    track = bytes([0x00, 0xC0, program, 0x00, 0x90, midi_pitch, velocity])
-    track += _vlq(round(held_s * 2 * TICKS_PER_BEAT)) + bytes([0x80, midi_pitch, 0, 0x00, 0xFF, 0x2F, 0x00])
+def midi_note_file(program: int, midi_pitch: int | Sequence[int] = 60, velocity: int = 110, held_s: float = 3.0, channel: int = 0) -> bytes:
+    """A one-track standard MIDI file playing one note, or a chord of several, on one GM program
+    (channel 9, from 0: the drum kit, where the pitch picks the drum)."""
+    pitches = [midi_pitch] if isinstance(midi_pitch, int) else list(midi_pitch)
+    track = bytes([0x00, 0xC0 | channel, program]) + b"".join(bytes([0x00, 0x90 | channel, p, velocity]) for p in pitches)
+    for k, p in enumerate(pitches):
+        track += (_vlq(round(held_s * 2 * TICKS_PER_BEAT)) if k == 0 else b"\x00") + bytes([0x80 | channel, p, 0])
+    track += bytes([0x00, 0xFF, 0x2F, 0x00])
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS_PER_BEAT) + b"MTrk" + struct.pack(">I", len(track)) + track
 
 

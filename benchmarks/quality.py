@@ -2,7 +2,8 @@
 
 Cases it builds itself: a rendered built-in test set (seed 1001, never a training seed); three
 held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth
-at several pitches and programs, held 3 s and, at another pitch, 1 s; espeak-ng voices. Metrics: spectral convergence (as played, a
+at several pitches and programs, held 3 s and, at another pitch, 1 s; espeak-ng voices; other sounds
+(more GM families at their own pitches and lengths, a chord, drum hits, sounds sox synthesizes). Metrics: spectral convergence (as played, a
 search's preset at the output gain it fitted as ``resynth`` writes it, and level-matched), log-mel
 MSE (level-matched), MFCC distance, seconds per sound (wall and CPU: a busy machine inflates the
 first; the second leaves out a plugin's render processes).
@@ -35,9 +36,32 @@ GM_PITCHES = (48, 67)
 #: short notes: every GM program held this long at this pitch (a length and a pitch no other set has)
 SHORT_NOTE_S, SHORT_NOTE_PITCH = 1.0, 55
 VOICES = {"voice_ah": ("aaaaaaaaaah", 40), "voice_hello": ("hello there, how are you", 60)}
+#: more real sounds, of families, pitches and lengths the GM sets do not have: name -> (GM program, pitch or chord,
+#: seconds held, MIDI channel from 0; 9 is the drum kit)
+OTHER_GM = {
+    "epiano_60": (4, 60, 2.0, 0), "vibraphone_72": (11, 72, 1.5, 0), "marimba_64": (12, 64, 0.5, 0), "nylon_guitar_52": (24, 52, 2.0, 0),
+    "finger_bass_36": (33, 36, 1.5, 0), "synth_bass_40": (38, 40, 1.0, 0), "cello_45": (42, 45, 3.0, 0), "choir_60": (52, 60, 3.0, 0),
+    "brass_section_58": (61, 58, 2.0, 0), "alto_sax_62": (65, 62, 2.5, 0), "oboe_70": (68, 70, 2.0, 0), "ocarina_76": (79, 76, 1.5, 0),
+    "crystal_67": (98, 67, 2.0, 0), "sitar_55": (104, 55, 2.0, 0), "steel_drums_65": (114, 65, 1.0, 0),
+    "epiano_chord_c_major": (4, (60, 64, 67), 2.0, 0), "kick_drum": (0, 36, 0.3, 9), "snare_drum": (0, 38, 0.3, 9),
+}  # fmt: skip
+#: sounds sox synthesizes: name -> (sample rate, channels, what follows "synth")
+OTHER_SOX = {
+    "sox_pluck_a3": (22050, 1, "2 pluck A3"),
+    "sox_two_sines_stereo": (44100, 2, "3 sine 440 sine 660 fade 0 3 1"),
+    "sox_noise_burst": (22050, 1, "0.5 whitenoise fade 0 0.5 0.4"),
+}
 TEST_SEED = 1001
 MIN_GAIN_OVER_NN = 0.25
 MAX_SEARCH_S = 2.0
+
+
+def _fluidsynth(midi: bytes, wav: Path) -> None:
+    """Render a standard MIDI file's bytes to ``wav`` (22,050 Hz) with fluidsynth and the GM soundfont."""
+    path = wav.with_suffix(".mid")
+    path.write_bytes(midi)
+    subprocess.run(["fluidsynth", "-ni", "-F", str(wav), "-r", "22050", str(SOUNDFONT), str(path)], check=True, capture_output=True)
+    path.unlink()
 
 
 def gm_notes(out: Path, quick: bool, held_s: float = 3.0, pitches: tuple[int, ...] = GM_PITCHES) -> Path:
@@ -46,11 +70,20 @@ def gm_notes(out: Path, quick: bool, held_s: float = 3.0, pitches: tuple[int, ..
     programs = dict(list(GM_PROGRAMS.items())[:: 2 if quick else 1])
     for program, name in programs.items():
         for pitch in pitches[:1] if quick else pitches:
-            midi = out / f"{name}_{pitch}.mid"
-            midi.write_bytes(midi_note_file(program, pitch, held_s=held_s))
-            cmd = ["fluidsynth", "-ni", "-F", str(out / f"{name}_{pitch}.wav"), "-r", "22050", str(SOUNDFONT), str(midi)]
+            _fluidsynth(midi_note_file(program, pitch, held_s=held_s), out / f"{name}_{pitch}.wav")
+    return out
+
+
+def other_sounds(out: Path, quick: bool) -> Path:
+    """Render :data:`OTHER_GM` with fluidsynth and :data:`OTHER_SOX` with sox into ``out`` (quick: every third)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for k, (name, (program, pitches, held_s, channel)) in enumerate(OTHER_GM.items()):
+        if not quick or k % 3 == 0:
+            _fluidsynth(midi_note_file(program, pitches, held_s=held_s, channel=channel), out / f"{name}.wav")
+    for k, (name, (rate, channels, effect)) in enumerate(OTHER_SOX.items()):
+        if not quick or k % 3 == 0:
+            cmd = ["sox", "-n", "-r", str(rate), "-c", str(channels), str(out / f"{name}.wav"), "synth", *effect.split()]
             subprocess.run(cmd, check=True, capture_output=True)
-            midi.unlink()
     return out
 
 
@@ -181,7 +214,9 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=int, help="Renders per sound of the search rows (0: models alone; default: each synth config's search_budget)."
     )
-    parser.add_argument("--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch, 5 short ones.")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 rendered sounds, 10 per bank, 5 GM notes at one pitch, 5 short ones, 7 other sounds."
+    )
     parser.add_argument("--rendered", type=int, default=100, help="Rendered test sounds (without --quick).")
     parser.add_argument("--seed", type=int, default=0, help="Seeds the random baseline and the searches.")
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
@@ -197,6 +232,7 @@ def main() -> None:
             "gm notes": gm_notes(Path(tmp) / "gm notes", args.quick),
             "gm short notes": gm_notes(Path(tmp) / "gm short notes", args.quick, SHORT_NOTE_S, (SHORT_NOTE_PITCH,)),
             "voices": voices(Path(tmp) / "voices"),
+            "other sounds": other_sounds(Path(tmp) / "other sounds", args.quick),
         }
         for synth_name, models in groups.items():
             config = models[0].config

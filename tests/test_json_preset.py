@@ -225,3 +225,15 @@ def test_export_errors_are_one_line(amsynth_config, tmp_path: Path) -> None:
         code, output = _run("presets", "export", *args)
         assert code == 1 and output.startswith("Error: ") and output.count("\n") == 1, output
         assert message in output, output
+
+
+def test_loading_json_presets_counts_the_notes_a_dataset_will_not_play(tmp_path: Path) -> None:
+    config = load_config("builtin")
+    unit = config.space.sample(3, np.random.default_rng(0))
+    write_preset(tmp_path / "a.json", config, unit[0], note=Note(48, 100, 1.5, 4.0))
+    write_preset(tmp_path / "b.json", config, unit[1], note=Note(48, 127, 3.0, 4.0))
+    write_preset(tmp_path / "c.json", config, unit[2])  # the config's own note
+    loaded = load_human_presets(tmp_path, config)
+    assert loaded.own_notes == {48: 2}
+    assert "2 JSON presets record a note of their own (MIDI pitch: 48 (2))" in loaded.summary()
+    assert "note" not in load_human_presets(tmp_path / "c.json", config).summary()

@@ -19,7 +19,8 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     multiple=True,
     help="Render human presets instead of random ones: preset files (amsynth .bank, synthgen .json) or folders "
     "of them (repeatable). Only the config's learned parameters come from the presets (clipped into its ranges); "
-    "its fixed parameters keep the config's values unless --presets-as-authored.",
+    "its fixed parameters keep the config's values unless --presets-as-authored. Every preset plays at --notes "
+    "(not at the note a JSON preset records).",
 )
 @click.option(
     "--presets-as-authored",

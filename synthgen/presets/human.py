@@ -10,8 +10,9 @@ __all__ = [
     "read_preset_files",
 ]
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,8 @@ class LoadedPresets:
         own_values: per preset, its own values of every parameter the config does not learn.
         as_authored: render each preset with its own values of the parameters the config does not
             learn (as its author made it) instead of the config's fixed values.
+        own_notes: MIDI pitch -> how many JSON presets record a note of their own other than the
+            config's (a resynthesis's); a dataset plays every preset at its planned notes instead.
     """
 
     space: ParameterSpace
@@ -154,6 +157,7 @@ class LoadedPresets:
     overridden: dict[str, int]
     own_values: tuple[dict[str, float], ...] = ()
     as_authored: bool = False
+    own_notes: dict[int, int] = field(default_factory=dict)
 
     def source(self, seed: int, per_preset: int | None = None, spread: float = 0.1) -> HumanPresets:
         """The presets themselves, or ``per_preset`` random presets around each.
@@ -189,6 +193,12 @@ class LoadedPresets:
         elif self.overridden:
             keep = "--presets-as-authored keeps them"
             lines.append(f"  fixed     the config's fixed values replace the presets' own ({keep}): {counts(self.overridden)}")
+        if self.own_notes:
+            pitches = ", ".join(f"{pitch} ({n})" for pitch, n in sorted(self.own_notes.items()))
+            lines.append(
+                f"  notes     {sum(self.own_notes.values())} JSON presets record a note of their own (MIDI pitch: {pitches}); "
+                "a dataset plays every preset at its --notes, each held as long as the config's note"
+            )
         return "\n".join(lines)
 
 
@@ -246,6 +256,7 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
         overridden=overridden,
         own_values=tuple({k: float(v) for k, v in p.values.items() if k not in space.names} for p in presets),
         as_authored=as_authored,
+        own_notes=dict(Counter(p.note.midi_pitch for p in presets if p.note is not None and p.note != config.render.note())),
     )
 
 
