@@ -66,6 +66,30 @@ def test_a_plugin_copies_itself_into_processes_of_its_own() -> None:
 
 
 @requires_amsynth
+def test_a_plugin_renders_a_preset_the_same_after_any_other() -> None:
+    config = load_config("amsynth")
+    synth, note, space = load_synth(config), config.render.note(), config.space
+    unit = space.sample(1, np.random.default_rng(11))[0]
+    # tonal waveforms (amsynth's noise draws from one generator that never restarts), the LFO on pitch and filter
+    for name, value in {
+        "osc1_waveform": 0.5,
+        "osc2_waveform": 0.25,
+        "lfo_waveform": 0.0,
+        "freq_mod_amount": 0.8,
+        "filter_mod_amount": 0.8,
+    }.items():
+        unit[space.names.index(name)] = value
+    preset = space.synth_values(unit)
+    renders = []
+    for before in amsynth_batch(config, 3, 12):
+        synth.render([before], note)
+        renders.append(synth.render([preset], note)[0])
+    assert np.abs(renders[0]).max() > 0.05
+    for other in renders[1:]:
+        np.testing.assert_allclose(other, renders[0], rtol=0, atol=0.01)
+
+
+@requires_amsynth
 @pytest.mark.parametrize("failure", ["killed mid-batch", "hung"])
 def test_a_plugin_process_that_dies_or_hangs_is_replaced_and_the_batch_rendered(failure: str, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config("amsynth")

@@ -19,9 +19,14 @@ from synthgen.synths.plugin_process import PluginProcess
 
 daw = import_dawdreamer()
 
-# Rendered between two sounds with the plugin's initial values (instant release, no effects), so a
-# reverb or release tail of one preset never leaks into the next.
-_FLUSH_S = 0.05
+# Rendered before each sound with the plugin's initial values (short release, no effects): one short
+# note at the sound's pitch, then silence. A tail of the sound before never leaks into the next, and a
+# synth that keeps one voice per key (amsynth) starts every sound from the same voice state: it
+# resets a key's voice only when the voice is silent at note-on, and the voice's smoothed
+# parameters move only while it plays, so without this note each render would go on from where
+# the key's previous sound left them.
+_FLUSH_NOTE_S = 0.05
+_FLUSH_S = 0.5
 _BLOCK_SIZE = 512
 
 
@@ -118,7 +123,9 @@ class PluginSynth(Synth):
             self._proc.clear_midi()
             for i, v in self._initial.items():
                 self._proc.set_parameter(i, v)
+            self._proc.add_midi_note(note.midi_pitch, note.velocity, 0.0, _FLUSH_NOTE_S)
             self._engine.render(_FLUSH_S)
+            self._proc.clear_midi()
             self.set_parameters(values)
             self._proc.add_midi_note(note.midi_pitch, note.velocity, 0.0, note.note_duration_s)
             self._engine.render(note.render_duration_s)
