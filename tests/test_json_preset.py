@@ -22,7 +22,7 @@ from synthgen.synths.resolve import model_synth_config
 
 from .conftest import requires_amsynth
 
-# Parameters that make amsynth's sound depend on its free-running LFO or noise: kept silent.
+# Parameters through which amsynth's noise generator (its noise and sample-and-hold LFO) shapes the sound: kept silent.
 _FREE_RUNNING = {"freq_mod_amount": 0.0, "filter_mod_amount": 0.0}
 _TONAL_WAVEFORMS = {"osc1_waveform": 0.5, "osc2_waveform": 0.5}
 

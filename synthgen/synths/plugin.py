@@ -19,12 +19,11 @@ from synthgen.synths.plugin_process import PluginProcess
 
 daw = import_dawdreamer()
 
-# Rendered before each sound with the plugin's initial values (short release, no effects): one short
-# note at the sound's pitch, then silence. A tail of the sound before never leaks into the next, and a
-# synth that keeps one voice per key (amsynth) starts every sound from the same voice state: it
-# resets a key's voice only when the voice is silent at note-on, and the voice's smoothed
-# parameters move only while it plays, so without this note each render would go on from where
-# the key's previous sound left them.
+# Rendered before each sound with the plugin's initial values (amsynth's: a short release, no effects):
+# one short note at the sound's pitch, then silence, in which the sound before dies away. A synth that
+# keeps one voice per key (amsynth) so starts every sound from the same voice state: it resets a key's
+# voice only when the voice is silent at note-on, and the voice's smoothed parameters move only while
+# it plays, so without this note each render would go on from where the key's previous sound left them.
 _FLUSH_NOTE_S = 0.05
 _FLUSH_S = 0.5
 _BLOCK_SIZE = 512
