@@ -236,4 +236,5 @@ def test_loading_json_presets_counts_the_notes_a_dataset_will_not_play(tmp_path:
     loaded = load_human_presets(tmp_path, config)
     assert loaded.own_notes == {48: 2}
     assert "2 JSON presets record a note of their own (MIDI pitch: 48 (2))" in loaded.summary()
+    assert "1 JSON preset records a note of its own (MIDI pitch: 48 (1))" in load_human_presets(tmp_path / "a.json", config).summary()
     assert "note" not in load_human_presets(tmp_path / "c.json", config).summary()

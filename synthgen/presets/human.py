@@ -194,9 +194,11 @@ class LoadedPresets:
             keep = "--presets-as-authored keeps them"
             lines.append(f"  fixed     the config's fixed values replace the presets' own ({keep}): {counts(self.overridden)}")
         if self.own_notes:
-            pitches = ", ".join(f"{pitch} ({n})" for pitch, n in sorted(self.own_notes.items()))
+            pitches = ", ".join(f"{pitch} ({count})" for pitch, count in sorted(self.own_notes.items()))
+            n = sum(self.own_notes.values())
+            record = "presets record a note of their" if n != 1 else "preset records a note of its"
             lines.append(
-                f"  notes     {sum(self.own_notes.values())} JSON presets record a note of their own (MIDI pitch: {pitches}); "
+                f"  notes     {n} JSON {record} own (MIDI pitch: {pitches}); "
                 "a dataset plays every preset at its --notes, each held as long as the config's note"
             )
         return "\n".join(lines)
