@@ -77,13 +77,12 @@ def gm_notes(out: Path, quick: bool, held_s: float = 3.0, pitches: tuple[int, ..
 def other_sounds(out: Path, quick: bool) -> Path:
     """Render :data:`OTHER_GM` with fluidsynth and :data:`OTHER_SOX` with sox into ``out`` (quick: every third)."""
     out.mkdir(parents=True, exist_ok=True)
-    for k, (name, (program, pitches, held_s, channel)) in enumerate(OTHER_GM.items()):
-        if not quick or k % 3 == 0:
-            _fluidsynth(midi_note_file(program, pitches, held_s=held_s, channel=channel), out / f"{name}.wav")
-    for k, (name, (rate, channels, effect)) in enumerate(OTHER_SOX.items()):
-        if not quick or k % 3 == 0:
-            cmd = ["sox", "-n", "-r", str(rate), "-c", str(channels), str(out / f"{name}.wav"), "synth", *effect.split()]
-            subprocess.run(cmd, check=True, capture_output=True)
+    every = 3 if quick else 1
+    for name, (program, pitches, held_s, channel) in list(OTHER_GM.items())[::every]:
+        _fluidsynth(midi_note_file(program, pitches, held_s=held_s, channel=channel), out / f"{name}.wav")
+    for name, (rate, channels, effect) in list(OTHER_SOX.items())[::every]:
+        cmd = ["sox", "-n", "-r", str(rate), "-c", str(channels), str(out / f"{name}.wav"), "synth", *effect.split()]
+        subprocess.run(cmd, check=True, capture_output=True)
     return out
 
 
