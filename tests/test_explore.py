@@ -24,6 +24,8 @@ from synthgen.uses.pitch import detect_pitch
 from synthgen.uses.resynth import read_sound
 from synthgen.uses.walk import latent_origin, open_model, render_walk
 
+from .synth_helpers import BrokenSounds
+
 SAMPLE_RATE = 22050
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
 
@@ -197,24 +199,9 @@ def test_sketch_moves_the_note_so_a_detuned_preset_sounds_at_the_sketch_pitch(ti
     assert "note sent moved to MIDI 65" in message
 
 
-class FirstSoundBroken(Synth):
-    """The built-in synth, but the first sound of every batch is NaN (as amsynth renders a few presets)."""
-
-    def __init__(self, synth: Synth) -> None:
-        self.synth, self.sample_rate = synth, synth.sample_rate
-
-    def parameters(self):
-        return self.synth.parameters()
-
-    def render(self, batch, note):
-        audio = self.synth.render(batch, note)
-        audio[0] = np.nan
-        return audio
-
-
 def test_a_sound_the_synth_renders_as_nan_is_silent_in_a_walk(tiny: LoadedModel, synth: Synth) -> None:
     origin = latent_origin(tiny)
-    walks = walk_dimensions(tiny, FirstSoundBroken(synth), [0], origin, steps=3, latent_range=2.0)
+    walks = walk_dimensions(tiny, BrokenSounds(synth, lambda batch: [0]), [0], origin, steps=3, latent_range=2.0)
     walk = walks[0].walk
     assert not walk.audio[0].any() and np.isfinite(walk.mel).all()
     clean = render_walk(tiny, synth, walk.unit)

@@ -26,6 +26,8 @@ from synthgen.uses.metrics import audio_metrics, level_gain_db
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import CMA_POPSIZE, N_NEAREST, SpectralDistance, posterior_samples, search_preset, start_candidates
 
+from .synth_helpers import BrokenSounds
+
 needs_shipped_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in models/")
 SAMPLE_RATE = 22050
 
@@ -130,30 +132,20 @@ def test_the_default_budget_is_the_synth_configs(shipped, builtin, target) -> No
     assert search_preset(small, synth, audio, mel, 48, budget=0).n_renders == 1
 
 
-class Unreliable(Synth):
+def unreliable(synth: Synth, limit: float) -> BrokenSounds:
     """The built-in synth, but NaN for every preset whose cutoff is above ``limit`` (a crash, as the search sees it)."""
-
-    def __init__(self, synth: Synth, limit: float) -> None:
-        self.synth, self.limit, self.sample_rate = synth, limit, synth.sample_rate
-
-    def parameters(self):
-        return self.synth.parameters()
-
-    def render(self, batch, note):
-        audio = self.synth.render(batch, note)
-        audio[[values["cutoff"] > self.limit for values in batch]] = np.nan
-        return audio
+    return BrokenSounds(synth, lambda batch: [values["cutoff"] > limit for values in batch])
 
 
 @needs_shipped_model
 def test_a_search_skips_presets_that_do_not_render(shipped, builtin, target) -> None:
     _, synth = builtin
     audio, mel = target
-    found = search_preset(shipped, Unreliable(synth, 100.0), audio, mel, 48, budget=53, seed=1)
+    found = search_preset(shipped, unreliable(synth, 100.0), audio, mel, 48, budget=53, seed=1)
     assert 0 < found.failed_renders < found.n_renders
     assert np.isfinite(found.audio).all() and np.isfinite(found.distance)
     with pytest.raises(SynthgenError, match="every one of the 53 presets tried"):
-        search_preset(shipped, Unreliable(synth, -1.0), audio, mel, 48, budget=53, seed=1)
+        search_preset(shipped, unreliable(synth, -1.0), audio, mel, 48, budget=53, seed=1)
 
 
 @needs_shipped_model
