@@ -15,7 +15,7 @@ from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
-from synthgen.model import DEFAULT_MODEL, load_model
+from synthgen.model import DEFAULT_MODEL, MODELS_DIR, load_model
 from synthgen.presets.json_preset import read_document, write_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
@@ -179,6 +179,17 @@ def test_index_round_trip(builtin, builtin_dataset: Path, tmp_path: Path) -> Non
     (tmp_path / "junk.npz").write_text("junk")
     with pytest.raises(SynthgenError, match="not a synthgen index"):
         load_index(tmp_path / "junk.npz", config)
+
+
+@pytest.mark.parametrize("name", ["builtin_vae_flow_post", "amsynth_vae_flow_post"])
+def test_shipped_index_fits_its_model_and_names_its_data_as_its_card_does(name: str) -> None:
+    model = load_model(MODELS_DIR / name / "model.pt")
+    index = load_index(MODELS_DIR / name / "index.npz", model.config)
+    assert len(index) == index.metadata["rows"] and index.unit.shape[1] == len(model.config.space.names)
+    # the training data as the card's commands name it, not a folder of the machine that built it
+    data = Path(index.metadata["data"])
+    assert not data.is_absolute() and data.parts[0] == "data"
+    assert f"--data {data.parent}" in (MODELS_DIR / name / "README.md").read_text()
 
 
 def test_output_gain_is_stored_in_the_json_preset(builtin, tmp_path: Path) -> None:
