@@ -1,5 +1,6 @@
 """Rendering on several instances of a synth at once: the same sounds, in the same order."""
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -14,7 +15,7 @@ from synthgen.synths import plugin_process
 from synthgen.synths.faust import FaustSynth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.plugin_process import PluginProcess, _Crashed
-from synthgen.synths.rendering import render_unit
+from synthgen.synths.rendering import render_unit, split_among
 
 from .conftest import requires_amsynth
 
@@ -35,6 +36,42 @@ def test_threads_give_the_same_builtin_sounds_in_order() -> None:
     # each instance has its own engine, so renders on them do not wait for each other
     assert all(isinstance(c, FaustSynth) for c in copies)
     assert len({id(c._compiled().lock) for c in copies}) == 3
+
+
+def test_split_among_gives_shares_in_row_order_on_threads_it_keeps() -> None:
+    threads: set[threading.Thread] = set()
+
+    def work(copy: str, rows: np.ndarray) -> list[str]:
+        threads.add(threading.current_thread())
+        return [f"{copy}{r}" for r in rows]
+
+    for _ in range(4):  # as a search's batches
+        assert split_among(["a", "b", "c"], 7, work) == [["a0", "a1", "a2"], ["b3", "b4"], ["c5", "c6"]]
+    assert threading.main_thread() not in threads
+    assert len(threads) <= 3  # the same threads for every batch
+
+
+def _shares_in_a_child(queue: multiprocessing.Queue) -> None:
+    queue.put(split_among(["a", "b"], 3, lambda copy, rows: f"{copy}{len(rows)}"))
+
+
+def test_split_among_works_in_a_child_forked_after_it_ran() -> None:
+    both = threading.Barrier(2)  # two threads at once: then both are idle, and a fork would count on them
+
+    def work(copy: str, rows: np.ndarray) -> str:
+        both.wait(timeout=10)
+        return f"{copy}{len(rows)}"
+
+    assert split_among(["a", "b"], 3, work) == ["a2", "b1"]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_shares_in_a_child, args=(queue,))
+    child.start()
+    try:
+        assert queue.get(timeout=30) == ["a2", "b1"]  # the child's own threads, not the parent's (gone in a fork)
+    finally:
+        child.join(5)
+        child.kill()
 
 
 def amsynth_batch(config, n: int, seed: int) -> list[dict[str, float]]:

@@ -20,7 +20,7 @@ from synthgen.uses.search import MAX_BUDGET
     type=click.IntRange(min=0, max=MAX_BUDGET),
     default=None,
     help="Renders the search may spend refining the model's answer; 0: the model alone. "
-    "Default: the synth config's search_budget (built-in synth: 400 renders, about 1.4 s on two cores; amsynth: 250, about 1.8 s).",
+    "Default: the synth config's search_budget (built-in synth: 400 renders, about 1.5 s on two cores; amsynth: 200, about 1.6 s).",
 )
 @click.option(
     "--note",

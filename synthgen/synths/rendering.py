@@ -5,6 +5,7 @@ __all__ = ["render_at_pitches", "render_unit", "silence_broken", "split_among", 
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import TypeVar
 
 import numpy as np
@@ -20,12 +21,22 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+@cache
+def _threads(n: int) -> ThreadPoolExecutor:
+    """``n`` render threads, started once per process (a search renders a few dozen batches a second)."""
+    return ThreadPoolExecutor(n, thread_name_prefix="synthgen-render")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_threads.cache_clear)  # a forked child has none of the parent's threads
+
+
 def split_among(copies: Sequence[Synth], n_rows: int, work: Callable[[Synth, np.ndarray], T]) -> list[T]:
     """Split rows ``0 .. n_rows - 1`` into one contiguous share per synth instance and run
-    ``work(instance, rows)`` for every share, each in its own thread; the results in row order."""
+    ``work(instance, rows)`` for every share, each in a thread of its own; the results in row order.
+    ``work`` must not call this function itself (its threads are shared)."""
     shares = np.array_split(np.arange(n_rows), len(copies))
-    with ThreadPoolExecutor(len(copies), thread_name_prefix="synthgen-render") as pool:
-        return list(pool.map(work, copies, shares))
+    return list(_threads(len(copies)).map(work, copies, shares))
 
 
 def render_unit(

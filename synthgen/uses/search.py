@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from synthgen.config import FeatureSettings, Note, SynthConfig
 from synthgen.errors import SynthgenError
-from synthgen.features import mel_from_power, stft_power
+from synthgen.features import mel_from_power, stft_magnitude
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit, split_among, usable_cpus
@@ -76,24 +76,31 @@ class SpectralDistance:
     def __init__(self, target: np.ndarray, sample_rate: int, settings: FeatureSettings) -> None:
         self.sample_rate = sample_rate
         self.settings = settings
-        powers = self._powers(target[None])
-        self._magnitudes = [np.sqrt(p[0]) for p in powers]
-        self._energies = [float(p.sum(dtype=np.float64)) for p in powers]
-        self._log_mel = np.log(mel_from_power(powers[-1], sample_rate, settings)[0] + settings.log_offset)
+        magnitudes = self._magnitudes(target[None])
+        self._target = [m[0] for m in magnitudes]
+        self._energies = [float(np.dot(m[0], m[0])) for m in magnitudes]
+        self._log_mel = np.log(self._mel(magnitudes[-1])[0] + settings.log_offset)
 
-    def _powers(self, audio: np.ndarray) -> list[np.ndarray]:
-        """STFT powers ``(B, T, F)`` at a quarter, a half and the whole of the log-mel's STFT size (that one last)."""
+    def _magnitudes(self, audio: np.ndarray) -> list[np.ndarray]:
+        """STFT magnitudes, each spectrogram flattened ``(B, T * F)``, at a quarter, a half and the whole of
+        the log-mel's STFT size (that one last)."""
         s = self.settings
-        smaller = [stft_power(audio, s.n_fft // k, s.n_fft // (2 * k)) for k in (4, 2)]
-        return [*smaller, stft_power(audio, s.n_fft, s.hop_length, s.n_frames)]
+        spectra = [stft_magnitude(audio, s.n_fft // k, s.n_fft // (2 * k)) for k in (4, 2)]
+        spectra.append(stft_magnitude(audio, s.n_fft, s.hop_length, s.n_frames))
+        return [m.reshape(len(m), -1) for m in spectra]
+
+    def _mel(self, magnitudes: np.ndarray) -> np.ndarray:
+        """Mel power ``(B, n_mels, n_frames)`` from flattened magnitudes at the log-mel's STFT size."""
+        power = np.square(magnitudes).reshape(len(magnitudes), -1, self.settings.n_fft // 2 + 1)
+        return mel_from_power(power, self.sample_rate, self.settings)
 
     def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distances ``(B,)`` and fitted gains in dB ``(B,)`` of renders ``(B, n_samples)``; infinite for a
         render that is not finite (a synth that crashed or played NaN)."""
-        powers = self._powers(audio)
-        # ||S - g Ŝ||² = ||S||² - 2 g <S, Ŝ> + g² ||Ŝ||², from two sums per size: no spectrogram-sized temporaries
-        dots = [np.einsum("tf,btf->b", m, np.sqrt(p)) for m, p in zip(self._magnitudes, powers, strict=True)]
-        energies = [p.sum(axis=(1, 2), dtype=np.float64) for p in powers]
+        magnitudes = self._magnitudes(audio)
+        # ||S - g Ŝ||² = ||S||² - 2 g <S, Ŝ> + g² ||Ŝ||², from two products per size: no spectrogram-sized temporaries
+        dots = [(m @ t).astype(np.float64) for m, t in zip(magnitudes, self._target, strict=True)]
+        energies = [np.einsum("ij,ij->i", m, m).astype(np.float64) for m in magnitudes]
         gain = np.where(energies[-1] > 0, dots[-1] / np.maximum(energies[-1], 1e-30), 1.0)
         gain_db = gain_to_db(gain)
         gain = db_to_gain(gain_db)
@@ -104,8 +111,7 @@ class SpectralDistance:
             ],
             axis=0,
         )
-        mel = mel_from_power(powers[-1], self.sample_rate, self.settings)
-        mel = np.log(mel * (gain**2).astype(np.float32)[:, None, None] + self.settings.log_offset)
+        mel = np.log(self._mel(magnitudes[-1]) * (gain**2).astype(np.float32)[:, None, None] + self.settings.log_offset)
         mse = ((mel - self._log_mel) ** 2).mean(axis=(1, 2))
         total = convergence + LOG_MEL_WEIGHT * mse
         return np.where(np.isfinite(total), total, np.inf), gain_db
