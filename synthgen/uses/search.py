@@ -78,7 +78,7 @@ class SpectralDistance:
         self.settings = settings
         magnitudes = self._magnitudes(target[None])
         self._target = [m[0] for m in magnitudes]
-        self._energies = [float(np.dot(m[0], m[0])) for m in magnitudes]
+        self._energies = [float(e[0]) for e in self._energies_of(magnitudes)]
         self._log_mel = np.log(self._mel(magnitudes[-1])[0] + settings.log_offset)
 
     def _magnitudes(self, audio: np.ndarray) -> list[np.ndarray]:
@@ -88,6 +88,11 @@ class SpectralDistance:
         spectra = [stft_magnitude(audio, s.n_fft // k, s.n_fft // (2 * k)) for k in (4, 2)]
         spectra.append(stft_magnitude(audio, s.n_fft, s.hop_length, s.n_frames))
         return [m.reshape(len(m), -1) for m in spectra]
+
+    @staticmethod
+    def _energies_of(magnitudes: list[np.ndarray]) -> list[np.ndarray]:
+        """Each spectrogram's energy ``(B,)`` float64, at each STFT size: the target's and the renders' the same way."""
+        return [np.einsum("ij,ij->i", m, m).astype(np.float64) for m in magnitudes]
 
     def _mel(self, magnitudes: np.ndarray) -> np.ndarray:
         """Mel power ``(B, n_mels, n_frames)`` from flattened magnitudes at the log-mel's STFT size."""
@@ -100,7 +105,7 @@ class SpectralDistance:
         magnitudes = self._magnitudes(audio)
         # ||S - g Ŝ||² = ||S||² - 2 g <S, Ŝ> + g² ||Ŝ||², from two products per size: no spectrogram-sized temporaries
         dots = [(m @ t).astype(np.float64) for m, t in zip(magnitudes, self._target, strict=True)]
-        energies = [np.einsum("ij,ij->i", m, m).astype(np.float64) for m in magnitudes]
+        energies = self._energies_of(magnitudes)
         gain = np.where(energies[-1] > 0, dots[-1] / np.maximum(energies[-1], 1e-30), 1.0)
         gain_db = gain_to_db(gain)
         gain = db_to_gain(gain_db)
