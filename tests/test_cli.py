@@ -78,5 +78,8 @@ def test_plugin_without_config_gets_a_starter_config(tmp_path: Path) -> None:
     config = load_config(out_file)
     assert config.backend == "plugin" and config.space.size >= 3
     assert not any(name.startswith("MIDI CC") for name in config.space.names)
+    code, out = run("info", "--synth", str(out_file), "--probe")
+    assert code == 0, out
+    assert out.count("a sweep changes") == config.space.size and out.splitlines()[-1].startswith("probe:")
     code, out = run("render", "--synth", str(out_file), "--n", "8", "--chunk-size", "8", "--out", str(tmp_path / "d"))
     assert code == 0, out

@@ -156,11 +156,23 @@ def render(
 @click.command()
 @synth_options
 @click.option("--write-config", type=click.Path(path_type=Path), default=None, help="Write a starter config (.yaml) for this synth.")
-def info(synth: str, plugin: str | None, write_config: Path | None) -> None:
-    """List a synth's parameters and what its config learns or fixes."""
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also render each learned parameter at both ends of its range, from a few random presets, and say how much it changes the sound.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --probe's random presets.")
+def info(synth: str, plugin: str | None, write_config: Path | None, probe: bool, seed: int) -> None:
+    """List a synth's parameters and what its config learns or fixes.
+
+    \b
+    Examples:
+      synthgen info --synth amsynth --probe
+      synthgen info --synth /usr/lib/vst/MySynth.so --write-config mysynth.yaml
+    """
     from synthgen.synths.resolve import describe_synth, write_config_file
 
-    text, config = describe_synth(synth, plugin)
+    text, config = describe_synth(synth, plugin, probe, seed, progress_wanted(0))
     click.echo(text)
     if write_config is not None:
         write_config_file(config, write_config)

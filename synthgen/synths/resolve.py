@@ -98,26 +98,36 @@ def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | Non
     return dataclasses.replace(model_config, plugin_file=trusted.plugin_file, search_paths=trusted.search_paths, volume=volume)
 
 
-def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, SynthConfig]:
-    """A table of the synth's parameters (value text, learned kind and range, or fixed value)."""
+def describe_synth(
+    synth: str, plugin: str | Path | None = None, probe: bool = False, seed: int = 0, progress: bool = False
+) -> tuple[str, SynthConfig]:
+    """A table of the synth's parameters (value text, learned kind and range, or fixed value).
+
+    With ``probe``, each learned parameter's effect on the sound as well (:func:`synthgen.synths.probe.probe_parameters`,
+    seeded by ``seed``), and a last line that names those that changed nothing audible.
+    """
     from synthgen.synths.loading import load_synth
+    from synthgen.synths.probe import probe_parameters, probe_verdict
 
     config, plugin_path = resolve_config(synth, plugin)
     instance = load_synth(config, plugin_path)
     learned = {s.name: s for s in config.space.specs}
+    parameters = instance.parameters()  # before the probe: the text of each default value
+    effects = probe_parameters(instance, config, seed=seed, progress=progress) if probe else {}
     lines = [
         f"synth {config.name} ({config.backend}): {config.description}".rstrip(": "),
         f"config {config.source}; {config.space.size} learned, {len(config.space.fixed)} fixed; "
         f"resynth searches {config.search_budget} renders by default",
         f"{'parameter':<28} {'default':>8} {'text':>12}  role",
     ]
-    for p in instance.parameters():
+    for p in parameters:
         if p.name.startswith(_PSEUDO_PREFIXES):
             continue
         if p.name in learned:
             spec = learned[p.name]
             role = f"learned {spec.kind} [{spec.low:g}, {spec.high:g}]"
             role += f" ({spec.n_classes} classes)" if spec.n_classes else ""
+            role += f"; {effects[p.name].describe()}" if p.name in effects else ""
         elif p.name in config.space.fixed:
             role = f"fixed {config.space.fixed[p.name]:g}"
             if config.volume is not None and p.name == config.volume.parameter:
@@ -125,6 +135,8 @@ def describe_synth(synth: str, plugin: str | Path | None = None) -> tuple[str, S
         else:
             role = "default"
         lines.append(f"{p.name:<28} {p.default:>8.4g} {p.text[:12]:>12}  {role}")
+    if effects:
+        lines.append(probe_verdict(effects, seed))
     return "\n".join(lines), config
 
 
