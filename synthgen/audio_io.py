@@ -1,7 +1,9 @@
 """Read any user audio file as the mono signal a model expects, saying what was changed; write WAVs into output folders."""
 
 __all__ = [
+    "AUDIO_SUFFIXES",
     "LoadedAudio",
+    "audio_files_in",
     "block_levels_db",
     "clipping_note",
     "fit_length",
@@ -36,6 +38,8 @@ MIN_LEAD_S = 0.02
 #: blocks before the start that rise at least this much (dB) each into it are the sound's attack, kept
 ATTACK_RISE_DB = 0.5
 # libsndfile's note on a chunk whose header promises more bytes than the file holds
+#: file name endings taken for audio where a folder is given
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 _TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
 
@@ -88,8 +92,20 @@ def leading_silence(audio: np.ndarray, sample_rate: int) -> int:
     return lead if lead >= MIN_LEAD_S * sample_rate else 0
 
 
+def audio_files_in(folder: str | Path) -> list[Path]:
+    """The audio files directly in ``folder`` (by :data:`AUDIO_SUFFIXES`), sorted by name.
+
+    Raises:
+        SynthgenError: the folder holds none.
+    """
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise SynthgenError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    return files
+
+
 def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: float = 0.1) -> LoadedAudio:
-    """Read a WAV/FLAC/OGG file: mix to mono, resample, cut the silence before the sound (a synth's note
+    """Read a WAV/FLAC/OGG/AIFF/MP3 file: mix to mono, resample, cut the silence before the sound (a synth's note
     starts at once), trim or pad to ``duration_s``.
 
     Raises:
@@ -101,7 +117,7 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     try:
         audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError):
-        raise SynthgenError(f"{path} is not an audio file soundfile can read (WAV, FLAC, OGG, AIFF)") from None
+        raise SynthgenError(f"{path} is not an audio file soundfile can read (WAV, FLAC, OGG, AIFF, MP3)") from None
     if len(audio) == 0:
         raise SynthgenError(f"{path} holds no audio samples")
     changes = []

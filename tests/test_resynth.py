@@ -108,6 +108,29 @@ def test_evaluate_says_which_training_data_gave_the_baselines(tiny_model: Path, 
         assert "warning" not in shipped.markdown()
 
 
+@needs_shipped_model
+def test_resynth_of_files_and_folders_skips_what_it_cannot_read(builtin, tmp_path: Path) -> None:
+    config, synth = builtin
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    audio = render_unit(synth, config, config.space.sample(3, np.random.default_rng(2)))
+    for k, name in enumerate(("a.wav", "b.flac")):
+        sf.write(folder / name, audio[k], config.render.sample_rate)
+    (folder / "broken.wav").write_text("not audio")
+    (folder / "readme.txt").write_text("not audio, and not named as audio")
+    write_wav(tmp_path / "c.wav", audio[2], config.render.sample_rate)
+    runner = CliRunner()
+    result = runner.invoke(main, ["resynth", str(folder), str(tmp_path / "c.wav"), "--budget", "0", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "[4/4] " in result.output and "readme" not in result.output
+    assert f"skipped {folder / 'broken.wav'}: " in result.output and "is not an audio file" in result.output
+    assert result.output.rstrip().endswith("1 of 4 sounds skipped (said above): broken.wav")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == ["a_resynth.wav", "b_resynth.wav", "c_resynth.wav"]
+    write_wav(tmp_path / "a.wav", audio[2], config.render.sample_rate)
+    clash = runner.invoke(main, ["resynth", str(folder), str(tmp_path / "a.wav"), "--out", str(tmp_path / "clash")])
+    assert clash.exit_code == 1 and "two inputs are named 'a'" in clash.output and not (tmp_path / "clash").exists()
+
+
 @pytest.mark.slow
 def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, builtin, tmp_path: Path) -> None:
     config, synth = builtin

@@ -2,16 +2,23 @@
 
 __all__ = ["evaluate", "index", "resynth"]
 
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from synthgen.cli.options import draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
+from synthgen.errors import SynthgenError
 from synthgen.uses.search import MAX_BUDGET
+
+if TYPE_CHECKING:
+    from synthgen.model import LoadedModel
+    from synthgen.uses.resynth import Resynthesis
 
 
 @click.command()
-@click.argument("audio", type=click.Path(path_type=Path))
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option("A model.pt (or run folder) from `synthgen train`.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
 @model_synth_options
@@ -40,7 +47,7 @@ from synthgen.uses.search import MAX_BUDGET
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
 @verbosity_options()
 def resynth(
-    audio: Path,
+    audio: tuple[Path, ...],
     model_path: Path,
     out: Path,
     synth_name: str | None,
@@ -52,28 +59,69 @@ def resynth(
     plot: bool,
     verbosity: int,
 ) -> None:
-    """Find the synth preset that sounds like AUDIO and render it.
+    """Find the synth preset that sounds like each AUDIO file and render it.
 
-    Reads any WAV/FLAC/OGG (any rate, mono or stereo, any length: it is resampled, mixed, stripped
-    of the silence before the sound, and trimmed or padded as the model expects) and infers the
-    parameters. A search then renders up to --budget presets near the model's answer (samples of
+    Reads any WAV/FLAC/OGG/AIFF/MP3 (any rate, mono or stereo, any length: it is resampled, mixed,
+    stripped of the silence before the sound, and trimmed or padded as the model expects) and infers
+    the parameters. A search then renders up to --budget presets near the model's answer (samples of
     its posterior, the nearest training sounds, the other classes of each categorical parameter,
-    then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the input's
-    pitch, for as long as the input sounds, and at its level (its output gain is stored in the
-    preset). Writes the audio and the preset (JSON, plus the plugin's own format where it has
-    one); with --plot, a figure comparing the input and output spectrograms too.
+    then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the input's pitch,
+    for as long as the input sounds, and at its level (its output gain is stored in the preset).
+    Writes the audio and the preset (JSON, plus the plugin's own format where it has one); with
+    --plot, a figure comparing the input and output spectrograms too.
 
-    Example: synthgen resynth my_sound.wav --out resynth/
+    Give several files, or folders (their audio files), to resynthesize them one after the other
+    with the model and synth loaded once; a file that cannot be read is skipped with one line.
+
+    \b
+    Examples:
+      synthgen resynth my_sound.wav --out resynth/
+      synthgen resynth samples/ --out resynth/
     """
+    from synthgen.audio_io import audio_files_in
     from synthgen.model import load_model
+    from synthgen.synths.loading import load_synth
     from synthgen.synths.resolve import resolve_config
+    from synthgen.uses.index import model_index
     from synthgen.uses.resynth import resynthesize
 
+    sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
+    if clash := next((stem for stem, n in Counter(s.stem for s in sounds).items() if n > 1), None):
+        raise SynthgenError(f"two inputs are named '{clash}': their results would overwrite each other in --out; resynthesize them apart")
     loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
+    synth, index = load_synth(loaded.config, plugin), model_index(loaded)
     progress = progress_wanted(verbosity)
-    result = resynthesize(
-        loaded, audio, out, plugin=plugin, midi_pitch=midi_pitch, budget=budget, seed=seed, progress=progress, plot=plot, held_s=held_s
-    )
+    skipped = []
+    for number, sound in enumerate(sounds, 1):
+        if len(sounds) > 1:
+            click.echo(("\n" if number > 1 else "") + f"[{number}/{len(sounds)}] {sound}")
+        try:
+            result = resynthesize(
+                loaded,
+                sound,
+                out,
+                synth,
+                midi_pitch=midi_pitch,
+                budget=budget,
+                index=index,
+                seed=seed,
+                progress=progress,
+                plot=plot,
+                held_s=held_s,
+            )
+        except SynthgenError as error:
+            if len(sounds) == 1:
+                raise
+            click.echo(f"skipped {sound}: {error}", err=True)
+            skipped.append(sound.name)
+            continue
+        _report(result, loaded)
+    if skipped:
+        raise SynthgenError(f"{len(skipped)} of {len(sounds)} sounds skipped (said above): {', '.join(skipped)}")
+
+
+def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
+    """What ``resynth`` prints of one resynthesis: input changes, notes, the search, the preset and the files."""
     for change in result.changes:
         click.echo(f"input: {change}")
     for note in result.notes:
@@ -85,7 +133,7 @@ def resynth(
         f"search: {found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "
         f"-> {found.distance:.3f} (from {found.origin}); output gain {found.gain_db:+.1f} dB"
     )
-    click.echo(f"resynthesized {audio} with {loaded.config.name} ({loaded.name}):")
+    click.echo(f"resynthesized {result.source} with {loaded.config.name} ({loaded.name}):")
     for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
         click.echo(f"  {name:<24} {value:.4g}")
     for kind, path in result.files.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from synthgen.audio_io import prepare_folder, read_audio
+from synthgen.audio_io import audio_files_in, prepare_folder, read_audio
 from synthgen.config import SynthConfig
 from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
@@ -25,8 +25,6 @@ from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import SearchResult, search_preset
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
 
 @dataclass
@@ -118,9 +116,7 @@ def targets_from_audio_dir(folder: str | Path, config: SynthConfig) -> Targets:
     folder = Path(folder)
     if not folder.is_dir():
         raise SynthgenError(f"--audio-dir {folder} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
-        raise SynthgenError(f"{folder} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    files = audio_files_in(folder)
     audio = np.stack([read_audio(p, config.render.sample_rate, config.render.render_duration_s).audio for p in files])
     mel = log_mel(audio, config.render.sample_rate, config.features)
     rate = config.render.sample_rate
