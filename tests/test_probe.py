@@ -52,7 +52,17 @@ def test_info_probe_names_what_changes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith(("tone", "unused"))}
     assert "a sweep changes the sound" in rows["tone"] and rows["unused"].endswith("a sweep changes nothing audible")
-    assert "1 of 2 changed nothing audible (unused)" in result.output.splitlines()[-1]
+    assert "1 of 2 changed nothing audible (unused)" in result.output.splitlines()[-2]
+
+
+def test_info_probe_writes_a_config_with_what_changes_nothing_fixed(tmp_path: Path) -> None:
+    written = tmp_path / "probed.yaml"
+    args = ["info", "--synth", str(_config(tmp_path, ("tone", "unused"))), "--probe", "--write-config", str(written)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "with --write-config, unused is written fixed at the synth's defaults" in result.output
+    config = load_config(written)
+    assert config.space.names == ["tone"] and config.space.fixed == {"unused": 0.0}
 
 
 def test_builtin_parameters_all_change_the_sound() -> None:

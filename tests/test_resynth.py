@@ -227,4 +227,4 @@ def test_resynth_says_when_the_pitch_glides(tiny_model: Path, builtin, tmp_path:
         write_wav(tmp_path / f"{name}.wav", audio, config.render.sample_rate)
     gliding = resynthesize(load_model(tiny_model), tmp_path / "glide.wav", synth=synth, budget=0).notes
     steady = resynthesize(load_model(tiny_model), tmp_path / "held.wav", synth=synth, budget=0).notes
-    assert any("synthgen sketch" in n for n in gliding) and not any("synthgen sketch" in n for n in steady)
+    assert any("cut it into its notes" in n for n in gliding) and not any("cut it into its notes" in n for n in steady)

@@ -104,7 +104,8 @@ def describe_synth(
     """A table of the synth's parameters (value text, learned kind and range, or fixed value).
 
     With ``probe``, each learned parameter's effect on the sound as well (:func:`synthgen.synths.probe.probe_parameters`,
-    seeded by ``seed``), and a last line that names those that changed nothing audible.
+    seeded by ``seed``), and a last line that names those that changed nothing audible; the config
+    returned then has those fixed at the synth's defaults (unless that leaves nothing to learn).
     """
     from synthgen.synths.loading import load_synth
     from synthgen.synths.probe import probe_parameters, probe_verdict
@@ -137,6 +138,14 @@ def describe_synth(
         lines.append(f"{p.name:<28} {p.default:>8.4g} {p.text[:12]:>12}  {role}")
     if effects:
         lines.append(probe_verdict(effects, seed))
+        inert = {p.name: p.default for p in parameters if p.name in effects and effects[p.name].inert}
+        if 0 < len(inert) < config.space.size:
+            space = config.space
+            kept = tuple(spec for spec in space.specs if spec.name not in inert)
+            config = dataclasses.replace(config, space=dataclasses.replace(space, specs=kept, fixed={**space.fixed, **inert}))
+            lines.append(
+                f"with --write-config, {', '.join(inert)} {'is' if len(inert) == 1 else 'are'} written fixed at the synth's defaults"
+            )
     return "\n".join(lines), config
 
 

@@ -111,7 +111,7 @@ def resynthesize(
     if note.pitch is not None and (moves := pitch_range_semitones(note.pitch)) > GLIDING_SEMITONES:
         notes.append(
             f"its pitch moves over {moves:.0f} semitones (a melody, a glide or speech), and one held note plays its median: "
-            "`synthgen sketch` follows it over time"
+            "cut it into its notes to resynthesize each"
         )
     if budget > 0 and index is None:
         index = model_index(model)
