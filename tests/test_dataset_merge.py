@@ -46,16 +46,21 @@ def test_merged_rows_are_the_sources_rows_in_order(two_notes: Path, around: Path
         assert data.metadata["source"]["kind"] == "merged"
 
 
-def test_merge_refuses_other_configs_and_existing_output(two_notes: Path, tmp_path: Path) -> None:
+def test_merge_refuses_other_configs_repeated_rows_and_existing_output(two_notes: Path, around: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     render_dataset(dataclasses.replace(CONFIG, description="another description"), other, n=2, progress=False)
     with pytest.raises(SynthgenError, match="another synth config"):
         merge_datasets([two_notes, other], tmp_path / "x")
     with pytest.raises(SynthgenError, match="at least two"):
         merge_datasets([two_notes], tmp_path / "y")
-    merge_datasets([two_notes, two_notes], tmp_path / "z")
+    with pytest.raises(SynthgenError, match="holds rows given already"):
+        merge_datasets([two_notes, two_notes], tmp_path / "y")
+    merge_datasets([two_notes, around], tmp_path / "z")
+    with pytest.raises(SynthgenError, match="holds rows given already"):
+        merge_datasets([tmp_path / "z", two_notes], tmp_path / "y")
     with pytest.raises(SynthgenError, match="already exists"):
-        merge_datasets([two_notes, two_notes], tmp_path / "z")
+        merge_datasets([two_notes, around], tmp_path / "z")
+    assert not (tmp_path / "y").exists()
 
 
 def test_notes_and_variations_of_one_preset_share_a_split(two_notes: Path, around: Path, tmp_path: Path) -> None:

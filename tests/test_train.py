@@ -291,3 +291,12 @@ def test_full_disk_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest
         checkpoint.save_checkpoint({"epoch": 2}, path)
     assert torch.load(path, weights_only=True)["epoch"] == 1
     assert not (tmp_path / "model.pt.tmp").exists()
+
+
+def test_a_dataset_too_small_to_split_is_refused_in_one_line(tmp_path: Path) -> None:
+    from synthgen.config import load_config
+    from synthgen.dataset import render_dataset
+
+    render_dataset(load_config("builtin"), tmp_path / "three", n=3, seed=0, jobs=1, progress=False)
+    with pytest.raises(SynthgenError, match="has 3 rows, split into 1 to train on and 1 to validate"):
+        train_model(tmp_path / "three", tmp_path / "run", settings("mlp", 1), progress=False)

@@ -35,7 +35,10 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
         meta, records, _ = read_header(file)
         if metas and meta["config"] != metas[0]["config"]:
             raise SynthgenError(f"{source} was rendered with another synth config than {sources[0]}; only datasets of one config merge")
-        shards += [file.parent.absolute() / record.file for record in records]
+        files = [file.parent.absolute() / record.file for record in records]
+        if repeated := next((f for f in files if f.resolve() in {s.resolve() for s in shards}), None):
+            raise SynthgenError(f"{source} holds rows given already (its shard {repeated} is in an earlier source): give each dataset once")
+        shards += files
         metas.append({**meta, "path": str(file.parent.absolute())})
     out.mkdir(parents=True, exist_ok=True)
     settings = {
