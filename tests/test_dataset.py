@@ -137,3 +137,20 @@ def test_missing_and_empty_datasets(tmp_path: Path) -> None:
     (tmp_path / "junk.h5").write_bytes(b"junk")
     with pytest.raises(SynthgenError, match="not a synthgen dataset"):
         open_dataset(tmp_path / "junk.h5")
+
+
+def test_a_render_into_a_folder_another_render_holds_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    from synthgen.config import load_config
+    from synthgen.dataset.manifest import LOCK_FILE
+
+    config, out = load_config("builtin"), tmp_path / "d"
+    render_dataset(config, out, n=8, chunk_size=4, progress=False)
+    with (out / LOCK_FILE).open("a") as held:  # as a render running in another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(SynthgenError, match="another render is writing to"):
+            render_dataset(config, out, n=16, chunk_size=4, progress=False)
+    render_dataset(config, out, n=16, chunk_size=4, progress=False)  # released, as when that process ends
+    with open_dataset(out) as data:
+        assert len(data) == 16

@@ -6,9 +6,12 @@ render resumes into a folder only with the same settings; with a larger ``n_rows
 already there stay and the new ones are added after them.
 """
 
-__all__ = ["MAX_ROWS", "check_render_settings", "prepare_folder"]
+__all__ = ["LOCK_FILE", "MAX_ROWS", "check_render_settings", "prepare_folder"]
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from synthgen.dataset.reading import read_header
 from synthgen.dataset.storage import DATASET_FILE, FINALIZE_KEYS, FORMAT_VERSION, MANIFEST_FILE, SHARD_DIR, discard_shard, write_text_atomic
 from synthgen.errors import SynthgenError
 
+#: the file a render holds a lock on while it writes to its folder
+LOCK_FILE = ".render.lock"
 #: the most rows one render may plan (weeks of rendering); bounds its memory and time
 MAX_ROWS = 100_000_000
 
@@ -96,8 +101,13 @@ def _check_same_dataset(root: Path, previous: dict[str, Any], settings: dict[str
         )
 
 
-def prepare_folder(root: Path, settings: dict[str, Any]) -> None:
-    """Make ``root`` ready to render into: create it, or check that it holds the same dataset (and grow it).
+@contextmanager
+def prepare_folder(root: Path, settings: dict[str, Any]) -> Iterator[None]:
+    """Make ``root`` ready to render into and hold it while the ``with`` block renders.
+
+    Creates it, or checks that it holds the same dataset (and grows it). Another render into the
+    same folder, from any process, is refused while the block runs: the lock (``flock`` on
+    :data:`LOCK_FILE`) goes with this process however it ends.
 
     Arguments:
         root: the dataset folder.
@@ -108,6 +118,21 @@ def prepare_folder(root: Path, settings: dict[str, Any]) -> None:
     check_render_settings(settings)
     if root.exists() and not root.is_dir():
         raise SynthgenError(f"--out {root} is a file; give a folder for the dataset")
+    strangers = root.exists() and any(p.name not in (MANIFEST_FILE + ".tmp", LOCK_FILE) for p in root.iterdir())
+    if strangers and not (root / MANIFEST_FILE).exists():
+        raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / LOCK_FILE).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SynthgenError(f"another render is writing to {root}: let it finish, or give another --out") from None
+        _start_or_grow(root, settings)
+        yield
+
+
+def _start_or_grow(root: Path, settings: dict[str, Any]) -> None:
+    """Write the manifest of a new dataset, or check an existing one's and grow it to ``settings``."""
     if (root / MANIFEST_FILE).exists():
         previous = _read_settings(root)
         _check_same_dataset(root, previous, settings)
@@ -117,9 +142,6 @@ def prepare_folder(root: Path, settings: dict[str, Any]) -> None:
             if last_rows:
                 discard_shard(root, previous["n_rows_planned"] // settings["chunk_size"])
             _write_manifest(root, settings)
-    elif root.exists() and any(p.name != MANIFEST_FILE + ".tmp" for p in root.iterdir()):
-        raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
     else:
-        root.mkdir(parents=True, exist_ok=True)
         _write_manifest(root, settings)
     (root / SHARD_DIR).mkdir(exist_ok=True)

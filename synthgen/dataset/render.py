@@ -102,31 +102,31 @@ def render_dataset(
         raise SynthgenError(f"unknown render backend '{backend}': use one of {', '.join(BACKENDS)}")
     if backend != "ray" and (address is not None or collect):
         raise SynthgenError("--address and --collect need --backend ray")
-    run: dict[str, Any] = {"backend": backend, "chunks_retried": 0}
     if backend == "ray":
-        run["ray"] = importlib_metadata.version("ray")
-        run["chunks_retried"] = _render_on_ray(job, jobs, address, collect, progress)
-    else:
-        asked = 1 if jobs is None else jobs
-        cpus = _usable_cpus(asked)
-        workers = min(asked, cpus, job.n_chunks)
-        # The workers build the synth (and check the config's names) before the folder is touched.
-        # With a CPU to spare, this process computes the log-mels while the workers render; without, they do.
-        with WorkerPool(job, workers, render_timeout_s, _notify, features=workers >= cpus) as pool:
-            if asked > cpus:
-                _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {cpus} workers")
-            prepare_folder(root, job.settings())
-            todo = chunks_to_render(root, job.n_chunks)
-            if todo:
+        return _render_on_ray(job, jobs, address, collect, progress)
+    asked = 1 if jobs is None else jobs
+    cpus = _usable_cpus(asked)
+    workers = min(asked, cpus, job.n_chunks)
+    # The workers build the synth (and check the config's names) before the folder is touched.
+    # With a CPU to spare, this process computes the log-mels while the workers render; without, they do.
+    with WorkerPool(job, workers, render_timeout_s, _notify, features=workers >= cpus) as pool:
+        if asked > cpus:
+            _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {cpus} workers")
+        with prepare_folder(root, job.settings()):
+            if todo := chunks_to_render(root, job.n_chunks):
                 _render_chunks(job, pool, todo, progress)
-    failures = gather_failures(root, job.n_chunks)
-    if failures:
-        write_text_atomic(root / FAILED_FILE, json.dumps(failures, indent=1))
-    return finalize_dataset(root, job.n_chunks, {**job.settings(), "render_run": run})
+            return _finish(job, {"backend": backend, "chunks_retried": 0})
 
 
-def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collect: bool, progress: bool) -> int:
-    """Render the missing chunks as Ray tasks under the progress bar; returns how many chunks were retried."""
+def _finish(job: RenderJob, run: dict[str, Any]) -> Path:
+    """Record the presets that failed, and write ``dataset.h5`` over the shards with how the render ran."""
+    if failures := gather_failures(job.root, job.n_chunks):
+        write_text_atomic(job.root / FAILED_FILE, json.dumps(failures, indent=1))
+    return finalize_dataset(job.root, job.n_chunks, {**job.settings(), "render_run": run})
+
+
+def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collect: bool, progress: bool) -> Path:
+    """Render the missing chunks as Ray tasks under the progress bar, then finish the dataset."""
     from synthgen.dataset.ray_backend import ray_session, render_chunks_on_ray
     from synthgen.synths.loading import load_synth
 
@@ -134,8 +134,7 @@ def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collec
         raise SynthgenError(f"--jobs must be at least 1, got {jobs}")
     # Fail early, here, on a missing plugin or a bad parameter name, before Ray starts or the folder is touched.
     load_synth(job.config, job.plugin, check=True)
-    with ray_session(address, jobs):
-        prepare_folder(job.root, job.settings())
+    with ray_session(address, jobs), prepare_folder(job.root, job.settings()):
         todo = chunks_to_render(job.root, job.n_chunks)
         bar, counts = _progress(job, todo, progress)
         counts["retried"] = 0
@@ -145,7 +144,7 @@ def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collec
                 for failure in rendered.failures:
                     _notify(f"skipped preset {failure.describe()}: it {failure.reason}; recorded in the dataset")
                 _tally(job, bar, counts, rendered)
-    return counts["retried"]
+        return _finish(job, {"backend": "ray", "chunks_retried": counts["retried"], "ray": importlib_metadata.version("ray")})
 
 
 def _progress(job: RenderJob, todo: Iterable[int], progress: bool) -> tuple[tqdm, dict[str, int]]:
