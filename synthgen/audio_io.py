@@ -2,6 +2,7 @@
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "WHOLE_SOUND_S",
     "LoadedAudio",
     "audio_files_in",
     "block_levels_db",
@@ -43,13 +44,22 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 _TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
 
+#: the most of a file kept whole (after the silence before its sound) besides the requested length
+WHOLE_SOUND_S = 30.0
+
+
 @dataclass
 class LoadedAudio:
-    """Mono audio at the requested rate and length, and the changes made to get there."""
+    """Mono audio at the requested rate and length, and the changes made to get there.
+
+    ``whole`` is the sound before it was trimmed or padded (from its start, at most
+    :data:`WHOLE_SOUND_S` seconds): how long a longer sound lasts.
+    """
 
     audio: np.ndarray
     sample_rate: int
     changes: list[str] = field(default_factory=list)
+    whole: np.ndarray | None = None
 
 
 def fit_length(audio: np.ndarray, n_samples: int, fade_s: float, sample_rate: int) -> np.ndarray:
@@ -148,7 +158,8 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     if len(mono) != n_samples:
         verb = "trimmed" if len(mono) > n_samples else "padded"
         changes.append(f"{verb} {len(mono) / sample_rate:.2f} s to {duration_s:.2f} s")
-    return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes)
+    whole = mono[: round(WHOLE_SOUND_S * sample_rate)].astype(np.float32)
+    return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes, whole)
 
 
 def _peak(audio: np.ndarray) -> float:

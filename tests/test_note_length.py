@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from click.testing import CliRunner
 
 from synthgen.audio_io import LEVEL_BLOCK, write_wav
@@ -72,12 +73,34 @@ def test_resynth_holds_the_key_as_long_as_the_input_and_records_it(builtin, tmp_
     assert np.sqrt(np.mean(late**2)) < 0.1 * np.sqrt(np.mean(result.output_audio[:SAMPLE_RATE] ** 2))
 
 
-def test_cli_resynth_takes_a_hold_and_refuses_one_longer_than_the_render(tmp_path: Path) -> None:
+def test_a_longer_input_is_resynthesized_as_long(builtin, tmp_path: Path) -> None:
+    _, synth = builtin
+    write_wav(tmp_path / "long.wav", _tone(7.0, 8.0), SAMPLE_RATE)
+    result = resynthesize(load_model(DEFAULT_MODEL), tmp_path / "long.wav", tmp_path / "out", synth=synth, budget=24)
+    assert result.held.seconds == pytest.approx(7.0, abs=0.05) and "the search heard its first 4 s" in result.held.message
+    assert result.search.note.note_duration_s == 4.0 and len(result.input_audio) == 4 * SAMPLE_RATE  # key down all the 4 s
+    release_s = 1.0  # the model's render is 1 s longer than its note
+    assert len(result.output_audio) == pytest.approx((result.held.seconds + release_s) * SAMPLE_RATE, abs=1)
+    note = read_document(result.files["preset.json"]).note
+    assert note["note_duration_s"] == pytest.approx(result.held.seconds) and note["render_duration_s"] == pytest.approx(
+        note["note_duration_s"] + 1
+    )
+    # the same preset at the same gain: until the search's key is released, the longer note plays what the search heard
+    held_by_both = slice(0, 4 * SAMPLE_RATE)
+    peak = np.abs(result.search.audio).max()
+    np.testing.assert_allclose(result.output_audio[held_by_both], result.search.audio[held_by_both], atol=1e-3 * peak)
+
+
+def test_cli_resynth_takes_a_hold_and_refuses_one_longer_than_a_resynthesis(tmp_path: Path) -> None:
     write_wav(tmp_path / "tone.wav", _tone(2.0), SAMPLE_RATE)
     args = ["resynth", str(tmp_path / "tone.wav"), "--model", str(DEFAULT_MODEL), "--out", str(tmp_path / "out"), "--budget", "0"]
     given = CliRunner().invoke(main, [*args, "--held", "0.5"])
     assert given.exit_code == 0, given.output
     assert "key held 0.5 s as asked" in given.output
     assert read_document(tmp_path / "out" / "tone_preset.json").note["note_duration_s"] == pytest.approx(0.5)
-    too_long = CliRunner().invoke(main, [*args, "--held", "9"])
-    assert too_long.exit_code != 0 and "cannot be held 9 s" in too_long.output and "Traceback" not in too_long.output
+    longer = CliRunner().invoke(main, [*args, "--held", "9"])
+    assert longer.exit_code == 0, longer.output
+    assert read_document(tmp_path / "out" / "tone_preset.json").note["note_duration_s"] == pytest.approx(9.0)
+    assert sf.info(tmp_path / "out" / "tone_resynth.wav").duration == pytest.approx(10.0, abs=0.01)
+    too_long = CliRunner().invoke(main, [*args, "--held", "31"])
+    assert too_long.exit_code != 0 and "cannot be held 31 s" in too_long.output and "Traceback" not in too_long.output

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     "held_s",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Seconds the key is held (default: until the input falls 25 dB below its peak, at most the model's note length).",
+    help="Seconds the key is held, at most 30 (default: until the input falls 25 dB below its peak, at most the model's "
+    "note length for a sound that ends within the model's render length). The search holds it at most that render length; "
+    "the output, the whole time.",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
@@ -66,7 +68,8 @@ def resynth(
     the parameters. A search then renders up to --budget presets near the model's answer (samples of
     its posterior, the nearest training sounds, the other classes of each categorical parameter,
     then CMA-ES) and keeps the one whose spectrum is nearest. The preset plays at the input's pitch,
-    for as long as the input sounds, and at its level (its output gain is stored in the preset).
+    for as long as the input sounds (a sound longer than the model's is matched on its start, then
+    played as long, up to 30 s), and at its level (its output gain is stored in the preset).
     Writes the audio and the preset (JSON, plus the plugin's own format where it has one); with
     --plot, a figure comparing the input and output spectrograms too.
 

@@ -22,28 +22,31 @@ class HeldTime:
     message: str
 
 
-def held_time(audio: np.ndarray, sample_rate: int, longest_s: float, held_s: float | None = None) -> HeldTime:
+def held_time(
+    audio: np.ndarray, sample_rate: int, longest_s: float, held_s: float | None = None, longest: str = "the model's note length"
+) -> HeldTime:
     """The time to hold a key so that the note imitates ``audio`` ``(n_samples,)``.
 
     It is where the sound's level falls for good more than :data:`ENDED_BELOW_PEAK_DB` below its
     loudest block of :data:`~synthgen.audio_io.LEVEL_BLOCK` samples (the synth's own release plays
-    after it), at least :data:`MIN_HELD_S` and at most ``longest_s`` (the model's note: the sounds
-    it knows).
+    after it), at least :data:`MIN_HELD_S` and at most ``longest_s`` (e.g. the model's note: the
+    sounds it knows).
 
     Arguments:
         audio: the sound to imitate.
         sample_rate: Hz.
         longest_s: the longest hold (the model's note length).
         held_s: the user's choice; wins over the measure (nothing is measured).
+        longest: what ``longest_s`` is, in a few words for the message.
     """
     if held_s is not None:
         return HeldTime(float(held_s), f"key held {held_s:g} s as asked")
     levels = block_levels_db(audio)
     if not levels.size:
-        return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input is silent")
+        return HeldTime(longest_s, f"key held {longest_s:g} s ({longest}): the input is silent")
     sounding = np.flatnonzero(levels > -ENDED_BELOW_PEAK_DB)
     ends_s = float(sounding[-1] + 1) * LEVEL_BLOCK / sample_rate
     if ends_s >= longest_s:
-        return HeldTime(longest_s, f"key held {longest_s:g} s (the model's note length): the input sounds {ends_s:.2f} s or longer")
+        return HeldTime(longest_s, f"key held {longest_s:g} s ({longest}): the input sounds {ends_s:.2f} s or longer")
     seconds = max(ends_s, MIN_HELD_S)
     return HeldTime(seconds, f"key held {seconds:.2f} s: the input falls {ENDED_BELOW_PEAK_DB:g} dB below its peak there")

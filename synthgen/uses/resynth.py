@@ -2,18 +2,22 @@
 
 __all__ = ["Resynthesis", "read_sound", "resynthesize"]
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import LoadedAudio, clipping_note, prepare_folder, read_audio, write_wav
+from synthgen.audio_io import WHOLE_SOUND_S, LoadedAudio, clipping_note, prepare_folder, read_audio, write_wav
+from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
+from synthgen.synths.rendering import render_unit, silence_broken
 from synthgen.uses.index import SoundIndex, model_index
+from synthgen.uses.level import apply_gain_db
 from synthgen.uses.note_length import HeldTime, held_time
 from synthgen.uses.pitch import NoteChoice, choose_note, pitch_range_semitones
 from synthgen.uses.search import SearchResult, search_preset
@@ -29,11 +33,14 @@ class Resynthesis:
     Arguments:
         source: the input file.
         unit: the preset ``(P,)`` in unit space (``config.space.synth_values`` gives what the synth is set to).
-        input_audio, output_audio: ``(n_samples,)``; the output is played at ``note`` with ``gain_db``.
+        input_audio: ``(n_samples,)`` as the model hears it (its render length).
+        output_audio: ``(n_samples,)``, played at ``played`` with ``gain_db``: as long as the input
+            sounds plus the model's release time, at least the model's render length.
         input_mel, output_mel: their log-mels ``(n_mels, n_frames)``.
         gain_db: the output gain (dB) that matches the input's level.
         note: the note the preset is played at, and why.
         held: how long its key is held, and why.
+        played: the note the output plays (the search's, held longer for a longer input).
         search: the search that found the preset (its distance, renders).
         notes: remarks for the user (e.g. no index of training sounds next to the model).
     """
@@ -49,6 +56,7 @@ class Resynthesis:
     gain_db: float = 0.0
     note: NoteChoice | None = None
     held: HeldTime | None = None
+    played: Note | None = None
     search: SearchResult | None = None
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -95,16 +103,23 @@ def resynthesize(
         index: the model's training sounds (default: the ``index.npz`` next to the model, if any).
         seed: seeds the search.
         fade_s: fade-out of an input longer than the model's sounds.
-        held_s: seconds the key is held; default: as long as the input sounds, at most the model's note length.
+        held_s: seconds the key is held; default: as long as the input sounds, at most the
+            model's note length when it ends within the model's render length, else at most
+            :data:`~synthgen.audio_io.WHOLE_SOUND_S`. The search holds it at most the render
+            length; a longer hold renders the found preset again, held the whole time.
         progress: show the search's progress.
         plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
-    if held_s is not None and held_s > config.render.render_duration_s:
-        raise SynthgenError(f"the key cannot be held {held_s:g} s: the model's sounds last {config.render.render_duration_s:g} s")
+    if held_s is not None and held_s > WHOLE_SOUND_S:
+        raise SynthgenError(f"the key cannot be held {held_s:g} s: a resynthesis lasts at most {WHOLE_SOUND_S:g} s")
     loaded, mel_in = read_sound(model, audio_path, fade_s)
     note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
-    held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s, held_s)
+    window_s = config.render.render_duration_s
+    held = held_time(loaded.whole, loaded.sample_rate, WHOLE_SOUND_S, held_s, "the longest resynthesis")
+    if held.seconds <= window_s:  # it ends within the model's sounds: held as they are, the release inside
+        held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s, held_s)
+    heard_s = min(held.seconds, window_s)
     synth = synth or load_synth(config, plugin)
     budget = config.search_budget if budget is None else budget
     notes = []
@@ -117,7 +132,11 @@ def resynthesize(
         index = model_index(model)
         if index is None:
             notes.append(f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)")
-    found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress, note_duration_s=held.seconds)
+    found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress, note_duration_s=heard_s)
+    played, output = found.note, found.audio
+    if held.seconds > heard_s:
+        played, output = _held_longer(model, synth, found, held.seconds)
+        held = dataclasses.replace(held, message=f"{held.message} (the search heard its first {window_s:g} s)")
     if found.failed_renders:
         notes.append(
             f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
@@ -127,7 +146,7 @@ def resynthesize(
         source=Path(audio_path),
         unit=found.unit,
         input_audio=loaded.audio,
-        output_audio=found.audio,
+        output_audio=output,
         input_mel=mel_in,
         output_mel=log_mel(found.audio, loaded.sample_rate, config.features)[0],
         sample_rate=loaded.sample_rate,
@@ -135,12 +154,23 @@ def resynthesize(
         gain_db=found.gain_db,
         note=note,
         held=held,
+        played=played,
         search=found,
         notes=notes,
     )
     if out is not None:
         result.files = _write_outputs(result, model, synth, Path(out), plot)
     return result
+
+
+def _held_longer(model: LoadedModel, synth: Synth, found: SearchResult, seconds: float) -> tuple[Note, np.ndarray]:
+    """The found preset played with its key held ``seconds`` (then the model's release time), at the found gain."""
+    render = model.config.render
+    release_s = render.render_duration_s - render.note_duration_s
+    played = dataclasses.replace(found.note, note_duration_s=seconds, render_duration_s=seconds + release_s)
+    longer = dataclasses.replace(model.config, render=dataclasses.replace(render, render_duration_s=played.render_duration_s))
+    audio = render_unit(synth, longer, found.unit[None], [(played.midi_pitch, played.velocity)], note_duration_s=seconds)
+    return played, apply_gain_db(silence_broken(audio), found.gain_db)[0]
 
 
 def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:
@@ -163,7 +193,7 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
             "from": result.search.origin,
         },
     }
-    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, result.search.note, result.gain_db):
+    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db):
         files[f"preset{preset.suffix}"] = preset
     if not plot:
         return files
