@@ -196,11 +196,6 @@ def train_model(
     data = open_dataset(data_path)
     state = run.resume_state(settings, data, device) if resume else {}
     split = run.split(data, settings.seed, resume)
-    if len(split["train"]) < 2 or not len(split["valid"]):
-        raise SynthgenError(
-            f"{data.path} has {len(data)} rows, split into {len(split['train'])} to train on and {len(split['valid'])} to validate "
-            "(two and one at the very least): render more, a few thousand for a useful model"
-        )
     torch.manual_seed(settings.seed)
     stats = mel_stats(data, split["train"], seed=settings.seed)
     feats = data.config.features

@@ -77,8 +77,11 @@ class RunFolder:
         else:
             split = split_rows(len(data), seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
             np.savez(self.out / "split.npz", **split)
-        if min(len(split["train"]), len(split["valid"])) == 0:
-            raise SynthgenError(f"{data.path} has too few rows ({len(data)}) to split into train and validation")
+        if len(split["train"]) < 2 or not len(split["valid"]):
+            raise SynthgenError(
+                f"{data.path} has {len(data)} rows, split into {len(split['train'])} to train on and {len(split['valid'])} to validate "
+                "(two and one at the very least): render more, a few thousand for a useful model"
+            )
         return split
 
     def describe(self, settings: Any, summary: dict[str, Any]) -> None:
