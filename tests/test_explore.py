@@ -155,8 +155,8 @@ def test_interpolate_command_reports_smoothness(tiny_path: Path, two_sounds: tup
         assert (tmp_path / name).is_file()
 
 
-def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch(tiny_path: Path, tmp_path: Path) -> None:
-    saw = _sawtooth(tmp_path / "saw220.wav", 220.0)
+def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch_for_as_long(tiny_path: Path, tmp_path: Path) -> None:
+    saw = _sawtooth(tmp_path / "saw220.wav", 220.0, duration_s=1.2)
     code, output = _run("sketch", saw, "--model", tiny_path, "--out", tmp_path / "out")
     assert code == 0, output
     assert "MIDI 57 (A3)" in output
@@ -164,6 +164,7 @@ def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch(tiny_path: Path, tmp
     assert "rendered at" in output or "no clear pitch" in output
     preset = json.loads((tmp_path / "out" / "saw220_preset.json").read_text())
     assert 57 - 24 <= preset["note"]["midi_pitch"] <= 57 + 24
+    assert preset["note"]["note_duration_s"] == pytest.approx(1.2, abs=0.05) and "key held 1.2" in output
     assert (tmp_path / "out" / "saw220_sketch.wav").is_file() and (tmp_path / "out" / "saw220_sketch.png").is_file()
 
 

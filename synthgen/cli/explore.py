@@ -156,7 +156,8 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
     The pitch is tracked (YIN) and its median taken as the note; the timbre and envelope are
-    matched by the model.
+    matched by the model, and the key is held as long as the sketch sounds (until it falls 25 dB
+    below its peak, at most the model's note length).
 
     Example: synthgen sketch voice.wav --out out/sketch
     """

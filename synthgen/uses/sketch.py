@@ -15,6 +15,7 @@ from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
+from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
 from synthgen.uses.resynth import Resynthesis, read_sound
 from synthgen.uses.walk import Walk, render_walk
@@ -49,15 +50,18 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
     """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
     The model only ever heard one note, so the preset is inferred from the sketch as it is and then
-    played at the tracked note; without a clear pitch it plays the model's note.
+    played at the tracked note (without a clear pitch, at the model's note), the key held as long as
+    the sketch sounds (at most the model's note length; see :func:`~synthgen.uses.note_length.held_time`).
     """
     config = model.config
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
     choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
+    held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s)
     pitch = choice.pitch
     unit = model.infer(mel[None], choice.midi_pitch)
-    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitch.midi_pitch is not None)
-    message = f"{choice.message}; {heard}"
+    pitched = pitch.midi_pitch is not None
+    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitched, held.seconds)
+    message = f"{choice.message}; {heard}; {held.message}"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
     output = apply_gain_db(rendered.audio, gain_db)
     return Sketch(
@@ -74,13 +78,15 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
         midi_pitch=midi_pitch,
         note_message=message,
         rendered_pitch=rendered_pitch,
+        held=held,
     )
 
 
 def render_at_pitch(
-    model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool
+    model: LoadedModel, synth: Synth, unit: np.ndarray, midi_pitch: int, pitched: bool, note_duration_s: float | None = None
 ) -> tuple[Walk, int, PitchEstimate, str]:
-    """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch``: a preset whose oscillators are
+    """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch`` (the key held ``note_duration_s``, default
+    the model's note length): a preset whose oscillators are
     detuned sounds away from the note it is sent, so the rendering's own pitch is tracked and the
     note sent moved by the difference (at most :data:`MAX_PITCH_CORRECTIONS` times).
 
@@ -90,7 +96,7 @@ def render_at_pitch(
     config = model.config
     sent = midi_pitch
     for correction in range(MAX_PITCH_CORRECTIONS + 1):
-        rendered = render_walk(model, synth, unit, midi_pitch=sent)
+        rendered = render_walk(model, synth, unit, midi_pitch=sent, note_duration_s=note_duration_s)
         heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length)
         if heard.median_hz is None:
             return rendered, sent, heard, "the preset's rendering has no clear pitch"
@@ -122,7 +128,7 @@ def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Pa
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
     extra = {"sketch": str(result.source), "pitch": result.note_message}
-    note = config.render.note(result.midi_pitch)
+    note = config.render.note(result.midi_pitch, note_duration_s=result.held.seconds)
     presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(

@@ -106,15 +106,17 @@ def render_walk(
     z: np.ndarray | None = None,
     midi_pitch: int | None = None,
     gain_db: np.ndarray | float = 0.0,
+    note_duration_s: float | None = None,
 ) -> Walk:
-    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``) and take their log-mels.
+    """Render presets ``(S, P)`` at the config's note (or at ``midi_pitch``, the key held ``note_duration_s``)
+    and take their log-mels.
 
     ``gain_db`` (a scalar or ``(S,)``) is each rendering's output gain. A sound the synth renders as
     NaN (amsynth does, for a few presets) is silent.
     """
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
-    audio = apply_gain_db(silence_broken(render_unit(synth, config, unit, notes)), gain_db)
+    audio = apply_gain_db(silence_broken(render_unit(synth, config, unit, notes, note_duration_s=note_duration_s)), gain_db)
     return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
 
 
