@@ -159,7 +159,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     from synthgen.uses.index import build_index, index_path
 
     loaded = load_model(model)
-    built = build_index(data, loaded.config, seed=seed)
+    built = build_index(data, loaded.config, seed=seed, progress=progress_wanted(0))
     path = built.save(index_path(loaded))
     click.echo(f"wrote {path}: {len(built)} sounds, {built.metadata['n_components']} components, {path.stat().st_size / 1e6:.1f} MB")
 

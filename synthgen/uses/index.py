@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from tqdm import tqdm
 
 from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
@@ -116,7 +117,9 @@ def _flat_mel(dataset: "DatasetFile", start: int) -> np.ndarray:
     return mel.reshape(len(mel), -1).astype(np.float32)
 
 
-def build_index(data: str | Path, config: SynthConfig, n_components: int = N_COMPONENTS, seed: int = 0) -> SoundIndex:
+def build_index(
+    data: str | Path, config: SynthConfig, n_components: int = N_COMPONENTS, seed: int = 0, progress: bool = False
+) -> SoundIndex:
     """Index a rendered dataset of ``config``'s synth.
 
     Arguments:
@@ -124,6 +127,7 @@ def build_index(data: str | Path, config: SynthConfig, n_components: int = N_COM
         config: the model's synth config (the dataset must match it).
         n_components: PCA components kept.
         seed: seeds the rows the PCA basis is fitted on.
+        progress: show a bar over the dataset's two reads (a sample for the basis, then every row).
     """
     from synthgen.dataset import open_dataset  # h5py: not needed to use an index
 
@@ -134,12 +138,20 @@ def build_index(data: str | Path, config: SynthConfig, n_components: int = N_COM
             raise SynthgenError(f"{dataset.path} was rendered with other log-mel settings than the model's")
         chosen = np.zeros(len(dataset), dtype=bool)
         chosen[np.random.default_rng(seed).permutation(len(dataset))[:PCA_ROWS]] = True
-        # slices, not a list of rows: HDF5 reads a scattered selection row by row
-        sample = np.concatenate([_flat_mel(dataset, start)[chosen[start : start + _CHUNK]] for start in range(0, len(dataset), _CHUNK)])
-        mean = sample.mean(axis=0)
-        n_components = min(n_components, *sample.shape)
-        components = _principal_axes(sample - mean, n_components, np.random.default_rng(seed))
-        codes = np.concatenate([(_flat_mel(dataset, start) - mean) @ components.T for start in range(0, len(dataset), _CHUNK)])
+        starts = range(0, len(dataset), _CHUNK)
+        with tqdm(total=2 * len(dataset), desc="index", unit="sound", unit_scale=True, disable=not progress) as bar:
+
+            def read(start: int) -> np.ndarray:
+                # slices, not a list of rows: HDF5 reads a scattered selection row by row
+                mel = _flat_mel(dataset, start)
+                bar.update(len(mel))
+                return mel
+
+            sample = np.concatenate([read(start)[chosen[start : start + _CHUNK]] for start in starts])
+            mean = sample.mean(axis=0)
+            n_components = min(n_components, *sample.shape)
+            components = _principal_axes(sample - mean, n_components, np.random.default_rng(seed))
+            codes = np.concatenate([(read(start) - mean) @ components.T for start in starts])
         unit = dataset.read("params_unit").astype(np.float32)
         source = str(dataset.path)
     metadata = {
