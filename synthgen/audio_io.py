@@ -38,14 +38,12 @@ LEVEL_BLOCK = 256
 MIN_LEAD_S = 0.02
 #: blocks before the start that rise at least this much (dB) each into it are the sound's attack, kept
 ATTACK_RISE_DB = 0.5
-# libsndfile's note on a chunk whose header promises more bytes than the file holds
-#: file name endings taken for audio where a folder is given
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
-_TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
-
-
 #: the most of a file kept whole (after the silence before its sound) besides the requested length
 WHOLE_SOUND_S = 30.0
+#: file name endings taken for audio where a folder is given
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+# libsndfile's note on a chunk whose header promises more bytes than the file holds
+_TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
 
 @dataclass
@@ -58,8 +56,8 @@ class LoadedAudio:
 
     audio: np.ndarray
     sample_rate: int
+    whole: np.ndarray
     changes: list[str] = field(default_factory=list)
-    whole: np.ndarray | None = None
 
 
 def fit_length(audio: np.ndarray, n_samples: int, fade_s: float, sample_rate: int) -> np.ndarray:
@@ -159,7 +157,7 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
         verb = "trimmed" if len(mono) > n_samples else "padded"
         changes.append(f"{verb} {len(mono) / sample_rate:.2f} s to {duration_s:.2f} s")
     whole = mono[: round(WHOLE_SOUND_S * sample_rate)].astype(np.float32)
-    return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, changes, whole)
+    return LoadedAudio(fit_length(mono, n_samples, fade_s, sample_rate).astype(np.float32), sample_rate, whole, changes)
 
 
 def _peak(audio: np.ndarray) -> float:

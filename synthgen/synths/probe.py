@@ -1,7 +1,9 @@
 """How much each learned parameter of a synth changes its sound: a check of a config before a dataset is rendered."""
 
-__all__ = ["INERT_DB", "PROBE_PRESETS", "ParameterEffect", "probe_parameters", "probe_verdict"]
+__all__ = ["INERT_DB", "PROBE_PRESETS", "ParameterEffect", "fix_inert", "probe_parameters", "probe_verdict"]
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,3 +81,14 @@ def probe_verdict(effects: dict[str, ParameterEffect], seed: int, n_presets: int
         else "every one changes the sound"
     )
     return f"probe: each learned parameter swept end to end from {n_presets} random presets (seed {seed}); {verdict}"
+
+
+def fix_inert(config: SynthConfig, effects: Mapping[str, ParameterEffect], defaults: Mapping[str, float]) -> SynthConfig:
+    """``config`` with the learned parameters the probe found inert fixed at their ``defaults``
+    (unchanged when none is, or when all are: a config must learn something)."""
+    inert = {name: defaults[name] for name, effect in effects.items() if effect.inert}
+    if not 0 < len(inert) < config.space.size:
+        return config
+    space = config.space
+    kept = tuple(spec for spec in space.specs if spec.name not in inert)
+    return dataclasses.replace(config, space=dataclasses.replace(space, specs=kept, fixed={**space.fixed, **inert}))

@@ -108,7 +108,7 @@ def describe_synth(
     returned then has those fixed at the synth's defaults (unless that leaves nothing to learn).
     """
     from synthgen.synths.loading import load_synth
-    from synthgen.synths.probe import probe_parameters, probe_verdict
+    from synthgen.synths.probe import fix_inert, probe_parameters, probe_verdict
 
     config, plugin_path = resolve_config(synth, plugin)
     instance = load_synth(config, plugin_path)
@@ -138,14 +138,11 @@ def describe_synth(
         lines.append(f"{p.name:<28} {p.default:>8.4g} {p.text[:12]:>12}  {role}")
     if effects:
         lines.append(probe_verdict(effects, seed))
-        inert = {p.name: p.default for p in parameters if p.name in effects and effects[p.name].inert}
-        if 0 < len(inert) < config.space.size:
-            space = config.space
-            kept = tuple(spec for spec in space.specs if spec.name not in inert)
-            config = dataclasses.replace(config, space=dataclasses.replace(space, specs=kept, fixed={**space.fixed, **inert}))
-            lines.append(
-                f"with --write-config, {', '.join(inert)} {'is' if len(inert) == 1 else 'are'} written fixed at the synth's defaults"
-            )
+        probed = fix_inert(config, effects, {p.name: p.default for p in parameters})
+        if fixed := [name for name in config.space.names if name in probed.space.fixed]:
+            verb = "is" if len(fixed) == 1 else "are"
+            lines.append(f"with --write-config, {', '.join(fixed)} {verb} written fixed at the synth's defaults")
+        config = probed
     return "\n".join(lines), config
 
 

@@ -35,7 +35,7 @@ def held_time(
     Arguments:
         audio: the sound to imitate.
         sample_rate: Hz.
-        longest_s: the longest hold (the model's note length).
+        longest_s: the longest hold.
         held_s: the user's choice; wins over the measure (nothing is measured).
         longest: what ``longest_s`` is, in a few words for the message.
     """
