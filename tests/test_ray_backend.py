@@ -65,6 +65,15 @@ def _descendants(root: int) -> list[tuple[int, str]]:
     return found
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # first: it starts Ray in a subprocess, before this process starts its own
 @pytest.mark.slow
 def test_kill_the_ray_driver_then_resume_gives_the_same_rows(reference: Path, tmp_path: Path) -> None:
@@ -110,17 +119,18 @@ def test_kill_9_a_ray_worker_mid_render_still_gives_n_rows(local_ray, reference:
     killed: list[int] = []
 
     def kill_a_busy_worker() -> None:
-        """Once a first shard is written (the workers are up), kill -9 a worker seen busy with a chunk for 0.1 s."""
-        busy_since: dict[int, float] = {}
+        """Once a first shard is written (the workers are up), kill -9 a worker that has spent 0.1 s of CPU
+        on its chunk since it was first seen busy with it: it is rendering, so it has reported its start
+        (a worker killed before that leaves no trace of the attempt, by design, however long it waited)."""
+        busy_from: dict[int, float] = {}
         deadline = time.time() + 120
         while not any((out / SHARD_DIR).glob("chunk-*.h5")) and time.time() < deadline:
             time.sleep(0.01)
         while not killed and time.time() < deadline:
-            now = time.time()
             busy = {pid for pid, args in _descendants(os.getpid()) if args.startswith("ray::_render_task")}
-            busy_since = {pid: busy_since.get(pid, now) for pid in busy}
-            for pid, since in busy_since.items():
-                if now - since > 0.1:
+            busy_from = {pid: busy_from[pid] if pid in busy_from else _cpu_s(pid) for pid in busy}
+            for pid, cpu in busy_from.items():
+                if _cpu_s(pid) - cpu > 0.1:
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
                     break
