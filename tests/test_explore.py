@@ -168,6 +168,16 @@ def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch_for_as_long(tiny_pat
     assert (tmp_path / "out" / "saw220_sketch.wav").is_file() and (tmp_path / "out" / "saw220_sketch.png").is_file()
 
 
+def test_a_sketch_longer_than_the_models_sounds_is_played_as_long(tiny_path: Path, tmp_path: Path) -> None:
+    saw = _sawtooth(tmp_path / "long.wav", 220.0, duration_s=6.0)
+    code, output = _run("sketch", saw, "--model", tiny_path, "--out", tmp_path / "out")
+    assert code == 0, output
+    note = json.loads((tmp_path / "out" / "long_preset.json").read_text())["note"]
+    assert note["note_duration_s"] == pytest.approx(6.0, abs=0.05)
+    assert note["render_duration_s"] == pytest.approx(note["note_duration_s"] + 1)  # the model's release time after it
+    assert sf.info(tmp_path / "out" / "long_sketch.wav").duration == pytest.approx(note["render_duration_s"], abs=0.01)
+
+
 def test_pitch_tracking_and_its_fallback(tmp_path: Path) -> None:
     for frequency_hz, midi_pitch in ((110.0, 45), (440.0, 69), (523.25, 72)):
         audio = sf.read(_sawtooth(tmp_path / "saw.wav", frequency_hz, 1.0))[0]

@@ -7,14 +7,14 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synthgen.audio_io import LEVEL_BLOCK, write_wav
+from synthgen.audio_io import LEVEL_BLOCK, LoadedAudio, write_wav
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.presets.json_preset import read_document
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_at_pitches, render_unit
-from synthgen.uses.note_length import MIN_HELD_S, held_time
+from synthgen.uses.note_length import MIN_HELD_S, held_time, hold_for
 from synthgen.uses.resynth import resynthesize
 
 SAMPLE_RATE = 22050
@@ -48,6 +48,15 @@ def test_a_quiet_tail_is_part_of_the_sound_and_a_faint_one_is_not() -> None:
     t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE
     decay = 0.3 * np.sin(2 * np.pi * 220.0 * t) * np.exp(-t / 0.5)  # 8.7 dB per 0.5 s: 25 dB down at 1.44 s
     assert held_time(decay.astype(np.float32), SAMPLE_RATE, 3.0).seconds == pytest.approx(1.44, abs=0.05)
+
+
+@pytest.mark.parametrize(("sounds_s", "held_s", "heard_s"), [(2.0, 2.0, 2.0), (3.5, 3.0, 3.0), (7.0, 7.0, 4.0)])
+def test_a_sound_is_held_as_the_models_notes_are_unless_it_outlasts_them(sounds_s: float, held_s: float, heard_s: float) -> None:
+    render = load_config("builtin").render  # a 3 s key in a 4 s render
+    whole = _tone(sounds_s, 8.0)
+    loaded = LoadedAudio(whole[: 4 * SAMPLE_RATE], SAMPLE_RATE, whole)
+    held, heard = hold_for(loaded, render)
+    assert held.seconds == pytest.approx(held_s, abs=0.02) and heard == pytest.approx(heard_s, abs=0.02)
 
 
 def test_renders_release_the_key_when_asked(builtin) -> None:

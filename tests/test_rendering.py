@@ -1,5 +1,6 @@
 """Rendering on several instances of a synth at once: the same sounds, in the same order."""
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -15,7 +16,7 @@ from synthgen.synths import plugin_process
 from synthgen.synths.faust import FaustSynth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.plugin_process import PluginProcess, _Crashed
-from synthgen.synths.rendering import render_unit, split_among
+from synthgen.synths.rendering import render_note, render_unit, split_among
 
 from .conftest import requires_amsynth
 
@@ -36,6 +37,17 @@ def test_threads_give_the_same_builtin_sounds_in_order() -> None:
     # each instance has its own engine, so renders on them do not wait for each other
     assert all(isinstance(c, FaustSynth) for c in copies)
     assert len({id(c._compiled().lock) for c in copies}) == 3
+
+
+def test_a_note_longer_than_the_configs_renders_for_its_own_length() -> None:
+    config = load_config("builtin")
+    synth, rate = load_synth(config), config.render.sample_rate
+    unit = config.space.sample(2, np.random.default_rng(4))
+    note = dataclasses.replace(config.render.note(), render_duration_s=6.5)  # the config's 3 s key, then 3.5 s
+    longer = render_note(synth, config, unit, note)
+    assert longer.shape == (2, round(6.5 * rate))
+    # the same key press: the config's render is its first 4 s
+    np.testing.assert_allclose(longer[:, : 4 * rate], render_unit(synth, config, unit), atol=1e-4)
 
 
 def test_split_among_gives_shares_in_row_order_on_threads_it_keeps() -> None:

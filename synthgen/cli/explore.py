@@ -157,7 +157,8 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 
     The pitch is tracked (YIN) and its median taken as the note; the timbre and envelope are
     matched by the model, and the key is held as long as the sketch sounds (until it falls 25 dB
-    below its peak, at most the model's note length).
+    below its peak; a sketch longer than the model's sounds is matched on its start and played as
+    long, up to 30 s).
 
     Example: synthgen sketch voice.wav --out out/sketch
     """

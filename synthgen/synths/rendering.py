@@ -1,7 +1,8 @@
 """Render unit-space presets with a synth: the one path from parameter vectors to audio."""
 
-__all__ = ["render_at_pitches", "render_unit", "silence_broken", "split_among", "usable_cpus"]
+__all__ = ["render_at_pitches", "render_note", "render_unit", "silence_broken", "split_among", "usable_cpus"]
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from synthgen.config import SynthConfig
+from synthgen.config import Note, SynthConfig
 from synthgen.synths.base import Synth
 
 T = TypeVar("T")
@@ -85,6 +86,13 @@ def render_unit(
             batch = [{**config.space.synth_values(unit[r]), **(authored[r] if authored else {})} for r in rows]
             audio[rows] = synth.render(batch, config.render.note(pitch, velocity, note_duration_s))
     return audio
+
+
+def render_note(synth: Synth, config: SynthConfig, unit: np.ndarray, note: Note) -> np.ndarray:
+    """Render presets ``(B, P)`` at one ``note`` for its own render length, whatever the config's;
+    a sound that is not finite comes back silent."""
+    longer = dataclasses.replace(config, render=dataclasses.replace(config.render, render_duration_s=note.render_duration_s))
+    return silence_broken(render_unit(synth, longer, unit, [(note.midi_pitch, note.velocity)], note_duration_s=note.note_duration_s))
 
 
 def silence_broken(audio: np.ndarray) -> np.ndarray:

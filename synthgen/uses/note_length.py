@@ -1,12 +1,14 @@
 """How long to hold a synth's key so that its note lasts as long as a recorded sound."""
 
-__all__ = ["HeldTime", "held_time"]
+__all__ = ["HeldTime", "held_time", "hold_for", "longer_note"]
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from synthgen.audio_io import LEVEL_BLOCK, block_levels_db
+from synthgen.audio_io import LEVEL_BLOCK, WHOLE_SOUND_S, LoadedAudio, block_levels_db
+from synthgen.config import Note, RenderSettings
 
 #: the sound has ended where it stays this far below its loudest block
 ENDED_BELOW_PEAK_DB = 25.0
@@ -50,3 +52,26 @@ def held_time(
         return HeldTime(longest_s, f"key held {longest_s:g} s ({longest}): the input sounds {ends_s:.2f} s or longer")
     seconds = max(ends_s, MIN_HELD_S)
     return HeldTime(seconds, f"key held {seconds:.2f} s: the input falls {ENDED_BELOW_PEAK_DB:g} dB below its peak there")
+
+
+def hold_for(loaded: LoadedAudio, render: RenderSettings, held_s: float | None = None) -> tuple[HeldTime, float]:
+    """How long to hold the key for a whole sound, and how long within the model's render.
+
+    A sound that ends within the model's render length is held as the model's own notes are (at
+    most their note length, the release inside the render). One that outlasts it is held until it
+    ends, up to :data:`~synthgen.audio_io.WHOLE_SOUND_S`, and the key stays down through the whole
+    render (see :func:`longer_note`).
+
+    Returns:
+        The hold, and the hold within the render (seconds): shorter when the sound outlasts it.
+    """
+    held = held_time(loaded.whole, loaded.sample_rate, WHOLE_SOUND_S, held_s, "the longest resynthesis")
+    if held.seconds > render.render_duration_s:
+        return held, render.render_duration_s
+    held = held_time(loaded.audio, loaded.sample_rate, render.note_duration_s, held_s)
+    return held, held.seconds
+
+
+def longer_note(note: Note, render: RenderSettings, held_s: float) -> Note:
+    """``note`` with its key held ``held_s``, followed by the model's release time (render length minus note length)."""
+    return dataclasses.replace(note, note_duration_s=held_s, render_duration_s=held_s + render.render_duration_s - render.note_duration_s)

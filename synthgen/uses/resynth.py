@@ -15,10 +15,10 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
-from synthgen.synths.rendering import render_unit, silence_broken
+from synthgen.synths.rendering import render_note
 from synthgen.uses.index import SoundIndex, model_index
 from synthgen.uses.level import apply_gain_db
-from synthgen.uses.note_length import HeldTime, held_time
+from synthgen.uses.note_length import HeldTime, hold_for, longer_note
 from synthgen.uses.pitch import NoteChoice, choose_note, pitch_range_semitones
 from synthgen.uses.search import SearchResult, search_preset
 
@@ -115,11 +115,7 @@ def resynthesize(
         raise SynthgenError(f"the key cannot be held {held_s:g} s: a resynthesis lasts at most {WHOLE_SOUND_S:g} s")
     loaded, mel_in = read_sound(model, audio_path, fade_s)
     note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
-    window_s = config.render.render_duration_s
-    held = held_time(loaded.whole, loaded.sample_rate, WHOLE_SOUND_S, held_s, "the longest resynthesis")
-    if held.seconds <= window_s:  # it ends within the model's sounds: held as they are, the release inside
-        held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s, held_s)
-    heard_s = min(held.seconds, window_s)
+    held, heard_s = hold_for(loaded, config.render, held_s)
     synth = synth or load_synth(config, plugin)
     budget = config.search_budget if budget is None else budget
     notes = []
@@ -135,8 +131,9 @@ def resynthesize(
     found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress, note_duration_s=heard_s)
     played, output = found.note, found.audio
     if held.seconds > heard_s:
-        played, output = _held_longer(model, synth, found, held.seconds)
-        held = dataclasses.replace(held, message=f"{held.message} (the search heard its first {window_s:g} s)")
+        played = longer_note(found.note, config.render, held.seconds)
+        output = apply_gain_db(render_note(synth, config, found.unit[None], played), found.gain_db)[0]
+        held = dataclasses.replace(held, message=f"{held.message} (the search heard its first {heard_s:g} s)")
     if found.failed_renders:
         notes.append(
             f"{found.failed_renders} of the {found.n_renders} presets tried did not render "
@@ -161,16 +158,6 @@ def resynthesize(
     if out is not None:
         result.files = _write_outputs(result, model, synth, Path(out), plot)
     return result
-
-
-def _held_longer(model: LoadedModel, synth: Synth, found: SearchResult, seconds: float) -> tuple[Note, np.ndarray]:
-    """The found preset played with its key held ``seconds`` (then the model's release time), at the found gain."""
-    render = model.config.render
-    release_s = render.render_duration_s - render.note_duration_s
-    played = dataclasses.replace(found.note, note_duration_s=seconds, render_duration_s=seconds + release_s)
-    longer = dataclasses.replace(model.config, render=dataclasses.replace(render, render_duration_s=played.render_duration_s))
-    audio = render_unit(synth, longer, found.unit[None], [(played.midi_pitch, played.velocity)], note_duration_s=seconds)
-    return played, apply_gain_db(silence_broken(audio), found.gain_db)[0]
 
 
 def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:

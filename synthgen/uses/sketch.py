@@ -13,9 +13,10 @@ from synthgen.config import FeatureSettings
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
+from synthgen.synths.rendering import render_note
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
-from synthgen.uses.note_length import held_time
+from synthgen.uses.note_length import hold_for, longer_note
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
 from synthgen.uses.resynth import Resynthesis, read_sound
 from synthgen.uses.walk import Walk, render_walk
@@ -51,19 +52,23 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
 
     The model only ever heard one note, so the preset is inferred from the sketch as it is and then
     played at the tracked note (without a clear pitch, at the model's note), the key held as long as
-    the sketch sounds (at most the model's note length; see :func:`~synthgen.uses.note_length.held_time`).
+    the sketch sounds (see :func:`~synthgen.uses.note_length.hold_for`: a sketch that outlasts the
+    model's sounds is played as long, up to 30 s).
     """
     config = model.config
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
     choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
-    held = held_time(loaded.audio, loaded.sample_rate, config.render.note_duration_s)
+    held, heard_s = hold_for(loaded, config.render)
     pitch = choice.pitch
     unit = model.infer(mel[None], choice.midi_pitch)
     pitched = pitch.midi_pitch is not None
-    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitched, held.seconds)
+    rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitched, heard_s)
     message = f"{choice.message}; {heard}; {held.message}"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
-    output = apply_gain_db(rendered.audio, gain_db)
+    played = config.render.note(midi_pitch, note_duration_s=heard_s)
+    if longer := held.seconds > heard_s:  # a sketch that outlasts the model's sounds: played as long
+        played = longer_note(played, config.render, held.seconds)
+    output = apply_gain_db(render_note(synth, config, unit, played) if longer else rendered.audio, gain_db)
     return Sketch(
         source=Path(audio_path),
         unit=unit[0],
@@ -79,6 +84,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
         note_message=message,
         rendered_pitch=rendered_pitch,
         held=held,
+        played=played,
     )
 
 
@@ -128,8 +134,7 @@ def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Pa
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
     extra = {"sketch": str(result.source), "pitch": result.note_message}
-    note = config.render.note(result.midi_pitch, note_duration_s=result.held.seconds)
-    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, note, result.gain_db)
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,
