@@ -120,6 +120,8 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
         SynthgenError: missing file, not audio, empty or silent.
     """
     path = Path(path)
+    if path.is_dir():
+        raise SynthgenError(f"{path} is a folder, not an audio file")
     if not path.is_file():
         raise SynthgenError(f"audio file not found: {path}")
     try:

@@ -152,6 +152,7 @@ def test_cli_resynth_and_evaluate(tiny_model: Path, builtin_dataset: Path, built
         (lambda p: sf.write(p, np.zeros((0,), dtype=np.float32), 22050), "holds no audio"),
         (lambda p: sf.write(p, np.zeros(22050, dtype=np.float32), 22050), "is silent"),
         (lambda p: None, "not found"),
+        (lambda p: p.mkdir(), "is a folder, not an audio file"),
     ],
 )
 def test_bad_audio_inputs(tmp_path: Path, make, message: str) -> None:
