@@ -123,6 +123,12 @@ BATTERY = [
     (["train", "--data", "{data}", "--out", "{root}/t6", "--device", "tpu"], "--device"),
     (["train", "--data", "{data}", "--out", "{root}/t7", "--batch-size", "many"], "'many' is not a valid integer"),
     (["train", "--data", "{data}", "--out", "{run}"], "--resume"),
+    (["train-surrogate", "{root}", "--data", "{data}"], "model file not found"),
+    (["train-surrogate", "{run}", "--data", "{data}", "--epochs", "0"], "0 is not in the range x>=1"),
+    (["train-surrogate", "{run}", "--data", "{data}", "--device", "tpu"], "--device"),
+    (["train-surrogate", "{run}", "--data", "{root}/nodata"], "no dataset at"),
+    (["refit-flow", "{run}", "--data", "{data}", "--spectral-weight", "1"], "train one first with `synthgen train-surrogate"),
+    (["refit-flow", "{run}", "--data", "{data}", "--spectral-weight", "-1"], "-1.0 is not in the range x>=0"),
     (["train", "--data", "/proc", "--out", "{root}/t8"], "no dataset at /proc"),
     (["train", "--data", "{data}", "--out", "/proc/synthgen-run"], None),
     # evaluate

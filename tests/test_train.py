@@ -300,3 +300,63 @@ def test_a_dataset_too_small_to_split_is_refused_in_one_line(tmp_path: Path) -> 
     render_dataset(load_config("builtin"), tmp_path / "three", n=3, seed=0, jobs=1, progress=False)
     with pytest.raises(SynthgenError, match="has 3 rows, split into 1 to train on and 1 to validate"):
         train_model(tmp_path / "three", tmp_path / "run", settings("mlp", 1), progress=False)
+
+
+def _surrogate_error(run: Path, data_path: Path, rows: np.ndarray) -> float:
+    """The run surrogate's log-mel MSE (standardized) between ``rows`` and the presets the run's flow gives for them."""
+    from synthgen.model import MelStats, load_trained_module
+    from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate
+
+    payload, model = load_trained_module(run / "model.pt")
+    surrogate, _ = load_surrogate(run / SURROGATE_FILE, payload)
+    stats = MelStats(**payload["mel_stats"])
+    with open_dataset(data_path) as data:
+        mel = torch.from_numpy(stats.standardize(data.read("mel", rows)))
+        pitch = torch.from_numpy(data.read("midi_pitch", rows).astype(np.int64))
+    with torch.no_grad():
+        unit = model.params_from_latent(model.encode(mel, pitch))
+        return float((surrogate(unit, pitch) - mel).square().mean())
+
+
+def test_a_surrogate_learns_the_synth_and_a_spectral_refit_follows_it(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.train.refit import refit_flow
+    from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate, train_surrogate
+
+    run = tmp_path / "run"
+    train_model(builtin_dataset, run, settings("vae_flow_post", 2), progress=False)
+    summary = train_surrogate(run, builtin_dataset, epochs=40, batch_size=16, learning_rate=3e-3, hidden=64, seed=3, progress=False)
+    errors = [h["valid_log_mel_mse"] for h in summary["history"]]
+    assert summary["best_valid_log_mel_mse"] == min(errors) < 0.7 * errors[0]
+    saved = json.loads((run / "surrogate.json").read_text())
+    assert saved["seed"] == 3 and saved["n_train"] + saved["n_valid"] < 96 and "torch" in saved["versions"]
+    assert saved["data_fingerprint"] == load_model(run).summary["data_fingerprint"]
+    # the same refit from the same flow, without and with the spectral term: the term brings the flow's presets nearer in sound
+    twin = tmp_path / "twin"
+    shutil.copytree(run, twin)
+    train_rows = np.load(run / "split.npz")["train"]
+    refit_flow(run, builtin_dataset, 30.0, epochs=10, batch_size=16, learning_rate=3e-3)
+    record = refit_flow(twin, builtin_dataset, 30.0, epochs=10, batch_size=16, learning_rate=3e-3, spectral_weight=0.5)
+    assert record["spectral_weight"] == 0.5 and all(h["valid_surrogate_log_mel_mse"] > 0 for h in record["history"])
+    assert load_model(twin).summary["refit"]["surrogate"]["seed"] == 3  # the model records the proxy it was refitted with
+    assert _surrogate_error(twin, builtin_dataset, train_rows) < 0.9 * _surrogate_error(run, builtin_dataset, train_rows)
+    payload = torch.load(run / "model.pt", weights_only=True)
+    with pytest.raises(SynthgenError, match="another synth, parameters or model"):
+        load_surrogate(run / SURROGATE_FILE, {**payload, "mel_stats": {"mean": 0.0, "std": 1.0}})
+    with pytest.raises(SynthgenError, match="not a sound surrogate"):
+        load_surrogate(run / "model.pt", payload)
+
+
+def test_cli_trains_a_surrogate_and_refits_with_it(builtin_dataset: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from synthgen.cli import main
+
+    train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 1), progress=False)
+    data = str(builtin_dataset)
+    result = CliRunner().invoke(main, ["train-surrogate", str(tmp_path), "--data", data, "--epochs", "2", "--hidden", "32", "-v"])
+    assert result.exit_code == 0, result.output
+    assert "epoch 2/2: validation log-mel MSE" in result.output and f"surrogate {tmp_path / 'surrogate.pt'}" in result.output
+    args = ["refit-flow", str(tmp_path), "--data", data, "--epochs", "2", "--sound-rows", "0", "--spectral-weight", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "refit.json").read_text())["spectral_weight"] == 1.0

@@ -66,6 +66,7 @@ def _register() -> None:
         learning.train,
         learning.export_onnx,
         learning.refit_flow,
+        learning.train_surrogate,
         uses.resynth,
         uses.evaluate,
         uses.index,

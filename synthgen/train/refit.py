@@ -14,36 +14,72 @@ from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import MelStats, load_trained_module
 from synthgen.nn import SynthModel
+from synthgen.nn.surrogate import SoundSurrogate
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_at_pitches
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.export import export_onnx
+from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate, run_split
 
 
-def _encoder_latents(model: SynthModel, batches: MelBatches) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior-mean latents ``(N, D)`` and true unit parameters ``(N, P)`` of every row served."""
-    latents, params = [], []
+def _encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:
+    """Of every row served: posterior-mean latents ``z`` ``(N, D)``, true unit parameters ``params``
+    ``(N, P)``, MIDI pitches ``pitch`` ``(N,)`` and, with ``keep_mel``, the standardized log-mels
+    ``mel`` (half precision: a spectral term needs every row's, and they are the bulk of memory)."""
+    parts: dict[str, list[torch.Tensor]] = {"z": [], "params": [], "pitch": [], **({"mel": []} if keep_mel else {})}
     with torch.no_grad():
         for mel, unit, pitch in batches:
-            latents.append(model.encode(mel, pitch))
-            params.append(unit)
-    return torch.cat(latents), torch.cat(params)
+            parts["z"].append(model.encode(mel, pitch))
+            parts["params"].append(unit)
+            parts["pitch"].append(pitch)
+            if keep_mel:
+                parts["mel"].append(mel.half())
+    return {name: torch.cat(values) for name, values in parts.items()}
 
 
-def _flow_losses(model: SynthModel, z: torch.Tensor, params: torch.Tensor) -> dict[str, torch.Tensor]:
+def _flow_losses(
+    model: SynthModel, rows: dict[str, torch.Tensor], surrogate: SoundSurrogate | None, weight: float
+) -> dict[str, torch.Tensor]:
+    """The flow's loss on a batch of rows; with a surrogate, plus ``weight`` times its ``spectral`` term."""
+    z = rows["z"]
     outputs = {**model._params(z), "z_mean": z, "log_q": z.new_zeros(len(z))}
-    total, parts = model._param_loss(outputs, params)
+    total, parts = model._param_loss(outputs, rows["params"])
+    if surrogate is not None:
+        parts["spectral"] = _spectral_term(model, outputs, rows, surrogate)
+        total = total + weight * parts["spectral"]
     return {"total": total, **parts}
 
 
-def _scores(model: SynthModel, z: torch.Tensor, params: torch.Tensor) -> dict[str, float]:
-    """Validation parameter MSE and median |z - f^-1(p)| / median |z|."""
+def _spectral_term(
+    model: SynthModel, outputs: dict[str, torch.Tensor], rows: dict[str, torch.Tensor], surrogate: SoundSurrogate
+) -> torch.Tensor:
+    """Half the squared distance, summed over bins (as the VAE's reconstruction), between the rows'
+    log-mels and the surrogate's log-mels of the presets the flow gives for them.
+
+    Continuous parameters pass their gradient; the classes the heads pick go in as values, without one.
+    """
+    snapped = model.unit_params(outputs).detach()
+    continuous = torch.tensor([n == 0 for n in model.layout.n_classes], device=snapped.device)
+    unit = torch.where(continuous, outputs["param_values"].clamp(0.0, 1.0), snapped)
+    return 0.5 * (surrogate(unit, rows["pitch"]) - rows["mel"].float()).square().sum((1, 2)).mean()
+
+
+def _scores(model: SynthModel, rows: dict[str, torch.Tensor], surrogate: SoundSurrogate | None, mel_std: float) -> dict[str, float]:
+    """Validation parameter MSE, median |z - f^-1(p)| / median |z| and, with a surrogate, its log-mel
+    MSE (the dataset's units) between the rows and the presets the flow gives for them."""
     model.eval()
+    z, params = rows["z"], rows["params"]
     with torch.no_grad():
-        mse = float((model.params_from_latent(z) - params).square().mean())
-        gap = (z - model.latent_from_params(params)).norm(dim=1).median() / z.norm(dim=1).median()
-    return {"valid_param_mse": mse, "valid_consistency_ratio": float(gap)}
+        scores = {
+            "valid_param_mse": float((model.params_from_latent(z) - params).square().mean()),
+            "valid_consistency_ratio": float((z - model.latent_from_params(params)).norm(dim=1).median() / z.norm(dim=1).median()),
+        }
+        if surrogate is not None:
+            bins = rows["mel"][0].numel()
+            spectral = _spectral_term(model, model._params(z), rows, surrogate)
+            scores["valid_surrogate_log_mel_mse"] = float(spectral) * 2 / bins * mel_std**2
+    return scores
 
 
 class _SoundCheck:
@@ -85,6 +121,7 @@ def refit_flow(
     seed: int = 0,
     flow_size: tuple[int, int] | None = None,
     sound_rows: int = 0,
+    spectral_weight: float = 0.0,
 ) -> dict[str, Any]:
     """Retrain the latent -> parameter flow (and class heads) of a trained ``vae_flow_post`` run.
 
@@ -93,11 +130,16 @@ def refit_flow(
     parameters around ``f(z)`` with the flow's log-determinant, plus ``consistency_weight`` times
     half the squared distance between ``f^-1(p)`` and ``z``. A large weight makes the inverse of a
     preset land at its sound's latent (the starting point of latent walks) at some cost in the
-    forward direction. ``model.pt`` is replaced by the best epoch among those whose consistency
-    ratio is below 0.5 (else the one with the lowest ratio), and re-exported to ONNX; ``refit.json``
-    records the settings and per-epoch scores. The best epoch has the lowest validation parameter
-    MSE, or with ``sound_rows``, the lowest log-mel MSE between validation sounds and the renders of
-    the presets the flow gives for them: parameter error is a poor guide to how a preset sounds.
+    forward direction. With ``spectral_weight``, the run's render-free proxy (``RUN/surrogate.pt``,
+    :func:`~synthgen.train.surrogate.train_surrogate`) adds that weight times half the squared
+    distance between each row's log-mel and the proxy's log-mel of the preset ``f(z)``: the flow
+    learns presets that sound like the row, not only parameters near its own (several presets can
+    make one sound, and their average rarely does). ``model.pt`` is replaced by the best epoch among
+    those whose consistency ratio is below 0.5 (else the one with the lowest ratio), and re-exported
+    to ONNX; ``refit.json`` records the settings and per-epoch scores. The best epoch has the lowest
+    validation parameter MSE, or with ``sound_rows``, the lowest log-mel MSE between validation sounds
+    and the renders of the presets the flow gives for them: parameter error is a poor guide to how a
+    preset sounds.
 
     Arguments:
         run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
@@ -106,6 +148,7 @@ def refit_flow(
             hidden units instead of the trained one (a larger flow bends more to fit both directions).
         sound_rows: validation rows (spread over the split) re-rendered with the dataset's synth
             after every epoch to choose the epoch kept; 0: choose by parameter MSE.
+        spectral_weight: weight of the proxy's spectral term; 0: none (no proxy needed).
 
     Returns:
         The record written to ``refit.json``.
@@ -114,16 +157,14 @@ def refit_flow(
     payload, model = load_trained_module(run / "model.pt")
     if not model.is_invertible:
         raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has a flow to refit")
-    split = np.load(run / "split.npz")
+    surrogate, surrogate_record = load_surrogate(run / SURROGATE_FILE, payload) if spectral_weight > 0 else (None, None)
     stats = MelStats(**payload["mel_stats"])
     with open_dataset(data_path) as data:
-        n_rows = sum(len(rows) for rows in split.values())
-        if len(data) != n_rows:
-            raise SynthgenError(f"{data.path} has {len(data)} rows, but {run} was trained on {n_rows}: pass the dataset it was trained on")
-        train_z, train_p = _encoder_latents(model, MelBatches(data, split["train"], stats, 512, shuffle=False))
-        valid_z, valid_p = _encoder_latents(model, MelBatches(data, split["valid"], stats, 512, shuffle=False))
-        picks = np.unique(np.linspace(0, len(valid_z) - 1, min(sound_rows, len(valid_z))).astype(int))
-        sound_check = _SoundCheck(data, split["valid"][picks], valid_z[picks]) if sound_rows > 0 else None
+        split = run_split(run, data)
+        train = _encoder_rows(model, MelBatches(data, split["train"], stats, 512, shuffle=False), surrogate is not None)
+        valid = _encoder_rows(model, MelBatches(data, split["valid"], stats, 512, shuffle=False), surrogate is not None)
+        picks = np.unique(np.linspace(0, len(valid["z"]) - 1, min(sound_rows, len(valid["z"]))).astype(int))
+        sound_check = _SoundCheck(data, split["valid"][picks], valid["z"][picks]) if sound_rows > 0 else None
     model.config["consistency_weight"] = float(consistency_weight)
     if flow_size is not None:
         torch.manual_seed(seed)
@@ -135,25 +176,29 @@ def refit_flow(
     history, best, best_key, best_epoch = [], None, (True, float("inf")), 0
     for epoch in range(epochs):
         model.train()
-        order = torch.randperm(len(train_z), generator=generator)
+        order = torch.randperm(len(train["z"]), generator=generator)
         for start in range(0, len(order) - 1, batch_size):
             idx = order[start : start + batch_size]
-            losses = _flow_losses(model, train_z[idx], train_p[idx])
+            losses = _flow_losses(model, {name: values[idx] for name, values in train.items()}, surrogate, spectral_weight)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(heads, 10.0)
             optimizer.step()
-        row = {"epoch": epoch, **_scores(model, valid_z, valid_p)}
+        row = {"epoch": epoch, **_scores(model, valid, surrogate, stats.std)}
         if sound_check is not None:
             row["valid_sound_log_mel_mse"] = sound_check(model)
         history.append(row)
         if (key := _epoch_key(row)) < best_key:
             best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
     model.load_state_dict(best)
-    summary = {**payload.get("summary", {}), "refit": {"consistency_weight": consistency_weight, **history[best_epoch]}}
+    chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **history[best_epoch]}
+    if surrogate_record is not None:
+        chosen["surrogate"] = surrogate_record
+    summary = {**payload.get("summary", {}), "refit": chosen}
     save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
     export_onnx(run / "model.pt")
-    record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
+    record = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, "epochs": epochs}
+    record.update(batch_size=batch_size, learning_rate=learning_rate)
     record["flow_size"] = None if flow_size is None else {"steps": flow_size[0], "hidden": flow_size[1]}
     record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, chosen=summary["refit"], history=history)
     (run / "refit.json").write_text(json.dumps(record, indent=1))
