@@ -360,3 +360,12 @@ def test_cli_trains_a_surrogate_and_refits_with_it(builtin_dataset: Path, tmp_pa
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "refit.json").read_text())["spectral_weight"] == 1.0
+
+
+def test_a_surrogate_that_diverges_says_so_in_one_line(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.train.surrogate import SURROGATE_FILE, train_surrogate
+
+    train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 1), progress=False)
+    with pytest.raises(SynthgenError, match="not finite in any epoch: try a lower --lr"):
+        train_surrogate(tmp_path, builtin_dataset, epochs=2, batch_size=16, learning_rate=1e30, hidden=32, progress=False)
+    assert not (tmp_path / SURROGATE_FILE).exists()

@@ -110,6 +110,8 @@ def train_surrogate(
                 log(f"epoch {epoch + 1}/{epochs}: validation log-mel MSE {error:.3f} ({history[-1]['seconds']:.0f} s)")
             if error < best:
                 best, best_state = error, {k: v.detach().cpu().clone() for k, v in surrogate.state_dict().items()}
+    if best_state is None:
+        raise SynthgenError(f"the surrogate's validation error was not finite in any epoch: try a lower --lr (now {learning_rate})")
     best_epoch = min(history, key=lambda h: h["valid_log_mel_mse"])["epoch"]
     summary |= {"best_epoch": best_epoch, "best_valid_log_mel_mse": best, "history": history}
     save_checkpoint(
