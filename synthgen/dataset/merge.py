@@ -29,16 +29,17 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
     out = Path(out)
     if (out / DATASET_FILE).exists() or (out.exists() and not out.is_dir()):
         raise SynthgenError(f"--out {out} already exists; give a new folder for the merged dataset")
-    metas, shards = [], []
+    metas, shards, given = [], [], set()
     for source in sources:
         file = dataset_file(source)
         meta, records, _ = read_header(file)
         if metas and meta["config"] != metas[0]["config"]:
             raise SynthgenError(f"{source} was rendered with another synth config than {sources[0]}; only datasets of one config merge")
         files = [file.parent.absolute() / record.file for record in records]
-        if repeated := next((f for f in files if f.resolve() in {s.resolve() for s in shards}), None):
+        if repeated := next((f for f in files if f.resolve() in given), None):
             raise SynthgenError(f"{source} holds rows given already (its shard {repeated} is in an earlier source): give each dataset once")
         shards += files
+        given.update(f.resolve() for f in files)
         metas.append({**meta, "path": str(file.parent.absolute())})
     out.mkdir(parents=True, exist_ok=True)
     settings = {

@@ -20,7 +20,8 @@ from synthgen.synths.rendering import render_at_pitches
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.export import export_onnx
-from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate, run_split
+from synthgen.train.run import run_split
+from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate
 
 
 def _encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:

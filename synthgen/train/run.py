@@ -1,6 +1,6 @@
 """A training run's folder: its checks, split, summary, metrics files, checkpoints and resume state."""
 
-__all__ = ["BEST", "LAST", "RunFolder"]
+__all__ = ["BEST", "LAST", "RunFolder", "run_split"]
 
 import csv
 import dataclasses
@@ -22,6 +22,8 @@ from synthgen.train.checkpoint import save_checkpoint
 LAST = "checkpoint-last.pt"
 #: the model of the best validation epoch
 BEST = "model.pt"
+#: the rows of each split, fixed at the run's start
+SPLIT = "split.npz"
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,10 @@ class RunFolder:
     def split(self, data: DatasetFile, seed: int, resume: bool) -> dict[str, np.ndarray]:
         """The run's train / valid / test rows: made once (by bank and preset) and kept in ``split.npz``."""
         if resume:
-            split = {k: v for k, v in np.load(self.out / "split.npz").items()}
+            split = {k: v for k, v in np.load(self.out / SPLIT).items()}
         else:
             split = split_rows(len(data), seed, groups=row_groups(data.read("source_bank"), data.read("source_preset")))
-            np.savez(self.out / "split.npz", **split)
+            np.savez(self.out / SPLIT, **split)
         if len(split["train"]) < 2 or not len(split["valid"]):
             raise SynthgenError(
                 f"{data.path} has {len(data)} rows, split into {len(split['train'])} to train on and {len(split['valid'])} to validate "
@@ -113,3 +115,14 @@ class RunFolder:
             plot_loss_curves(
                 history, self.out / "loss_curve.png", f"{summary['model']} on {summary['synth']}", summary["mean_preset_valid_mse"]
             )
+
+
+def run_split(run: Path, data: DatasetFile) -> dict[str, np.ndarray]:
+    """The train / valid / test rows of a trained run, checked against the dataset it is given."""
+    if not (run / SPLIT).is_file():
+        raise SynthgenError(f"{run} is not a training run folder (no {SPLIT}): give the folder `synthgen train --out` made")
+    split = dict(np.load(run / SPLIT))
+    n_rows = sum(len(rows) for rows in split.values())
+    if len(data) != n_rows:
+        raise SynthgenError(f"{data.path} has {len(data)} rows, but {run} was trained on {n_rows}: pass the dataset it was trained on")
+    return split

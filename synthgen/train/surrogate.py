@@ -1,6 +1,6 @@
 """Train a run's render-free proxy (:class:`~synthgen.nn.surrogate.SoundSurrogate`) on the run's own split, and load it back."""
 
-__all__ = ["SURROGATE_FILE", "load_surrogate", "run_split", "train_surrogate"]
+__all__ = ["SURROGATE_FILE", "load_surrogate", "train_surrogate"]
 
 import json
 import time
@@ -8,11 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from synthgen.dataset import DatasetFile, open_dataset
+from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
@@ -20,23 +19,12 @@ from synthgen.nn.surrogate import SURROGATE_DEFAULTS, SoundSurrogate
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.loop import resolve_device
-from synthgen.train.run import BEST
+from synthgen.train.run import BEST, run_split
 from synthgen.versions import package_versions
 
 #: the proxy's file in a run folder
 SURROGATE_FILE = "surrogate.pt"
 _KIND = "sound-surrogate"
-
-
-def run_split(run: Path, data: DatasetFile) -> dict[str, np.ndarray]:
-    """The train / valid / test rows of a trained run, checked against the dataset it is given."""
-    if not (run / "split.npz").is_file():
-        raise SynthgenError(f"{run} is not a training run folder (no split.npz): give the folder `synthgen train --out` made")
-    split = dict(np.load(run / "split.npz"))
-    n_rows = sum(len(rows) for rows in split.values())
-    if len(data) != n_rows:
-        raise SynthgenError(f"{data.path} has {len(data)} rows, but {run} was trained on {n_rows}: pass the dataset it was trained on")
-    return split
 
 
 def _valid_error(surrogate: SoundSurrogate, batches: MelBatches, device: torch.device) -> float:
@@ -95,7 +83,7 @@ def train_surrogate(
         }
         optimizer = torch.optim.Adam(surrogate.parameters(), lr=learning_rate)
         history: list[dict[str, float]] = []
-        best, best_state = float("inf"), None
+        best, best_epoch, best_state = float("inf"), -1, None
         for epoch in tqdm(range(epochs), desc="train surrogate", unit="epoch", disable=not progress):
             surrogate.train()
             train_batches.epoch, start = epoch, time.perf_counter()
@@ -109,10 +97,9 @@ def train_surrogate(
             if log is not None:
                 log(f"epoch {epoch + 1}/{epochs}: validation log-mel MSE {error:.3f} ({history[-1]['seconds']:.0f} s)")
             if error < best:
-                best, best_state = error, {k: v.detach().cpu().clone() for k, v in surrogate.state_dict().items()}
+                best, best_epoch, best_state = error, epoch, {k: v.detach().cpu().clone() for k, v in surrogate.state_dict().items()}
     if best_state is None:
         raise SynthgenError(f"the surrogate's validation error was not finite in any epoch: try a lower --lr (now {learning_rate})")
-    best_epoch = min(history, key=lambda h: h["valid_log_mel_mse"])["epoch"]
     summary |= {"best_epoch": best_epoch, "best_valid_log_mel_mse": best, "history": history}
     save_checkpoint(
         {
