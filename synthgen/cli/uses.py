@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     type=click.IntRange(min=0, max=MAX_BUDGET),
     default=None,
     help="Renders the search may spend refining the model's answer; 0: the model alone. "
-    "Default: the synth config's search_budget (built-in synth: 400 renders, about 1.5 s on two cores; amsynth: 200, about 1.6 s).",
+    "Default: the synth config's search_budget (built-in synth: 330 renders, amsynth: 170, each about 1.5 s on two cores).",
 )
 @click.option(
     "--note",
