@@ -6,6 +6,8 @@ resynthesis path does not import librosa.
 """
 
 __all__ = [
+    "AUDIBLE_DB",
+    "DB_PER_NEPER",
     "hz_to_mel",
     "log_mel",
     "magnitude_spectrogram",
@@ -26,6 +28,11 @@ import scipy.fft
 
 from synthgen.config import FeatureSettings
 from synthgen.denormals import flushing_denormals
+
+#: the smallest change of one log-mel bin (dB) that counts as audible
+AUDIBLE_DB = 0.1
+#: dB per natural-log unit of power (the log-mels' unit)
+DB_PER_NEPER = 10.0 / np.log(10.0)
 
 # Slaney's mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above.
 _HZ_PER_MEL = 200.0 / 3

@@ -15,7 +15,7 @@ from synthgen.features import log_mel
 from synthgen.model import DEFAULT_MODEL, load_model
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
-from synthgen.uses.evaluate import evaluate, targets_from_audio_dir, targets_from_dataset
+from synthgen.uses.evaluate import TRUE_PRESET, evaluate, targets_from_audio_dir, targets_from_dataset
 from synthgen.uses.metrics import audio_metrics
 from synthgen.uses.resynth import resynthesize
 
@@ -81,7 +81,10 @@ def test_evaluate_reports_models_and_baselines(tiny_model: Path, builtin_dataset
     model = load_model(tiny_model)
     targets = targets_from_dataset(builtin_dataset, config, synth, max_rows=8)
     result = evaluate([model], targets, synth, train_data=builtin_dataset, progress=False)
-    assert set(result.rows) == {"vae_flow_post", "nearest neighbour", "mean preset", "random preset"}
+    assert set(result.rows) == {"vae_flow_post", "nearest neighbour", "mean preset", "random preset", TRUE_PRESET}
+    # the built-in synth plays a preset the same way every time: its own presets leave no distance
+    np.testing.assert_allclose(result.rows[TRUE_PRESET]["spectral_convergence"], 0.0, atol=1e-4)
+    assert result.summary()[TRUE_PRESET]["param_mse"]["mean"] < 1e-12
     # the targets are in the training set, so the nearest neighbour is the target itself
     np.testing.assert_allclose(result.rows["nearest neighbour"]["log_mel_mse"], 0.0, atol=1e-6)
     assert result.summary()["random preset"]["param_mse"]["mean"] > 0.05

@@ -227,7 +227,8 @@ def evaluate(
     at the output gain it fitted, as resynth writes them) and level-matched (after fitting each
     render's output gain), and seconds per sound. Every
     preset plays at its target's note (recordings: their tracked pitch). Baselines: nearest
-    neighbour of the training set (by log-mel distance), the mean preset, and random presets.
+    neighbour of the training set (by log-mel distance), the mean preset, and random presets; on a
+    rendered test set also its own presets rendered again (the floor the synth's randomness leaves).
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.dataset.reading import DatasetFile, open_dataset
-
-#: rows whose log-mels differ nowhere by more than this (natural log of power, about 0.1 dB) sound the same
-SAME_SOUND_NEPER = 0.023
+from synthgen.features import AUDIBLE_DB, DB_PER_NEPER
 
 
 def data_fingerprint(data: DatasetFile) -> str:
@@ -49,7 +47,7 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         f"  columns     {', '.join(f'{k} {v[0]}' for k, v in columns.items())}",
         f"  versions    {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
     ]
-    if len(idx) > 1 and np.ptp(mel, axis=0).max() < SAME_SOUND_NEPER:
+    if len(idx) > 1 and np.ptp(mel, axis=0).max() * DB_PER_NEPER < AUDIBLE_DB:
         lines.append(
             f"  warning     the {len(idx)} rows sampled all sound the same: the learned parameters change nothing audible "
             "(`synthgen info --probe`, with the --synth it was rendered with, sweeps each one)"

@@ -1,6 +1,6 @@
 """How much each learned parameter of a synth changes its sound: a check of a config before a dataset is rendered."""
 
-__all__ = ["INERT_DB", "PROBE_PRESETS", "ParameterEffect", "fix_inert", "probe_parameters", "probe_verdict"]
+__all__ = ["PROBE_PRESETS", "ParameterEffect", "fix_inert", "probe_parameters", "probe_verdict"]
 
 import dataclasses
 from collections.abc import Mapping
@@ -10,16 +10,12 @@ import numpy as np
 from tqdm import tqdm
 
 from synthgen.config import SynthConfig
-from synthgen.features import log_mel
+from synthgen.features import AUDIBLE_DB, DB_PER_NEPER, log_mel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit, silence_broken
 
-#: a parameter whose sweep changes no log-mel bin of any frame by this much (dB) does nothing audible
-INERT_DB = 0.1
 #: random presets each parameter is swept from
 PROBE_PRESETS = 4
-#: dB per natural-log unit of power
-_DB_PER_NEPER = 10.0 / np.log(10.0)
 
 
 @dataclass(frozen=True)
@@ -36,8 +32,8 @@ class ParameterEffect:
 
     @property
     def inert(self) -> bool:
-        """True when the sweep changed nothing audible (:data:`INERT_DB`) in any preset tried."""
-        return self.peak_db < INERT_DB
+        """True when the sweep moved no log-mel bin of any frame of any preset by :data:`~synthgen.features.AUDIBLE_DB`."""
+        return self.peak_db < AUDIBLE_DB
 
     def describe(self) -> str:
         """What the sweep did, in a few words."""
@@ -66,7 +62,7 @@ def probe_parameters(
         ends[columns, columns] = 0.0
         ends[space.size + columns, columns] = 1.0
         mel = log_mel(silence_broken(render_unit(synth, config, ends)), synth.sample_rate, config.features)
-        change.append(np.abs(mel[: space.size] - mel[space.size :]).reshape(space.size, -1) * _DB_PER_NEPER)
+        change.append(np.abs(mel[: space.size] - mel[space.size :]).reshape(space.size, -1) * DB_PER_NEPER)
     change = np.concatenate(change, axis=1)  # (P, presets * bins * frames)
     return {name: ParameterEffect(float(row.mean()), float(row.max())) for name, row in zip(space.names, change, strict=True)}
 

@@ -1,6 +1,6 @@
 """Evaluate models by re-rendering what they infer, next to nearest-neighbour, mean and random baselines."""
 
-__all__ = ["Evaluation", "Targets", "evaluate", "targets_from_audio_dir", "targets_from_dataset", "write_report"]
+__all__ = ["TRUE_PRESET", "Evaluation", "Targets", "evaluate", "targets_from_audio_dir", "targets_from_dataset", "write_report"]
 
 import json
 import time
@@ -25,6 +25,10 @@ from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import SearchResult, search_preset
+
+#: the row of a rendered test set's own presets, rendered once more: how close any method can come
+#: (above 0 where the synth plays differently each time: noise, random LFOs, free-running oscillators)
+TRUE_PRESET = "true preset (rendered again)"
 
 
 @dataclass
@@ -186,6 +190,9 @@ def evaluate(
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
+    Rendered test sets (targets with their presets) also score their own presets rendered again
+    (:data:`TRUE_PRESET`): the floor the synth's randomness leaves to every method.
+
     Every estimate is rendered at its target's note, held as long as the target's; a search's is
     scored on the render it found, at the output gain it fitted (as ``resynth`` writes it). Metrics
     are reported as played and level-matched.
@@ -253,6 +260,8 @@ def evaluate(
     if train_path is not None or index is not None:
         result.estimates["mean preset"] = np.repeat(config.space.snap_unit(mean), len(targets.mel), axis=0)
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
+    if targets.unit is not None:
+        result.estimates[TRUE_PRESET] = targets.unit
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
         audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch, targets.held_s)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
