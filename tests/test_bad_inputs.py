@@ -129,6 +129,10 @@ BATTERY = [
     (["train-surrogate", "{run}", "--data", "{root}/nodata"], "no dataset at"),
     (["refit-flow", "{run}", "--data", "{data}", "--spectral-weight", "1"], "train one first with `synthgen train-surrogate"),
     (["refit-flow", "{run}", "--data", "{data}", "--spectral-weight", "-1"], "-1.0 is not in the range x>=0"),
+    (["refit-encoder", "{root}", "--data", "{data}"], "model file not found"),
+    (["refit-encoder", "{run}", "--data", "{data}", "--epochs", "0"], "0 is not in the range x>=1"),
+    (["refit-encoder", "{run}", "--data", "{data}", "--consistency-weight", "-1"], "-1.0 is not in the range x>=0"),
+    (["refit-encoder", "{run}", "--data", "{root}/nodata"], "no dataset at"),
     (["train", "--data", "/proc", "--out", "{root}/t8"], "no dataset at /proc"),
     (["train", "--data", "{data}", "--out", "/proc/synthgen-run"], None),
     # evaluate

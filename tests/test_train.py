@@ -14,7 +14,7 @@ from synthgen.errors import SynthgenError
 from synthgen.model import load_model
 from synthgen.nn import MODEL_NAMES
 from synthgen.train import TrainSettings, train_model
-from synthgen.train.refit import _epoch_key
+from synthgen.train.refit import epoch_key
 from synthgen.train.run import LAST
 
 TINY = {"channels": 8, "conv_layers": 3, "hidden": 32}
@@ -123,7 +123,7 @@ def test_refit_flow_brings_the_inverse_to_the_encoder(builtin_dataset: Path, tmp
     # a sound check re-renders validation rows after every epoch and picks the epoch kept
     record = refit_flow(tmp_path, builtin_dataset, 3000.0, epochs=4, batch_size=16, learning_rate=3e-3, sound_rows=6)
     assert record["sound_rows"] == 6 and all(h["valid_sound_log_mel_mse"] > 0 for h in record["history"])
-    assert record["chosen"]["epoch"] == min(record["history"], key=_epoch_key)["epoch"]
+    assert record["chosen"]["epoch"] == min(record["history"], key=epoch_key)["epoch"]
     other = tmp_path / "other"
     render_dataset(load_config("builtin"), other, n=8, seed=1, jobs=1, progress=False)
     with pytest.raises(SynthgenError, match="pass the dataset it was trained on"):
@@ -157,15 +157,37 @@ def test_a_sound_check_counts_a_crashed_render_as_silence(builtin_dataset: Path)
     assert np.isfinite(rendered) and np.isfinite(silent) and silent > rendered
 
 
+def test_refit_encoder_brings_the_encoder_to_the_frozen_flow(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.train.encoder_refit import ENCODER_REFIT_FILE, refit_encoder
+
+    train_model(builtin_dataset, tmp_path, settings("vae_flow_post", 2), progress=False)
+    before = _consistency_ratio(tmp_path, builtin_dataset)
+    trained = load_model(tmp_path, backend="torch").module.state_dict()
+    flow = {k: v for k, v in trained.items() if k.startswith(("regression", "classifier"))}
+    record = refit_encoder(tmp_path, builtin_dataset, consistency_weight=100.0, epochs=6, batch_size=16, learning_rate=2e-3)
+    after = _consistency_ratio(tmp_path, builtin_dataset)
+    assert after < 0.8 * before
+    assert abs(record["chosen"]["valid_consistency_ratio"] - after) < 0.05
+    assert record["chosen"]["epoch"] == min(record["history"], key=epoch_key)["epoch"]
+    model = load_model(tmp_path)
+    assert model.backend == "onnx" and model.summary["encoder_refit"]["consistency_weight"] == 100.0  # export renewed, refit recorded
+    refitted = load_model(tmp_path, backend="torch").module.state_dict()
+    assert all(torch.equal(refitted[k], v) for k, v in flow.items())  # the flow did not move
+    assert json.loads((tmp_path / ENCODER_REFIT_FILE).read_text())["epochs"] == 6
+    with pytest.raises(SynthgenError, match="only vae_flow_post"):
+        train_model(builtin_dataset, tmp_path / "vae", settings("vae", 1), progress=False)
+        refit_encoder(tmp_path / "vae", builtin_dataset)
+
+
 def test_refit_keeps_the_consistent_epoch_that_sounds_closest() -> None:
     def epoch(n: int, param_mse: float, sound: float, ratio: float) -> dict[str, float]:
         return {"epoch": n, "valid_param_mse": param_mse, "valid_sound_log_mel_mse": sound, "valid_consistency_ratio": ratio}
 
     history = [epoch(0, 0.05, 1.0, 0.7), epoch(1, 0.06, 2.0, 0.45), epoch(2, 0.07, 1.5, 0.48), epoch(3, 0.05, 1.2, 0.52)]
-    assert min(history, key=_epoch_key)["epoch"] == 2  # not 1 (lower parameter MSE), not 0 or 3 (inconsistent)
+    assert min(history, key=epoch_key)["epoch"] == 2  # not 1 (lower parameter MSE), not 0 or 3 (inconsistent)
     without_sound = [{k: v for k, v in h.items() if k != "valid_sound_log_mel_mse"} for h in history]
-    assert min(without_sound, key=_epoch_key)["epoch"] == 1
-    assert min(history[::3], key=_epoch_key)["epoch"] == 3  # none consistent: the lowest ratio
+    assert min(without_sound, key=epoch_key)["epoch"] == 1
+    assert min(history[::3], key=epoch_key)["epoch"] == 3  # none consistent: the lowest ratio
 
 
 def _count_loss_calls(monkeypatch: pytest.MonkeyPatch, nan_after: int | None = None) -> dict[str, int]:

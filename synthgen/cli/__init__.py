@@ -66,6 +66,7 @@ def _register() -> None:
         learning.train,
         learning.export_onnx,
         learning.refit_flow,
+        learning.refit_encoder,
         learning.train_surrogate,
         uses.resynth,
         uses.evaluate,

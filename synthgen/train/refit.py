@@ -1,6 +1,6 @@
 """Second stage for ``vae_flow_post``: refit the regression flow on the frozen encoder's latents."""
 
-__all__ = ["refit_flow"]
+__all__ = ["encoder_rows", "epoch_key", "flow_scores", "refit_flow"]
 
 import json
 from pathlib import Path
@@ -24,7 +24,7 @@ from synthgen.train.run import run_split
 from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate
 
 
-def _encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:
+def encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:
     """Of every row served: posterior-mean latents ``z`` ``(N, D)``, true unit parameters ``params``
     ``(N, P)``, MIDI pitches ``pitch`` ``(N,)`` and, with ``keep_mel``, the standardized log-mels
     ``mel`` (half precision: a spectral term needs every row's, and they are the bulk of memory)."""
@@ -66,7 +66,9 @@ def _spectral_term(
     return 0.5 * (surrogate(unit, rows["pitch"]) - rows["mel"].float()).square().sum((1, 2)).mean()
 
 
-def _scores(model: SynthModel, rows: dict[str, torch.Tensor], surrogate: SoundSurrogate | None, mel_std: float) -> dict[str, float]:
+def flow_scores(
+    model: SynthModel, rows: dict[str, torch.Tensor], surrogate: SoundSurrogate | None = None, mel_std: float = 1.0
+) -> dict[str, float]:
     """Validation parameter MSE, median |z - f^-1(p)| / median |z| and, with a surrogate, its log-mel
     MSE (the dataset's units) between the rows and the presets the flow gives for them."""
     model.eval()
@@ -104,7 +106,7 @@ class _SoundCheck:
         return float(((log_mel(audio, self.config.render.sample_rate, self.config.features) - self.mel) ** 2).mean())
 
 
-def _epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
+def epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
     """Orders epochs, best first: those with a consistency ratio under 0.5 by how their presets sound
     (by parameter MSE without a sound check), then the others by their ratio."""
     consistent = scores["valid_consistency_ratio"] < 0.5
@@ -162,8 +164,8 @@ def refit_flow(
     stats = MelStats(**payload["mel_stats"])
     with open_dataset(data_path) as data:
         split = run_split(run, data)
-        train = _encoder_rows(model, MelBatches(data, split["train"], stats, 512, shuffle=False), surrogate is not None)
-        valid = _encoder_rows(model, MelBatches(data, split["valid"], stats, 512, shuffle=False), surrogate is not None)
+        train = encoder_rows(model, MelBatches(data, split["train"], stats, 512, shuffle=False), surrogate is not None)
+        valid = encoder_rows(model, MelBatches(data, split["valid"], stats, 512, shuffle=False), surrogate is not None)
         picks = np.unique(np.linspace(0, len(valid["z"]) - 1, min(sound_rows, len(valid["z"]))).astype(int))
         sound_check = _SoundCheck(data, split["valid"][picks], valid["z"][picks]) if sound_rows > 0 else None
     model.config["consistency_weight"] = float(consistency_weight)
@@ -185,11 +187,11 @@ def refit_flow(
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(heads, 10.0)
             optimizer.step()
-        row = {"epoch": epoch, **_scores(model, valid, surrogate, stats.std)}
+        row = {"epoch": epoch, **flow_scores(model, valid, surrogate, stats.std)}
         if sound_check is not None:
             row["valid_sound_log_mel_mse"] = sound_check(model)
         history.append(row)
-        if (key := _epoch_key(row)) < best_key:
+        if (key := epoch_key(row)) < best_key:
             best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
     model.load_state_dict(best)
     chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **history[best_epoch]}

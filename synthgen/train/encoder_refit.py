@@ -1,0 +1,98 @@
+"""Last stage for ``vae_flow_post``: refit the encoder and decoder to the frozen flow, so that both directions agree."""
+
+__all__ = ["ENCODER_REFIT_FILE", "refit_encoder"]
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from synthgen.dataset import open_dataset
+from synthgen.errors import SynthgenError
+from synthgen.model import MelStats, load_trained_module
+from synthgen.train.checkpoint import save_checkpoint
+from synthgen.train.data import MelBatches
+from synthgen.train.export import export_onnx
+from synthgen.train.refit import encoder_rows, epoch_key, flow_scores
+from synthgen.train.run import run_split
+
+#: the record of the refit, next to the run's model.pt
+ENCODER_REFIT_FILE = "encoder_refit.json"
+
+
+def refit_encoder(
+    run: str | Path,
+    data_path: str | Path,
+    consistency_weight: float = 300.0,
+    epochs: int = 3,
+    batch_size: int = 256,
+    learning_rate: float = 3e-4,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Retrain the encoder and decoder of a trained ``vae_flow_post`` run with its flow frozen.
+
+    The training loss is the model's own (reconstruction, KL, the parameters' likelihood through
+    the flow) at full weight, with ``consistency_weight`` times half the squared distance between
+    the encoder's latent of each sound and the flow's inverse of its preset. The flow does not
+    move, so the encoder cannot meet it by shrinking its latents (as it can when both train):
+    it learns to put each sound where the flow's inverse puts its preset, which is what a macro
+    walk started from a preset needs. ``model.pt`` is replaced by the best epoch (by
+    :func:`~synthgen.train.refit.epoch_key`: among those whose median |latent - f^-1(preset)| /
+    median |latent| on validation rows is below 0.5, the lowest parameter MSE) and re-exported to
+    ONNX; :data:`ENCODER_REFIT_FILE` records the settings and every epoch's scores.
+
+    Arguments:
+        run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
+        data_path: the dataset the run was trained on.
+
+    Returns:
+        The record written to :data:`ENCODER_REFIT_FILE`.
+    """
+    run = Path(run)
+    payload, model = load_trained_module(run / "model.pt")
+    if not model.is_invertible:
+        raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has a flow to refit the encoder to")
+    torch.manual_seed(seed)
+    frozen = [model.regression, *([model.classifier] if model.classifier is not None else [])]
+    for part in frozen:
+        part.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    model.config["consistency_weight"] = float(consistency_weight)
+    optimizer = torch.optim.Adam(trained, lr=learning_rate)
+    stats = MelStats(**payload["mel_stats"])
+    history, best, best_key, best_epoch = [], None, (True, float("inf")), 0
+    with open_dataset(data_path) as data:
+        split = run_split(run, data)
+        train = MelBatches(data, split["train"], stats, batch_size, shuffle=True, seed=seed)
+        valid = MelBatches(data, split["valid"], stats, 512, shuffle=False)
+        for epoch in range(epochs):
+            model.train()
+            for part in frozen:
+                part.eval()
+            train.epoch = epoch
+            losses = []
+            for mel, unit, pitch in tqdm(train, desc=f"refit encoder, epoch {epoch + 1}/{epochs}", disable=not progress):
+                loss = model.loss(mel, unit, model(mel, pitch))["total"]
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trained, 10.0)
+                optimizer.step()
+                losses.append(float(loss.detach()))
+            model.eval()
+            row = {"epoch": epoch, "train_loss": float(np.mean(losses)), **flow_scores(model, encoder_rows(model, valid, False))}
+            history.append(row)
+            if (key := epoch_key(row)) < best_key:
+                best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
+    model.load_state_dict(best)
+    chosen = {"consistency_weight": consistency_weight, **history[best_epoch]}
+    summary = {**payload.get("summary", {}), "encoder_refit": chosen}
+    save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
+    export_onnx(run / "model.pt")
+    record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
+    record.update(seed=seed, chosen=chosen, history=history)
+    (run / ENCODER_REFIT_FILE).write_text(json.dumps(record, indent=1))
+    return record
