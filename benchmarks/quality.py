@@ -1,4 +1,5 @@
-"""Resynthesis quality: each model alone and with search, next to nearest-neighbour, mean and random presets.
+"""Resynthesis quality: each model alone and with search, next to nearest-neighbour, mean and random presets
+(and, on the rendered and bank sets, their own presets rendered again: the floor the synth's randomness leaves).
 
 Cases it builds itself: a rendered built-in test set (seed 1001, never a training seed); three
 held-out human amsynth banks (when an amsynth model is given); General MIDI notes from fluidsynth

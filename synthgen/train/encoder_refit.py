@@ -1,8 +1,7 @@
 """Last stage for ``vae_flow_post``: refit the encoder and decoder to the frozen flow, so that both directions agree."""
 
-__all__ = ["ENCODER_REFIT_FILE", "refit_encoder"]
+__all__ = ["ENCODER_REFIT", "refit_encoder"]
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,12 @@ from tqdm.auto import tqdm
 from synthgen.dataset import open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_trained_module
-from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
-from synthgen.train.export import export_onnx
-from synthgen.train.refit import encoder_rows, epoch_key, flow_scores
+from synthgen.train.refit import encoder_rows, epoch_key, flow_scores, save_refit
 from synthgen.train.run import run_split
 
-#: the record of the refit, next to the run's model.pt
-ENCODER_REFIT_FILE = "encoder_refit.json"
+#: the name of the refit in the model's summary and of its record next to the run's model.pt (``<name>.json``)
+ENCODER_REFIT = "encoder_refit"
 
 
 def refit_encoder(
@@ -40,17 +37,19 @@ def refit_encoder(
     the encoder's latent of each sound and the flow's inverse of its preset. The flow does not
     move, so the encoder cannot meet it by shrinking its latents (as it can when both train):
     it learns to put each sound where the flow's inverse puts its preset, which is what a macro
-    walk started from a preset needs. ``model.pt`` is replaced by the best epoch (by
+    walk started from a preset needs. The class heads keep their weights, but their batch-norm
+    statistics follow the encoder's new latents (else they describe latents it no longer makes,
+    and pick classes worse). ``model.pt`` is replaced by the best epoch (by
     :func:`~synthgen.train.refit.epoch_key`: among those whose median |latent - f^-1(preset)| /
     median |latent| on validation rows is below 0.5, the lowest parameter MSE) and re-exported to
-    ONNX; :data:`ENCODER_REFIT_FILE` records the settings and every epoch's scores.
+    ONNX; ``encoder_refit.json`` records the settings and every epoch's scores.
 
     Arguments:
         run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
         data_path: the dataset the run was trained on.
 
     Returns:
-        The record written to :data:`ENCODER_REFIT_FILE`.
+        The record written to ``encoder_refit.json``.
     """
     run = Path(run)
     payload, model = load_trained_module(run / "model.pt")
@@ -70,9 +69,7 @@ def refit_encoder(
         train = MelBatches(data, split["train"], stats, batch_size, shuffle=True, seed=seed)
         valid = MelBatches(data, split["valid"], stats, 512, shuffle=False)
         for epoch in range(epochs):
-            model.train()
-            for part in frozen:
-                part.eval()
+            model.train()  # the classifier's batch-norm statistics follow the new latents; its weights stay
             train.epoch = epoch
             losses = []
             for mel, unit, pitch in tqdm(train, desc=f"refit encoder, epoch {epoch + 1}/{epochs}", disable=not progress):
@@ -88,11 +85,6 @@ def refit_encoder(
             if (key := epoch_key(row)) < best_key:
                 best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
     model.load_state_dict(best)
-    chosen = {"consistency_weight": consistency_weight, **history[best_epoch]}
-    summary = {**payload.get("summary", {}), "encoder_refit": chosen}
-    save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
-    export_onnx(run / "model.pt")
     record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
-    record.update(seed=seed, chosen=chosen, history=history)
-    (run / ENCODER_REFIT_FILE).write_text(json.dumps(record, indent=1))
-    return record
+    record.update(seed=seed, chosen={"consistency_weight": consistency_weight, **history[best_epoch]}, history=history)
+    return save_refit(run, payload, model, ENCODER_REFIT, record)

@@ -1,6 +1,6 @@
 """Second stage for ``vae_flow_post``: refit the regression flow on the frozen encoder's latents."""
 
-__all__ = ["encoder_rows", "epoch_key", "flow_scores", "refit_flow"]
+__all__ = ["encoder_rows", "epoch_key", "flow_scores", "refit_flow", "save_refit"]
 
 import json
 from pathlib import Path
@@ -197,12 +197,18 @@ def refit_flow(
     chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **history[best_epoch]}
     if surrogate_record is not None:
         chosen["surrogate"] = surrogate_record
-    summary = {**payload.get("summary", {}), "refit": chosen}
-    save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
-    export_onnx(run / "model.pt")
     record = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, "epochs": epochs}
     record.update(batch_size=batch_size, learning_rate=learning_rate)
     record["flow_size"] = None if flow_size is None else {"steps": flow_size[0], "hidden": flow_size[1]}
-    record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, chosen=summary["refit"], history=history)
-    (run / "refit.json").write_text(json.dumps(record, indent=1))
+    record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, chosen=chosen, history=history)
+    return save_refit(run, payload, model, "refit", record)
+
+
+def save_refit(run: Path, payload: dict[str, Any], model: SynthModel, name: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``RUN/model.pt`` by ``model`` (its summary keeping ``record["chosen"]`` under ``name``),
+    renew its ONNX export and write ``record`` to ``RUN/<name>.json``; returns ``record``."""
+    summary = {**payload.get("summary", {}), name: record["chosen"]}
+    save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
+    export_onnx(run / "model.pt")
+    (run / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
