@@ -13,7 +13,7 @@ from synthgen.dataset import open_dataset
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_trained_module
 from synthgen.train.data import MelBatches
-from synthgen.train.refit import encoder_rows, epoch_key, flow_scores, save_refit
+from synthgen.train.refit import BestEpoch, encoder_rows, flow_scores, save_refit
 from synthgen.train.run import run_split
 
 #: the name of the refit in the model's summary and of its record next to the run's model.pt (``<name>.json``)
@@ -63,7 +63,7 @@ def refit_encoder(
     model.config["consistency_weight"] = float(consistency_weight)
     optimizer = torch.optim.Adam(trained, lr=learning_rate)
     stats = MelStats(**payload["mel_stats"])
-    history, best, best_key, best_epoch = [], None, (True, float("inf")), 0
+    history, kept = [], BestEpoch()
     with open_dataset(data_path) as data:
         split = run_split(run, data)
         train = MelBatches(data, split["train"], stats, batch_size, shuffle=True, seed=seed)
@@ -82,9 +82,7 @@ def refit_encoder(
             model.eval()
             row = {"epoch": epoch, "train_loss": float(np.mean(losses)), **flow_scores(model, encoder_rows(model, valid, False))}
             history.append(row)
-            if (key := epoch_key(row)) < best_key:
-                best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
-    model.load_state_dict(best)
+            kept.offer(model, row)
     record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
-    record.update(seed=seed, chosen={"consistency_weight": consistency_weight, **history[best_epoch]}, history=history)
+    record.update(seed=seed, chosen={"consistency_weight": consistency_weight, **kept.restore(model)}, history=history)
     return save_refit(run, payload, model, ENCODER_REFIT, record)

@@ -1,6 +1,6 @@
 """Second stage for ``vae_flow_post``: refit the regression flow on the frozen encoder's latents."""
 
-__all__ = ["encoder_rows", "epoch_key", "flow_scores", "refit_flow", "save_refit"]
+__all__ = ["BestEpoch", "encoder_rows", "epoch_key", "flow_scores", "refit_flow", "save_refit"]
 
 import json
 from pathlib import Path
@@ -114,6 +114,25 @@ def epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
     return not consistent, error if consistent else scores["valid_consistency_ratio"]
 
 
+class BestEpoch:
+    """The weights and scores of the best epoch offered so far, by :func:`epoch_key`."""
+
+    def __init__(self) -> None:
+        self.key: tuple[bool, float] = (True, float("inf"))
+        self.scores: dict[str, float] = {}
+        self.state: dict[str, torch.Tensor] = {}
+
+    def offer(self, model: SynthModel, scores: dict[str, float]) -> None:
+        """Keep a copy of ``model``'s weights when ``scores`` beat the best so far."""
+        if (key := epoch_key(scores)) < self.key:
+            self.key, self.scores, self.state = key, scores, {k: v.clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: SynthModel) -> dict[str, float]:
+        """Load the best epoch's weights into ``model``; returns its scores."""
+        model.load_state_dict(self.state)
+        return self.scores
+
+
 def refit_flow(
     run: str | Path,
     data_path: str | Path,
@@ -176,7 +195,7 @@ def refit_flow(
     heads = [*model.regression.parameters(), *(model.classifier.parameters() if model.classifier is not None else [])]
     optimizer = torch.optim.Adam(heads, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
-    history, best, best_key, best_epoch = [], None, (True, float("inf")), 0
+    history, kept = [], BestEpoch()
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(train["z"]), generator=generator)
@@ -191,10 +210,8 @@ def refit_flow(
         if sound_check is not None:
             row["valid_sound_log_mel_mse"] = sound_check(model)
         history.append(row)
-        if (key := epoch_key(row)) < best_key:
-            best_key, best, best_epoch = key, {k: v.clone() for k, v in model.state_dict().items()}, epoch
-    model.load_state_dict(best)
-    chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **history[best_epoch]}
+        kept.offer(model, row)
+    chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **kept.restore(model)}
     if surrogate_record is not None:
         chosen["surrogate"] = surrogate_record
     record = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, "epochs": epochs}
