@@ -11,6 +11,7 @@ from .synths.loading import load_synth as load_synth
 from .train import TrainSettings as TrainSettings
 from .train import train_model as train_model
 from .uses.evaluate import evaluate as evaluate
+from .uses.phrase import resynthesize_phrase as resynthesize_phrase
 from .uses.resynth import resynthesize as resynthesize
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "open_dataset",
     "render_dataset",
     "resynthesize",
+    "resynthesize_phrase",
     "train_model",
 ]

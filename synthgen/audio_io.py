@@ -112,9 +112,9 @@ def audio_files_in(folder: str | Path) -> list[Path]:
     return files
 
 
-def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: float = 0.1) -> LoadedAudio:
+def read_audio(path: str | Path, sample_rate: int, duration_s: float | None, fade_s: float = 0.1) -> LoadedAudio:
     """Read a WAV/FLAC/OGG/AIFF/MP3 file: mix to mono, resample, cut the silence before the sound (a synth's note
-    starts at once), trim or pad to ``duration_s``.
+    starts at once), trim or pad to ``duration_s`` (``None``: as long as it is, at most :data:`WHOLE_SOUND_S`).
 
     Raises:
         SynthgenError: missing file, not audio, empty or silent.
@@ -154,7 +154,10 @@ def read_audio(path: str | Path, sample_rate: int, duration_s: float, fade_s: fl
     if lead := leading_silence(mono, sample_rate):
         mono = mono[lead:]
         changes.append(f"cut {lead / sample_rate:.2f} s of silence before the sound starts")
-    n_samples = round(duration_s * sample_rate)
+    n_samples = round((WHOLE_SOUND_S if duration_s is None else duration_s) * sample_rate)
+    if duration_s is None:
+        n_samples = min(n_samples, len(mono))
+        duration_s = n_samples / sample_rate
     if len(mono) != n_samples:
         verb = "trimmed" if len(mono) > n_samples else "padded"
         changes.append(f"{verb} {len(mono) / sample_rate:.2f} s to {duration_s:.2f} s")

@@ -51,6 +51,17 @@ def builtin_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_model(builtin_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-epoch ``vae_flow_post`` run on the small built-in dataset (its run folder)."""
+    from synthgen.train import TrainSettings, train_model
+
+    run = tmp_path_factory.mktemp("run")
+    settings = TrainSettings(model="vae_flow_post", epochs=1, batch_size=16, model_settings={"channels": 8, "conv_layers": 3, "hidden": 32})
+    train_model(builtin_dataset, run, settings, progress=False)
+    return run
+
+
 @pytest.fixture
 def fresh_copy(tmp_path: Path):
     """Copy a dataset folder so a test may damage it."""

@@ -14,6 +14,7 @@ from synthgen.uses.search import MAX_BUDGET
 
 if TYPE_CHECKING:
     from synthgen.model import LoadedModel
+    from synthgen.uses.phrase import PhraseResynthesis
     from synthgen.uses.resynth import Resynthesis
 
 
@@ -45,6 +46,14 @@ if TYPE_CHECKING:
     "note length for a sound that ends within the model's render length). The search holds it at most that render length; "
     "the output, the whole time.",
 )
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Cut the input into its notes (at its attacks, its silences and where a legato line moves to a new pitch) "
+    "and resynthesize each with a preset of its own, at its own pitch and length, the --budget split among them: "
+    "for a melody, speech or a run of hits. Writes the phrase, <name>_notes.json (each note's start, pitch, hold, "
+    "gain and preset) and each note's preset and rendering.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
 @verbosity_options()
@@ -57,6 +66,7 @@ def resynth(
     budget: int | None,
     midi_pitch: int | None,
     held_s: float | None,
+    split: bool,
     seed: int,
     plot: bool,
     verbosity: int,
@@ -73,6 +83,9 @@ def resynth(
     Writes the audio and the preset (JSON, plus the plugin's own format where it has one); with
     --plot, a figure comparing the input and output spectrograms too.
 
+    With --split, each note of the input (a melody, speech, a run of hits) gets a preset of its own,
+    played at its pitch, for its length and at its level, where it starts.
+
     Give several files, or folders (their audio files), to resynthesize them one after the other
     with the model and synth loaded once; a file that cannot be read is skipped with one line.
 
@@ -80,6 +93,7 @@ def resynth(
     Examples:
       synthgen resynth my_sound.wav --out resynth/
       synthgen resynth samples/ --out resynth/
+      synthgen resynth melody.wav --split --out resynth/
     """
     from synthgen.audio_io import audio_files_in
     from synthgen.model import load_model
@@ -88,6 +102,8 @@ def resynth(
     from synthgen.uses.index import model_index
     from synthgen.uses.resynth import resynthesize
 
+    if split and (midi_pitch is not None or held_s is not None):
+        raise SynthgenError("--split plays each note at its own pitch and length: give it without --note and --held")
     sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
     if clash := next((stem for stem, n in Counter(s.stem for s in sounds).items() if n > 1), None):
         raise SynthgenError(f"two inputs are named '{clash}': their results would overwrite each other in --out; resynthesize them apart")
@@ -99,26 +115,34 @@ def resynth(
         if len(sounds) > 1:
             click.echo(("\n" if number > 1 else "") + f"[{number}/{len(sounds)}] {sound}")
         try:
-            result = resynthesize(
-                loaded,
-                sound,
-                out,
-                synth,
-                midi_pitch=midi_pitch,
-                budget=budget,
-                index=index,
-                seed=seed,
-                progress=progress,
-                plot=plot,
-                held_s=held_s,
-            )
+            if split:
+                from synthgen.uses.phrase import resynthesize_phrase  # librosa's onsets: imported only here
+
+                phrase = resynthesize_phrase(loaded, sound, out, synth, budget=budget, index=index, seed=seed, progress=progress, plot=plot)
+            else:
+                result = resynthesize(
+                    loaded,
+                    sound,
+                    out,
+                    synth,
+                    midi_pitch=midi_pitch,
+                    budget=budget,
+                    index=index,
+                    seed=seed,
+                    progress=progress,
+                    plot=plot,
+                    held_s=held_s,
+                )
         except SynthgenError as error:
             if len(sounds) == 1:
                 raise
             click.echo(f"skipped {sound}: {error}", err=True)
             skipped.append(sound.name)
             continue
-        _report(result, loaded)
+        if split:
+            _report_phrase(phrase, loaded)
+        else:
+            _report(result, loaded)
     if skipped:
         raise SynthgenError(f"{len(skipped)} of {len(sounds)} sounds skipped (said above): {', '.join(skipped)}")
 
@@ -141,6 +165,27 @@ def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
         click.echo(f"  {name:<24} {value:.4g}")
     for kind, path in result.files.items():
         click.echo(f"wrote {kind:<12} {path}")
+
+
+def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
+    """What ``resynth --split`` prints: input changes, notes, a line per note found, and the files."""
+    for change in phrase.changes:
+        click.echo(f"input: {change}")
+    for remark in phrase.remarks:
+        click.echo(f"note: {remark}")
+    rate = phrase.sample_rate
+    click.echo(f"resynthesized {phrase.source} as {len(phrase.notes)} notes with {loaded.config.name} ({loaded.name}):")
+    for k, ((start, end), note) in enumerate(zip(phrase.spans, phrase.notes, strict=True), 1):
+        found = note.search
+        click.echo(
+            f"  note {k} at {start / rate:.2f}-{end / rate:.2f} s: {note.note.message}; {note.held.message}; "
+            f"{found.n_renders} renders, spectral distance {found.model_distance:.3f} -> {found.distance:.3f}, gain {found.gain_db:+.1f} dB"
+        )
+    for kind in ("audio", "notes"):
+        if kind in phrase.files:
+            click.echo(f"wrote {kind:<12} {phrase.files[kind]}")
+    if each := len(phrase.files) - 2:
+        click.echo(f"wrote {each} files of the notes beside them (each note's preset and rendering)")
 
 
 @click.command()

@@ -1,6 +1,15 @@
 """The pitch of a recorded sound, and the note a preset is played at to imitate it."""
 
-__all__ = ["NoteChoice", "PitchEstimate", "choose_note", "detect_pitch", "note_name", "pitch_range_semitones"]
+__all__ = [
+    "NoteChoice",
+    "PitchEstimate",
+    "choose_note",
+    "choose_note_within",
+    "detect_pitch",
+    "note_name",
+    "pitch_changes",
+    "pitch_range_semitones",
+]
 
 from dataclasses import dataclass
 
@@ -18,6 +27,11 @@ YIN_THRESHOLD = 0.15
 VOICED_THRESHOLD = 0.35
 #: less voiced time than this is no pitch: the model's own note is played instead
 MIN_VOICED_S = 0.2
+#: less voiced time than this within one note of a phrase is no pitch: the phrase's note is played instead
+MIN_NOTE_VOICED_S = 0.05
+#: a pitch this far (semitones) from the note before, for this long (seconds), is a new note
+NEW_NOTE_SEMITONES = 0.8
+NEW_NOTE_S = 0.08
 #: frames this far below the loudest one are silence (a reverb tail keeps a faint pitch)
 SILENCE_BELOW_PEAK_DB = 40.0
 
@@ -67,8 +81,14 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
     level = np.sqrt(np.mean(frames**2, axis=1))
     voiced = (lowest < VOICED_THRESHOLD) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
     f0_hz = np.where(voiced, sample_rate / period, np.nan)
-    voiced_s = float(voiced.sum()) * hop_length / sample_rate
-    if voiced_s < MIN_VOICED_S:
+    return _estimate(f0_hz, hop_length / sample_rate, MIN_VOICED_S)
+
+
+def _estimate(f0_hz: np.ndarray, frame_s: float, min_voiced_s: float) -> PitchEstimate:
+    """The pitch of a track ``(T,)`` of frames ``frame_s`` apart (NaN where unvoiced): none with less than ``min_voiced_s`` voiced."""
+    voiced = np.isfinite(f0_hz)
+    voiced_s = float(voiced.sum()) * frame_s
+    if voiced_s < min_voiced_s:
         return PitchEstimate(f0_hz, voiced_s, None, None)
     median_hz = float(np.median(f0_hz[voiced]))
     return PitchEstimate(f0_hz, voiced_s, median_hz, int(np.clip(round(_hz_to_midi(median_hz)), 0, 127)))
@@ -85,6 +105,38 @@ def pitch_range_semitones(pitch: PitchEstimate) -> float:
     offset = _hz_to_midi(pitch.f0_hz[np.isfinite(pitch.f0_hz)]) - _hz_to_midi(pitch.median_hz)
     folded = (offset + 6.0) % 12.0 - 6.0
     return float(np.percentile(folded, 90) - np.percentile(folded, 10))
+
+
+def pitch_changes(track: PitchEstimate, hop_length: int, sample_rate: int) -> np.ndarray:
+    """Where a sound moves to a new note without a new attack (legato, a slur): samples ``(C,)``.
+
+    A new note starts at the first of at least :data:`NEW_NOTE_S` of voiced frames in a row that all
+    lie :data:`NEW_NOTE_SEMITONES` or more from the median pitch of the note before (folded within
+    half an octave, as the tracker's octave errors are). A vibrato or a voice's wobble stays nearer.
+    """
+    midi = _hz_to_midi(track.f0_hz)
+    need = max(1, round(NEW_NOTE_S * sample_rate / hop_length))
+    changes, note, run = [], [], []
+    for frame, pitch in enumerate(midi):
+        if not np.isfinite(pitch):
+            continue
+        if note and _semitones_apart(pitch, float(np.median(note))) >= NEW_NOTE_SEMITONES:
+            if run and _semitones_apart(pitch, run[0][1]) >= NEW_NOTE_SEMITONES:  # not one new pitch: start again
+                note += [p for _, p in run]
+                run = []
+            run.append((frame, pitch))
+            if len(run) >= need:
+                changes.append(run[0][0] * hop_length)
+                note, run = [p for _, p in run], []
+            continue
+        note += [p for _, p in run] + [pitch]
+        run = []
+    return np.asarray(changes, dtype=np.int64)
+
+
+def _semitones_apart(a: float, b: float) -> float:
+    """Semitones between two MIDI pitches, folded within half an octave."""
+    return abs((a - b + 6.0) % 12.0 - 6.0)
 
 
 def _frames(audio: np.ndarray, hop_length: int) -> np.ndarray:
@@ -157,13 +209,27 @@ def choose_note(audio: np.ndarray, sample_rate: int, hop_length: int, default_mi
     """
     if midi_pitch is not None:
         return NoteChoice(int(midi_pitch), f"note {midi_pitch} ({note_name(midi_pitch)}) as asked")
-    pitch = detect_pitch(audio, sample_rate, hop_length)
+    return _choice(detect_pitch(audio, sample_rate, hop_length), MIN_VOICED_S, default_midi_pitch, "the model's note")
+
+
+def choose_note_within(track: PitchEstimate, start: int, end: int, hop_length: int, sample_rate: int, phrase_midi_pitch: int) -> NoteChoice:
+    """The note for samples ``start:end`` of a sound whose pitch ``track`` (a frame every ``hop_length``) is known.
+
+    A note of a phrase is often too short for :func:`choose_note` on its own: this takes the median
+    of the track's voiced frames within it (at least :data:`MIN_NOTE_VOICED_S` of them; each frame
+    saw the phrase around it), else ``phrase_midi_pitch`` (the phrase's note).
+    """
+    window = _estimate(track.f0_hz[start // hop_length : -(-end // hop_length)], hop_length / sample_rate, MIN_NOTE_VOICED_S)
+    return _choice(window, MIN_NOTE_VOICED_S, phrase_midi_pitch, "the phrase's note")
+
+
+def _choice(pitch: PitchEstimate, min_voiced_s: float, default_midi_pitch: int, default: str) -> NoteChoice:
+    """The note of a pitch estimate and its one-line message; ``default_midi_pitch`` (``default`` says what it is) without a pitch."""
     if pitch.midi_pitch is None:
         message = (
-            f"no clear pitch ({pitch.voiced_s:.2f} s voiced, {MIN_VOICED_S:g} s needed): "
-            f"playing the model's note {default_midi_pitch} ({note_name(default_midi_pitch)})"
+            f"no clear pitch ({pitch.voiced_s:.2f} s voiced, {min_voiced_s:g} s needed): "
+            f"playing {default} {default_midi_pitch} ({note_name(default_midi_pitch)})"
         )
         return NoteChoice(default_midi_pitch, message, pitch)
     where = f"{pitch.median_hz:.1f} Hz (median over {pitch.voiced_s:.2f} s voiced)"
-    message = f"pitch {where} -> MIDI {pitch.midi_pitch} ({note_name(pitch.midi_pitch)})"
-    return NoteChoice(pitch.midi_pitch, message, pitch)
+    return NoteChoice(pitch.midi_pitch, f"pitch {where} -> MIDI {pitch.midi_pitch} ({note_name(pitch.midi_pitch)})", pitch)

@@ -1,6 +1,6 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "read_sound", "resynthesize"]
+__all__ = ["Resynthesis", "read_sound", "resynthesize", "resynthesize_audio"]
 
 import dataclasses
 from dataclasses import dataclass, field
@@ -113,16 +113,44 @@ def resynthesize(
     config = model.config
     if held_s is not None and held_s > WHOLE_SOUND_S:
         raise SynthgenError(f"the key cannot be held {held_s:g} s: a resynthesis lasts at most {WHOLE_SOUND_S:g} s")
-    loaded, mel_in = read_sound(model, audio_path, fade_s)
-    note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
-    held, heard_s = hold_for(loaded, config.render, held_s)
+    loaded = read_audio(audio_path, config.render.sample_rate, config.render.render_duration_s, fade_s)
     synth = synth or load_synth(config, plugin)
+    return resynthesize_audio(model, loaded, Path(audio_path), synth, out, midi_pitch, budget, index, seed, held_s, progress, plot)
+
+
+def resynthesize_audio(
+    model: LoadedModel,
+    loaded: LoadedAudio,
+    source: Path,
+    synth: Synth,
+    out: str | Path | None = None,
+    midi_pitch: int | NoteChoice | None = None,
+    budget: int | None = None,
+    index: SoundIndex | None = None,
+    seed: int = 0,
+    held_s: float | None = None,
+    progress: bool = False,
+    plot: bool = False,
+    stem: str | None = None,
+) -> Resynthesis:
+    """:func:`resynthesize` of audio already read (``loaded``: at the model's rate and length), from ``source``.
+
+    ``midi_pitch`` may also be a note already chosen (and why); ``stem`` names the files written
+    (default: the source's name without its suffix). The other arguments are :func:`resynthesize`'s.
+    """
+    config = model.config
+    mel_in = log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
+    if isinstance(midi_pitch, NoteChoice):
+        note = midi_pitch
+    else:
+        note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
+    held, heard_s = hold_for(loaded, config.render, held_s)
     budget = config.search_budget if budget is None else budget
     notes = []
     if note.pitch is not None and (moves := pitch_range_semitones(note.pitch)) > GLIDING_SEMITONES:
         notes.append(
             f"its pitch moves over {moves:.0f} semitones (a melody, a glide or speech), and one held note plays its median: "
-            "cut it into its notes to resynthesize each"
+            "resynthesize each of its notes with --split"
         )
     if budget > 0 and index is None:
         index = model_index(model)
@@ -140,7 +168,7 @@ def resynthesize(
             "(the synth crashed or played NaN): the search skipped them"
         )
     result = Resynthesis(
-        source=Path(audio_path),
+        source=source,
         unit=found.unit,
         input_audio=loaded.audio,
         output_audio=output,
@@ -156,15 +184,14 @@ def resynthesize(
         notes=notes,
     )
     if out is not None:
-        result.files = _write_outputs(result, model, synth, Path(out), plot)
+        result.files = _write_outputs(result, model, synth, Path(out), plot, stem or source.stem)
     return result
 
 
-def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool) -> dict[str, Path]:
+def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: Path, plot: bool, stem: str) -> dict[str, Path]:
     from synthgen.presets.json_preset import write_native_preset
 
     prepare_folder(out)
-    stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
     if (clipping := clipping_note(result.output_audio)) is not None:
         result.notes.append(f"{clipping} (the preset keeps the fitted gain)")
