@@ -166,6 +166,16 @@ def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch_for_as_long(tiny_pat
     assert 57 - 24 <= preset["note"]["midi_pitch"] <= 57 + 24
     assert preset["note"]["note_duration_s"] == pytest.approx(1.2, abs=0.05) and "key held 1.2" in output
     assert (tmp_path / "out" / "saw220_sketch.wav").is_file() and (tmp_path / "out" / "saw220_sketch.png").is_file()
+    assert "--split" not in output
+
+
+def test_a_sketched_melody_is_told_that_resynth_split_plays_its_notes(tiny_path: Path, tmp_path: Path) -> None:
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    frequency = np.where(t < 1.0, 220.0, 294.0)  # A3 then D4: five semitones
+    sf.write(tmp_path / "tune.wav", 0.3 * np.sin(2 * np.pi * np.cumsum(frequency) / SAMPLE_RATE), SAMPLE_RATE)
+    code, output = _run("sketch", tmp_path / "tune.wav", "--model", tiny_path, "--out", tmp_path / "out")
+    assert code == 0, output
+    assert "note: its pitch moves over 5 semitones" in output and "synthgen resynth --split" in output
 
 
 def test_a_sketch_longer_than_the_models_sounds_is_played_as_long(tiny_path: Path, tmp_path: Path) -> None:

@@ -173,6 +173,8 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(result.note_message)
+    for remark in result.notes:
+        click.echo(f"note: {remark}")
     if (clipping := clipping_note(result.output_audio)) is not None:
         click.echo(f"note: {clipping}")
     files = write_sketch(result, model, synth, out)

@@ -1,6 +1,6 @@
 """Resynthesis: a recorded sound -> the synth preset that makes it -> the synth's rendering of it."""
 
-__all__ = ["Resynthesis", "read_sound", "resynthesize", "resynthesize_audio"]
+__all__ = ["GLIDING_SEMITONES", "Resynthesis", "gliding_note", "read_sound", "resynthesize", "resynthesize_audio"]
 
 import dataclasses
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from synthgen.synths.rendering import render_note
 from synthgen.uses.index import SoundIndex, model_index
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.note_length import HeldTime, hold_for, longer_note
-from synthgen.uses.pitch import NoteChoice, choose_note, pitch_range_semitones
+from synthgen.uses.pitch import NoteChoice, PitchEstimate, choose_note, pitch_range_semitones
 from synthgen.uses.search import SearchResult, search_preset
 
 #: a voiced pitch that moves over more semitones than this is not one held note
@@ -60,6 +60,13 @@ class Resynthesis:
     search: SearchResult | None = None
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+
+
+def gliding_note(pitch: PitchEstimate | None) -> str | None:
+    """A remark when the tracked pitch moves over more than :data:`GLIDING_SEMITONES` (one held note cannot follow it)."""
+    if pitch is None or (moves := pitch_range_semitones(pitch)) <= GLIDING_SEMITONES:
+        return None
+    return f"its pitch moves over {moves:.0f} semitones (a melody, a glide or speech), and one held note plays its median"
 
 
 def read_sound(model: LoadedModel, path: str | Path, fade_s: float = 0.1) -> tuple[LoadedAudio, np.ndarray]:
@@ -146,12 +153,7 @@ def resynthesize_audio(
         note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
     held, heard_s = hold_for(loaded, config.render, held_s)
     budget = config.search_budget if budget is None else budget
-    notes = []
-    if note.pitch is not None and (moves := pitch_range_semitones(note.pitch)) > GLIDING_SEMITONES:
-        notes.append(
-            f"its pitch moves over {moves:.0f} semitones (a melody, a glide or speech), and one held note plays its median: "
-            "resynthesize each of its notes with --split"
-        )
+    notes = [] if (gliding := gliding_note(note.pitch)) is None else [f"{gliding}: resynthesize each of its notes with --split"]
     if budget > 0 and index is None:
         index = model_index(model)
         if index is None:

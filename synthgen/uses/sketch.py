@@ -18,7 +18,7 @@ from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.note_length import hold_for, longer_note
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
-from synthgen.uses.resynth import Resynthesis, read_sound
+from synthgen.uses.resynth import Resynthesis, gliding_note, read_sound
 from synthgen.uses.walk import Walk, render_walk
 
 #: a recording longer than the model's sounds is cut with this fade-out
@@ -85,6 +85,7 @@ def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sk
         rendered_pitch=rendered_pitch,
         held=held,
         played=played,
+        notes=[] if (gliding := gliding_note(pitch)) is None else [f"{gliding}: `synthgen resynth --split` plays each of its notes"],
     )
 
 
