@@ -185,7 +185,7 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
         if kind in phrase.files:
             click.echo(f"wrote {kind:<12} {phrase.files[kind]}")
     if each := len(phrase.files) - 2:
-        click.echo(f"wrote {each} files of the notes beside them (each note's preset and rendering)")
+        click.echo(f"wrote {each} files of the notes beside them ({phrase.source.stem}_note01_preset.json, ...)")
 
 
 @click.command()

@@ -26,7 +26,7 @@ from synthgen.versions import package_versions
 MIN_NOTE_S = 0.1
 #: stretches more than this (dB) below the sound's peak are silence between notes
 QUIET_DB = 35.0
-#: an onset is where the onset strength (spectral flux, its peak 1) tops its neighbourhood's mean by this:
+#: an onset is where the onset strength (SuperFlux, its peak 1) tops its neighbourhood's mean by this:
 #: a note's attack, not the wobble of a vibrato or of a voice within a vowel
 ONSET_DELTA = 0.3
 #: format of the ``<name>_notes.json`` list of a phrase's notes
@@ -61,14 +61,13 @@ class PhraseResynthesis:
 def note_spans(audio: np.ndarray, sample_rate: int, hop_length: int, track: PitchEstimate | None = None) -> list[tuple[int, int]]:
     """Where the notes of a sound start and end ``[(start, end), ...]`` (samples).
 
-    The sound's stretches louder than :data:`QUIET_DB` below its peak are cut at its onsets
-    (peaks of SuperFlux, the spectral flux two frames apart against a maximum over neighbouring
-    bands, so that a vibrato is no onset; :data:`ONSET_DELTA` over their surroundings, each moved
-    back to the lowest flux just before it) and where its pitch moves to a new note without an attack (see
-    :func:`~synthgen.uses.pitch.pitch_changes`; ``track``: the sound's pitch, tracked here when not
-    given); a cut that would leave a piece
-    shorter than :data:`MIN_NOTE_S` is not made, and a stretch shorter than that is left out. A sound
-    with no note that long is one note.
+    The sound's stretches louder than :data:`QUIET_DB` below its peak are cut at its onsets and where
+    its pitch moves to a new note without an attack (:func:`~synthgen.uses.pitch.pitch_changes` of
+    ``track``, the sound's pitch, tracked here when not given). Onsets are peaks of SuperFlux (the
+    spectral flux two frames apart against a maximum over neighbouring bands, so that a vibrato is
+    no onset) :data:`ONSET_DELTA` over their surroundings, each moved back to the lowest flux just
+    before it. A cut that would leave a piece shorter than :data:`MIN_NOTE_S` is not made, and a
+    stretch shorter than that is left out; a sound with no note that long is one note.
     """
     shortest = round(MIN_NOTE_S * sample_rate)
     strength = librosa.onset.onset_strength(y=audio, sr=sample_rate, hop_length=hop_length, lag=2, max_size=3)
@@ -106,8 +105,9 @@ def resynthesize_phrase(
 
     Each note is resynthesized as :func:`~synthgen.uses.resynth.resynthesize` does a whole sound:
     at its pitch (see :func:`~synthgen.uses.pitch.choose_note_within`), held as long as it sounds,
-    at its level, found by a search of its share of ``budget`` (split evenly among the notes). The output mixes the notes'
-    renderings, each from its note's start, so a note's release rings on under the next.
+    at its level, found by a search of its share of ``budget`` (split evenly among the notes). The
+    output mixes the notes' renderings, each from its note's start, so a note's release rings on
+    under the next.
 
     Arguments:
         model, synth, plugin, index, seed, fade_s, progress: as in :func:`~synthgen.uses.resynth.resynthesize`.

@@ -110,9 +110,10 @@ def pitch_range_semitones(pitch: PitchEstimate) -> float:
 def pitch_changes(track: PitchEstimate, hop_length: int, sample_rate: int) -> np.ndarray:
     """Where a sound moves to a new note without a new attack (legato, a slur): samples ``(C,)``.
 
-    A new note starts at the first of at least :data:`NEW_NOTE_S` of voiced frames in a row that all
-    lie :data:`NEW_NOTE_SEMITONES` or more from the median pitch of the note before (folded within
-    half an octave, as the tracker's octave errors are). A vibrato or a voice's wobble stays nearer.
+    A new note starts at the first of at least :data:`NEW_NOTE_S` of voiced frames in a row (unvoiced
+    ones skipped) that all lie :data:`NEW_NOTE_SEMITONES` or more from the median pitch of the note
+    before and less than that from the first of them: one new pitch. Distances are folded within
+    half an octave, as the tracker's octave errors are. A vibrato or a voice's wobble stays nearer.
     """
     midi = _hz_to_midi(track.f0_hz)
     need = max(1, round(NEW_NOTE_S * sample_rate / hop_length))
