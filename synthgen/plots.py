@@ -87,6 +87,22 @@ def plot_mel_comparison(mels: Sequence[np.ndarray], titles: Sequence[str], path:
     return _save(_mels_side_by_side(mels, titles, config, 4.2, 3.4)[0], path)
 
 
+def plot_phrase(
+    mels: Sequence[np.ndarray], titles: Sequence[str], starts_s: Sequence[float], labels: Sequence[str], path: Path, config: SynthConfig
+) -> Path:
+    """Log-mels of a phrase one above the other, on one time axis and colour scale, each note's start marked and named."""
+    vmin = min(float(m.min()) for m in mels)
+    vmax = max(float(m.max()) for m in mels)
+    seconds = max(m.shape[1] for m in mels) * config.features.hop_length / config.render.sample_rate
+    fig, axes = plt.subplots(len(mels), 1, figsize=(min(max(6.0, 1.5 * seconds), 24.0), 2.8 * len(mels)), sharex=True, squeeze=False)
+    for ax, mel, title in zip(axes[:, 0], mels, titles, strict=True):
+        show_mel(ax, mel, config, title, vmin, vmax)
+        for start, label in zip(starts_s, labels, strict=True):
+            ax.axvline(start, color="white", linewidth=0.8, linestyle="--")
+            ax.text(start, 0.97 * mel.shape[0], f" {label}", color="white", fontsize=7, va="top")
+    return _save(fig, path)
+
+
 def plot_examples(columns: dict[str, np.ndarray], labels: Sequence[str], path: Path, config: SynthConfig) -> Path:
     """A grid of log-mels: one row per example, one column per source (target, each method)."""
     n_rows, n_cols = len(labels), len(columns)

@@ -79,7 +79,9 @@ def test_a_phrase_is_resynthesized_note_by_note_within_its_budget(tiny_model: Pa
     audio = np.concatenate([tone(220, 0.5), silence(0.2), tone(330, 0.4), tone(440, 0.4)])
     write_wav(tmp_path / "melody.wav", audio, RATE)
     config = load_config("builtin")
-    result = resynthesize_phrase(load_model(tiny_model), tmp_path / "melody.wav", tmp_path / "out", load_synth(config), budget=30)
+    result = resynthesize_phrase(
+        load_model(tiny_model), tmp_path / "melody.wav", tmp_path / "out", load_synth(config), budget=30, plot=True
+    )
     assert [note.played.midi_pitch for note in result.notes] == [57, 64, 69]
     assert sum(note.search.n_renders for note in result.notes) <= 30
     assert all(note.played.note_duration_s < 0.6 for note in result.notes)  # each held as long as its note
@@ -87,6 +89,7 @@ def test_a_phrase_is_resynthesized_note_by_note_within_its_budget(tiny_model: Pa
     assert len(result.output_audio) >= len(audio)
     start = result.spans[1][0]
     assert np.abs(result.output_audio[start : start + RATE // 10]).max() > 0
+    assert result.files["figure"].stat().st_size > 10_000 and result.files["note 03 figure"].exists()
     notes = json.loads(result.files["notes"].read_text())
     assert notes["format"] == "synthgen-notes-1" and notes["budget"] == 30 and notes["synth"] == "builtin"
     assert [n["midi_pitch"] for n in notes["notes"]] == [57, 64, 69]

@@ -181,10 +181,10 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
             f"  note {k} at {start / rate:.2f}-{end / rate:.2f} s: {note.note.message}; {note.held.message}; "
             f"{found.n_renders} renders, spectral distance {found.model_distance:.3f} -> {found.distance:.3f}, gain {found.gain_db:+.1f} dB"
         )
-    for kind in ("audio", "notes"):
-        if kind in phrase.files:
-            click.echo(f"wrote {kind:<12} {phrase.files[kind]}")
-    if each := len(phrase.files) - 2:
+    shown = [kind for kind in ("audio", "notes", "figure") if kind in phrase.files]
+    for kind in shown:
+        click.echo(f"wrote {kind:<12} {phrase.files[kind]}")
+    if each := len(phrase.files) - len(shown):
         click.echo(f"wrote {each} files of the notes beside them ({phrase.source.stem}_note01_preset.json, ...)")
 
 

@@ -3,6 +3,7 @@ pitch, length and level, and played where it starts."""
 
 __all__ = ["MIN_NOTE_S", "NOTES_FORMAT", "ONSET_DELTA", "QUIET_DB", "PhraseResynthesis", "note_spans", "resynthesize_phrase"]
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +12,12 @@ import librosa
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, clipping_note, fit_length, prepare_folder, read_audio, write_wav
+from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.uses.index import SoundIndex, model_index
-from synthgen.uses.pitch import PitchEstimate, choose_note_within, detect_pitch, pitch_changes
+from synthgen.uses.pitch import PitchEstimate, choose_note_within, detect_pitch, note_name, pitch_changes
 from synthgen.uses.resynth import Resynthesis, resynthesize_audio
 from synthgen.versions import package_versions
 
@@ -29,6 +31,8 @@ QUIET_DB = 35.0
 #: an onset is where the onset strength (SuperFlux, its peak 1) tops its neighbourhood's mean by this:
 #: a note's attack, not the wobble of a vibrato or of a voice within a vowel
 ONSET_DELTA = 0.3
+#: the phrase's figure ends where the output stays below this fraction of its peak (-60 dB), or with the input
+FIGURE_FLOOR = 1e-3
 #: format of the ``<name>_notes.json`` list of a phrase's notes
 NOTES_FORMAT = "synthgen-notes-1"
 
@@ -39,6 +43,7 @@ class PhraseResynthesis:
 
     Arguments:
         source: the input file.
+        input_audio: the input as read (mono, the model's rate, from its sound's start) ``(n_samples,)``.
         spans: where each note starts and ends in the input (samples, from the sound's start).
         notes: each note's resynthesis (its preset, pitch, hold, level and search), in order.
         output_audio: the notes' outputs mixed, each from where its note starts ``(n_samples,)``.
@@ -49,6 +54,7 @@ class PhraseResynthesis:
     """
 
     source: Path
+    input_audio: np.ndarray
     spans: list[tuple[int, int]]
     notes: list[Resynthesis]
     output_audio: np.ndarray
@@ -117,7 +123,8 @@ def resynthesize_phrase(
             ``<name>_noteNN_resynth.wav``; nothing is written when ``None``.
         budget: renders for the whole phrase (default: the synth config's ``search_budget``); 0: each
             note gets the model's answer alone.
-        plot: also write each note's ``<name>_noteNN_compare.png``.
+        plot: also write ``<name>_compare.png`` (the input's and output's log-mels over the phrase,
+            each note's start marked; needs matplotlib) and each note's ``<name>_noteNN_compare.png``.
     """
     config = model.config
     rate, length = config.render.sample_rate, config.render.render_duration_s
@@ -152,14 +159,14 @@ def resynthesize_phrase(
     for (start, _), note in zip(spans, notes, strict=True):
         mix[start : start + len(note.output_audio)] += note.output_audio
     remarks = list(dict.fromkeys(remark for note in notes for remark in note.notes if "--split" not in remark))
-    result = PhraseResynthesis(source, spans, notes, mix, rate, read.changes, remarks)
+    result = PhraseResynthesis(source, read.whole, spans, notes, mix, rate, read.changes, remarks)
     if out is not None:
-        result.files = _write_phrase(result, model, Path(out), budget, seed)
+        result.files = _write_phrase(result, model, Path(out), budget, seed, plot)
     return result
 
 
-def _write_phrase(result: PhraseResynthesis, model: LoadedModel, out: Path, budget: int, seed: int) -> dict[str, Path]:
-    """Write the phrase's audio and its list of notes; returns them, each note's own files included."""
+def _write_phrase(result: PhraseResynthesis, model: LoadedModel, out: Path, budget: int, seed: int, plot: bool) -> dict[str, Path]:
+    """Write the phrase's audio, its list of notes and (``plot``) its figure; returns them, each note's own files included."""
     prepare_folder(out)
     stem, rate = result.source.stem, result.sample_rate
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, rate)}
@@ -188,6 +195,24 @@ def _write_phrase(result: PhraseResynthesis, model: LoadedModel, out: Path, budg
     }
     files["notes"] = out / f"{stem}_notes.json"
     files["notes"].write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    if plot:
+        files["figure"] = _plot_phrase(result, model, out / f"{stem}_compare.png")
     for k, note in enumerate(result.notes, 1):
         files.update({f"note {k:02d} {kind}": path for kind, path in note.files.items()})
     return files
+
+
+def _plot_phrase(result: PhraseResynthesis, model: LoadedModel, path: Path) -> Path:
+    """The input's and the output's log-mels over the whole phrase, each note's start marked with its note."""
+    from synthgen.plots import plot_phrase
+
+    config, rate = model.config, result.sample_rate
+    output = result.output_audio
+    audible = np.flatnonzero(np.abs(output) > FIGURE_FLOOR * np.abs(output).max())  # the silent end of the renders left out
+    n_samples = max(len(result.input_audio), int(audible[-1]) + 1 if audible.size else 0)
+    settings = dataclasses.replace(config.features, n_frames=1 + n_samples // config.features.hop_length)
+    padded = [np.pad(audio[:n_samples], (0, n_samples - len(audio[:n_samples]))) for audio in (result.input_audio, output)]
+    mels = [log_mel(audio[None], rate, settings)[0] for audio in padded]
+    titles = [f"input: {result.source.name}", f"resynthesized note by note by {config.name} ({model.name})"]
+    starts = [start / rate for start, _ in result.spans]
+    return plot_phrase(mels, titles, starts, [note_name(note.played.midi_pitch) for note in result.notes], path, config)
