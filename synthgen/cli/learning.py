@@ -167,12 +167,7 @@ def refit_flow(
         sound_rows=sound_rows,
         spectral_weight=spectral_weight,
     )
-    chosen = record["chosen"]
-    sound = f", log-mel MSE of its renders {chosen['valid_sound_log_mel_mse']:.3f}" if "valid_sound_log_mel_mse" in chosen else ""
-    click.echo(
-        f"refit {run / 'model.pt'} (epoch {chosen['epoch'] + 1}): validation parameter MSE {chosen['valid_param_mse']:.4f}, "
-        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}{sound}"
-    )
+    click.echo(_refit_line("refit", run, record["chosen"]))
 
 
 @click.command("refit-encoder")
@@ -204,12 +199,17 @@ def refit_encoder(
     from synthgen.train.encoder_refit import refit_encoder as refit
 
     record = refit(run, data, consistency_weight, epochs, batch_size, learning_rate, seed, progress=progress_wanted(verbosity))
-    chosen = record["chosen"]
     if verbosity >= 0:
-        click.echo(
-            f"refit the encoder of {run / 'model.pt'} (epoch {chosen['epoch'] + 1}): validation parameter MSE "
-            f"{chosen['valid_param_mse']:.4f}, median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}"
-        )
+        click.echo(_refit_line("refit the encoder of", run, record["chosen"]))
+
+
+def _refit_line(did: str, run: Path, chosen: dict[str, float]) -> str:
+    """One line on the epoch a refit kept: its validation scores (and its renders', where it made them)."""
+    sound = f", log-mel MSE of its renders {chosen['valid_sound_log_mel_mse']:.3f}" if "valid_sound_log_mel_mse" in chosen else ""
+    return (
+        f"{did} {run / 'model.pt'} (epoch {chosen['epoch'] + 1}): validation parameter MSE {chosen['valid_param_mse']:.4f}, "
+        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}{sound}"
+    )
 
 
 @click.command("train-surrogate")

@@ -10,10 +10,9 @@ import torch
 from tqdm.auto import tqdm
 
 from synthgen.dataset import open_dataset
-from synthgen.errors import SynthgenError
-from synthgen.model import MelStats, load_trained_module
+from synthgen.model import MelStats
 from synthgen.train.data import MelBatches
-from synthgen.train.refit import BestEpoch, encoder_rows, flow_scores, save_refit
+from synthgen.train.refit import BestEpoch, encoder_rows, flow_scores, load_invertible_run, save_refit
 from synthgen.train.run import run_split
 
 #: the name of the refit in the model's summary and of its record next to the run's model.pt (``<name>.json``)
@@ -52,9 +51,7 @@ def refit_encoder(
         The record written to ``encoder_refit.json``.
     """
     run = Path(run)
-    payload, model = load_trained_module(run / "model.pt")
-    if not model.is_invertible:
-        raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has a flow to refit the encoder to")
+    payload, model = load_invertible_run(run, "a flow to refit the encoder to")
     torch.manual_seed(seed)
     frozen = [model.regression, *([model.classifier] if model.classifier is not None else [])]
     for part in frozen:

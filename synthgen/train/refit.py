@@ -1,6 +1,6 @@
 """Second stage for ``vae_flow_post``: refit the regression flow on the frozen encoder's latents."""
 
-__all__ = ["BestEpoch", "encoder_rows", "epoch_key", "flow_scores", "refit_flow", "save_refit"]
+__all__ = ["BestEpoch", "encoder_rows", "epoch_key", "flow_scores", "load_invertible_run", "refit_flow", "save_refit"]
 
 import json
 from pathlib import Path
@@ -106,6 +106,15 @@ class _SoundCheck:
         return float(((log_mel(audio, self.config.render.sample_rate, self.config.features) - self.mel) ** 2).mean())
 
 
+def load_invertible_run(run: Path, what: str) -> tuple[dict[str, Any], SynthModel]:
+    """The checkpoint payload and module of ``RUN/model.pt``, which must be a ``vae_flow_post`` (``what``
+    it has that the others lack, for the error)."""
+    payload, model = load_trained_module(run / "model.pt")
+    if not model.is_invertible:
+        raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has {what}")
+    return payload, model
+
+
 def epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
     """Orders epochs, best first: those with a consistency ratio under 0.5 by how their presets sound
     (by parameter MSE without a sound check), then the others by their ratio."""
@@ -176,9 +185,7 @@ def refit_flow(
         The record written to ``refit.json``.
     """
     run = Path(run)
-    payload, model = load_trained_module(run / "model.pt")
-    if not model.is_invertible:
-        raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has a flow to refit")
+    payload, model = load_invertible_run(run, "a flow to refit")
     surrogate, surrogate_record = load_surrogate(run / SURROGATE_FILE, payload) if spectral_weight > 0 else (None, None)
     stats = MelStats(**payload["mel_stats"])
     with open_dataset(data_path) as data:

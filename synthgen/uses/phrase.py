@@ -158,7 +158,7 @@ def resynthesize_phrase(
     mix = np.zeros(max(start + len(note.output_audio) for (start, _), note in zip(spans, notes, strict=True)), dtype=np.float32)
     for (start, _), note in zip(spans, notes, strict=True):
         mix[start : start + len(note.output_audio)] += note.output_audio
-    remarks = list(dict.fromkeys(remark for note in notes for remark in note.notes if "--split" not in remark))
+    remarks = list(dict.fromkeys(remark for note in notes for remark in note.notes))
     result = PhraseResynthesis(source, read.whole, spans, notes, mix, rate, read.changes, remarks)
     if out is not None:
         result.files = _write_phrase(result, model, Path(out), budget, seed, plot)

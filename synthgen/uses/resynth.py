@@ -142,18 +142,20 @@ def resynthesize_audio(
 ) -> Resynthesis:
     """:func:`resynthesize` of audio already read (``loaded``: at the model's rate and length), from ``source``.
 
-    ``midi_pitch`` may also be a note already chosen (and why); ``stem`` names the files written
-    (default: the source's name without its suffix). The other arguments are :func:`resynthesize`'s.
+    ``midi_pitch`` may also be a note already chosen (and why; no remark on its pitch is added then);
+    ``stem`` names the files written (default: the source's name without its suffix). The other
+    arguments are :func:`resynthesize`'s.
     """
     config = model.config
     mel_in = log_mel(loaded.audio, loaded.sample_rate, config.features)[0]
-    if isinstance(midi_pitch, NoteChoice):
-        note = midi_pitch
+    if isinstance(midi_pitch, NoteChoice):  # the caller tracked the pitch (a note of a phrase) and speaks of it
+        note, gliding = midi_pitch, None
     else:
         note = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch, midi_pitch)
+        gliding = gliding_note(note.pitch)
     held, heard_s = hold_for(loaded, config.render, held_s)
     budget = config.search_budget if budget is None else budget
-    notes = [] if (gliding := gliding_note(note.pitch)) is None else [f"{gliding}: resynthesize each of its notes with --split"]
+    notes = [] if gliding is None else [f"{gliding}: resynthesize each of its notes with --split"]
     if budget > 0 and index is None:
         index = model_index(model)
         if index is None:
