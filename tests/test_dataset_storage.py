@@ -175,8 +175,9 @@ def test_changed_presets_are_refused(tmp_path: Path, builtin_config) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--notes", "200"), "MIDI pitch 200 is outside 0..127"),
-        (("--notes", "-1"), "MIDI pitch -1 is outside 0..127"),
+        (("--notes", "200"), "MIDI note 200 is outside 0-127"),
+        (("--notes", "-1"), "MIDI note -1 is outside 0-127"),
+        (("--notes", "Cb-1"), "Cb-1 is MIDI note -1, outside 0-127"),
         (("--velocities", "500"), "MIDI velocity 500 is outside 1..127"),
         (("--velocities", "0"), "MIDI velocity 0 is outside 1..127"),
         (("--seed", "-1"), "--seed must be 0 or more"),

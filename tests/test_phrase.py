@@ -108,3 +108,14 @@ def test_cli_resynth_split(tiny_model: Path, tmp_path: Path) -> None:
     assert (tmp_path / "o" / "two_note02_preset.json").exists()
     clash = runner.invoke(main, [*given, "--note", "60"])
     assert clash.exit_code != 0 and "--split plays each note at its own pitch" in clash.output and "Traceback" not in clash.output
+
+
+def test_cli_says_once_when_the_written_sound_is_scaled_down(tiny_model: Path, tmp_path: Path) -> None:
+    t = np.arange(RATE) / RATE
+    write_wav(tmp_path / "square.wav", np.sign(np.sin(2 * np.pi * 220 * t)).astype(np.float32), RATE)  # no headroom at all
+    runner, given = CliRunner(), ["resynth", str(tmp_path / "square.wav"), "--model", str(tiny_model), "--budget", "0"]
+    for extra, kept in (([], "(the preset keeps the fitted gain)"), (["--split"], "(each note's preset keeps its fitted gain)")):
+        done = runner.invoke(main, [*given, *extra, "--out", str(tmp_path / f"o{len(extra)}")])
+        assert done.exit_code == 0, done.output
+        assert done.output.count("so it does not clip") == 1 and kept in done.output
+    assert "as 1 note with" in done.output

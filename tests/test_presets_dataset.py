@@ -19,7 +19,7 @@ from .conftest import requires_amsynth
 # Two presets from each of three shipped banks: six presets in three small banks.
 SHIPPED_PICKS = {"brians": "BriansBank01.amSynth", "patriks": "PatriksBank01", "factory": "amsynth_factory"}
 PRESETS_PER_PICK = 2
-NOTES = ("60", "48")
+NOTES = {"60": 60, "C3": 48}  # as given to --notes: a number and a name
 AROUND = 3
 SPREAD = 0.05
 
@@ -50,7 +50,7 @@ def human_data(small_banks: tuple[Path, Path], tmp_path_factory: pytest.TempPath
     out = tmp_path_factory.mktemp("human") / "data"
     code, output = _run(
         "render", "--synth", "amsynth", "--presets", str(folder), "--presets", str(single),
-        "--notes", NOTES[0], "--notes", NOTES[1], "--out", str(out), "--chunk-size", "5",
+        "--notes", "60", "--notes", "C3", "--out", str(out), "--chunk-size", "5",
     )  # fmt: skip
     assert code == 0, output
     assert "presets     6 from 3 files, 3 banks" in output
@@ -93,7 +93,7 @@ def test_rows_are_presets_times_notes(human_data: Path, small_banks, amsynth_con
     assert sorted(set(pairs)) == sorted(expected)
     for key in expected:
         rows = [i for i, pair in enumerate(pairs) if pair == key]
-        assert sorted(pitch[rows].tolist()) == sorted(int(n) for n in NOTES)
+        assert sorted(pitch[rows].tolist()) == sorted(NOTES.values())
         for row in rows:
             np.testing.assert_array_equal(unit[row], expected[key])
 

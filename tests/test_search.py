@@ -220,9 +220,10 @@ def test_cli_index_then_resynth_with_a_budget(builtin, builtin_dataset: Path, tm
     assert "search: 33 renders" in res.output and "output gain" in res.output  # 21 starting points + 12
     preset = json.loads((tmp_path / "o" / "x_preset.json").read_text())
     assert preset["output_gain_db"] < -6 and preset["extra"]["search"]["renders"] == 33
-    res = runner.invoke(main, [*args, "--note", "62", "--budget", "0"])
-    assert res.exit_code == 0, res.output
-    assert json.loads((tmp_path / "o" / "x_preset.json").read_text())["note"]["midi_pitch"] == 62
+    for note in ("62", "D4"):
+        res = runner.invoke(main, [*args, "--note", note, "--budget", "0"])
+        assert res.exit_code == 0, res.output
+        assert json.loads((tmp_path / "o" / "x_preset.json").read_text())["note"]["midi_pitch"] == 62
 
 
 @needs_shipped_model

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.options import progress_wanted, synth_options, verbosity_options
+from synthgen.cli.options import MIDI_NOTE, progress_wanted, synth_options, verbosity_options
 
 
 @click.command()
@@ -45,7 +45,12 @@ from synthgen.cli.options import progress_wanted, synth_options, verbosity_optio
     "tasks at once, default every CPU of the cluster).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--notes", type=int, multiple=True, help="MIDI pitches each preset is played at (repeatable; default: the config's).")
+@click.option(
+    "--notes",
+    type=MIDI_NOTE,
+    multiple=True,
+    help="Notes each preset is played at, MIDI numbers or names: 60 or C4 (repeatable; default: the config's).",
+)
 @click.option("--velocities", type=int, multiple=True, help="MIDI velocities each preset is played at (repeatable).")
 @click.option("--audio/--no-audio", default=False, show_default=True, help="Also store the rendered audio.")
 @click.option("--chunk-size", type=int, default=64, show_default=True, help="Rows per shard file (the unit of resumption).")

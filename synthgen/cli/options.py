@@ -1,6 +1,7 @@
 """Options shared by several commands."""
 
 __all__ = [
+    "MIDI_NOTE",
     "draws_figures",
     "latent_range_option",
     "model_option",
@@ -20,6 +21,33 @@ import click
 from synthgen.model import DEFAULT_MODEL
 
 _PATH = click.Path(path_type=Path)
+
+
+class MidiNote(click.ParamType):
+    """A MIDI note, 0-127, given as its number (60) or its name (C4, F#3, Eb5; C4 is 60)."""
+
+    name = "note"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip()
+        numeric = isinstance(value, int) or text.lstrip("-").isdigit()
+        if numeric:
+            number = int(text)
+        else:
+            import librosa
+
+            try:
+                number = int(librosa.note_to_midi(text))
+            except librosa.ParameterError:
+                self.fail(f"{value!r} is neither a MIDI note number nor a note name like C4, F#3 or Eb5", param, ctx)
+        if not 0 <= number <= 127:
+            said = f"MIDI note {number} is" if numeric else f"{text} is MIDI note {number},"
+            self.fail(f"{said} outside 0-127", param, ctx)
+        return number
+
+
+#: ``type=`` of an option that takes a note
+MIDI_NOTE = MidiNote()
 
 
 def draws_figures(f: Callable) -> Callable:

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
+from synthgen.cli.options import MIDI_NOTE, draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
 from synthgen.errors import SynthgenError
 from synthgen.uses.search import MAX_BUDGET
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from synthgen.model import LoadedModel
     from synthgen.uses.phrase import PhraseResynthesis
     from synthgen.uses.resynth import Resynthesis
@@ -33,9 +35,10 @@ if TYPE_CHECKING:
 @click.option(
     "--note",
     "midi_pitch",
-    type=click.IntRange(0, 127),
+    type=MIDI_NOTE,
     default=None,
-    help="MIDI note to play the preset at (default: the input's tracked pitch, or the model's note when it has none).",
+    help="Note to play the preset at, a MIDI number or a name: 60 or C4, 61 or C#4 "
+    "(default: the input's tracked pitch, or the model's note when it has none).",
 )
 @click.option(
     "--held",
@@ -147,12 +150,21 @@ def resynth(
         raise SynthgenError(f"{len(skipped)} of {len(sounds)} sounds skipped (said above): {', '.join(skipped)}")
 
 
+def _clipping_remark(audio: "np.ndarray", kept: str) -> None:
+    """Say how much the WAV written of ``audio`` is scaled down so it does not clip, if it is."""
+    from synthgen.audio_io import clipping_note
+
+    if (clipping := clipping_note(audio)) is not None:
+        click.echo(f"note: {clipping} ({kept})")
+
+
 def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
     """What ``resynth`` prints of one resynthesis: input changes, notes, the search, the preset and the files."""
     for change in result.changes:
         click.echo(f"input: {change}")
     for note in result.notes:
         click.echo(f"note: {note}")
+    _clipping_remark(result.output_audio, "the preset keeps the fitted gain")
     click.echo(result.note.message)
     click.echo(result.held.message)
     found = result.search
@@ -173,8 +185,10 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
         click.echo(f"input: {change}")
     for remark in phrase.remarks:
         click.echo(f"note: {remark}")
+    _clipping_remark(phrase.output_audio, "each note's preset keeps its fitted gain")
     rate = phrase.sample_rate
-    click.echo(f"resynthesized {phrase.source} as {len(phrase.notes)} notes with {loaded.config.name} ({loaded.name}):")
+    notes = f"{len(phrase.notes)} note" + "s" * (len(phrase.notes) != 1)
+    click.echo(f"resynthesized {phrase.source} as {notes} with {loaded.config.name} ({loaded.name}):")
     for k, ((start, end), note) in enumerate(zip(phrase.spans, phrase.notes, strict=True), 1):
         found = note.search
         click.echo(

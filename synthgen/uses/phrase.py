@@ -11,7 +11,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from synthgen.audio_io import LoadedAudio, clipping_note, fit_length, prepare_folder, read_audio, write_wav
+from synthgen.audio_io import LoadedAudio, fit_length, prepare_folder, read_audio, write_wav
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
@@ -170,8 +170,6 @@ def _write_phrase(result: PhraseResynthesis, model: LoadedModel, out: Path, budg
     prepare_folder(out)
     stem, rate = result.source.stem, result.sample_rate
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, rate)}
-    if (clipping := clipping_note(result.output_audio)) is not None:
-        result.remarks.append(f"{clipping} (each note's preset keeps its fitted gain)")
     document = {
         "format": NOTES_FORMAT,
         "source": str(result.source),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import WHOLE_SOUND_S, LoadedAudio, clipping_note, prepare_folder, read_audio, write_wav
+from synthgen.audio_io import WHOLE_SOUND_S, LoadedAudio, prepare_folder, read_audio, write_wav
 from synthgen.config import Note
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
@@ -197,8 +197,6 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
 
     prepare_folder(out)
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, result.sample_rate)}
-    if (clipping := clipping_note(result.output_audio)) is not None:
-        result.notes.append(f"{clipping} (the preset keeps the fitted gain)")
     extra = {
         "source": str(result.source),
         "model": str(model.path),
