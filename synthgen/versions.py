@@ -1,9 +1,10 @@
 """Versions of Python and of installed packages, recorded in every artifact."""
 
-__all__ = ["package_versions"]
+__all__ = ["package_versions", "provenance"]
 
 import platform
 from importlib import metadata
+from typing import Any
 
 
 def package_versions(*packages: str) -> dict[str, str]:
@@ -15,3 +16,9 @@ def package_versions(*packages: str) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[package] = "unknown"
     return out
+
+
+def provenance(format: str, synth: str, seed: int | None, *packages: str) -> dict[str, Any]:
+    """The fields an artifact opens with: its format, its synth, the seed of its random choices (``None``: it
+    made none) and the versions that wrote it (Python, synthgen, numpy and ``packages``)."""
+    return {"format": format, "synth": synth, "seed": seed, "versions": package_versions("synthgen", "numpy", *packages)}

@@ -26,6 +26,7 @@ from synthgen.errors import SynthgenError
 from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, values_to_bank, write_bank
 from synthgen.presets.volume import at_output_gain
 from synthgen.synths.base import Synth
+from synthgen.versions import provenance
 
 PRESET_FORMAT = "synthgen-preset-1"
 
@@ -107,6 +108,7 @@ def write_preset(
     synth: Synth | None = None,
     note: Note | None = None,
     output_gain_db: float = 0.0,
+    seed: int | None = None,
 ) -> Path:
     """Write one preset as synthgen JSON: real parameter names and synth values, readable by people and tools.
 
@@ -119,6 +121,7 @@ def write_preset(
             parameters are left at the preset's values).
         note: the note the preset is meant for (default: the config's).
         output_gain_db: gain (dB) to apply to the synth's output when playing the preset.
+        seed: the seed of the search that found the preset, if one did.
 
     Returns:
         The path written.
@@ -130,8 +133,7 @@ def write_preset(
     if synth is not None and _set_on_plugin(synth, {**fixed, **parameters}):
         display = {name: synth.parameter_text(name) for name in {**fixed, **parameters}}
     document = {
-        "format": PRESET_FORMAT,
-        "synth": config.name,
+        **provenance(PRESET_FORMAT, config.name, seed),
         "backend": config.backend,
         "plugin_file": config.plugin_file,
         "note": dataclasses.asdict(note or config.render.note()),
@@ -233,6 +235,7 @@ def write_native_preset(
     extra: Mapping[str, Any] | None = None,
     note: Note | None = None,
     output_gain_db: float = 0.0,
+    seed: int | None = None,
 ) -> list[Path]:
     """Write a preset as synthgen JSON and in the synth's own formats, all named ``path_stem`` plus a suffix.
 
@@ -248,13 +251,13 @@ def write_native_preset(
         config: the config whose unit space ``unit_row`` is in.
         unit_row: one preset ``(P,)`` in unit space.
         path_stem: path without suffix; its name is the preset's name.
-        extra, note, output_gain_db: as in :func:`write_preset`.
+        extra, note, output_gain_db, seed: as in :func:`write_preset`.
 
     Returns:
         The paths written: the JSON file first.
     """
     path_stem = Path(path_stem)
-    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note, output_gain_db)]
+    paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note, output_gain_db, seed)]
     values = at_output_gain(synth, config, config.space.synth_values(unit_row), output_gain_db, note or config.render.note())
     if not _set_on_plugin(synth, values):
         return paths

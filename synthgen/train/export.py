@@ -98,6 +98,7 @@ def export_onnx(checkpoint: str | Path) -> list[Path]:
         "mel_stats": payload["mel_stats"],
         "synth_config": payload["synth_config"],
         "summary": payload.get("summary", {}),
+        "seed": payload.get("seed"),
         "graphs": graphs,
         "checkpoint_sha256": sha256_of(checkpoint),
         "opset": OPSET,

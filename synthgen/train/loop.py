@@ -21,6 +21,7 @@ from synthgen.nn import MODEL_NAMES, SynthModel, build_model
 from synthgen.train.data import MelBatches, mel_stats
 from synthgen.train.export import export_onnx
 from synthgen.train.run import BEST, RunFolder
+from synthgen.versions import package_versions
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
@@ -147,9 +148,13 @@ def _run_epoch(
     return {k: v / n for k, v in sums.items()}
 
 
-def _model_payload(model: SynthModel, name: str, data: DatasetFile, stats: MelStats, summary: dict) -> dict:
+def _model_payload(model: SynthModel, settings: TrainSettings, data: DatasetFile, stats: MelStats, summary: dict) -> dict:
+    """What a checkpoint holds to be used: the model, its settings and weights, its data's mel statistics and
+    synth config, the run's summary, the training seed and the versions that trained it."""
     return {
-        "model": name,
+        "model": settings.model,
+        "seed": settings.seed,
+        "versions": package_versions("synthgen", "torch", "numpy"),
         "config": model.config,
         "state_dict": model.state_dict(),
         "mel_stats": stats.to_dict(),
@@ -275,14 +280,14 @@ def train_model(
         if valid["param_mse"] < best:
             best, best_epoch = valid["param_mse"], epoch
             summary.update(best_epoch=best_epoch + 1, best_valid_param_mse=best)
-            run.save_best(_model_payload(model, settings.model, data, stats, summary))
+            run.save_best(_model_payload(model, settings, data, stats, summary))
         if epoch >= settings.warm_epochs() + settings.patience and epoch - best_epoch > settings.patience:
             summary["stopped"] = f"early stop: no validation progress for {settings.patience} epochs"
         elif epoch + 1 == settings.epochs:
             summary["stopped"] = f"all {settings.epochs} epochs done"
         run.save_last(
             {
-                **_model_payload(model, settings.model, data, stats, summary),
+                **_model_payload(model, settings, data, stats, summary),
                 "settings": dataclasses.asdict(settings),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),

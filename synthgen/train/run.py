@@ -1,6 +1,6 @@
 """A training run's folder: its checks, split, summary, metrics files, checkpoints and resume state."""
 
-__all__ = ["BEST", "LAST", "RunFolder", "run_split"]
+__all__ = ["BEST", "LAST", "RUN_FORMAT", "RunFolder", "run_split"]
 
 import csv
 import dataclasses
@@ -17,9 +17,12 @@ from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import load_checkpoint
 from synthgen.train.checkpoint import save_checkpoint
+from synthgen.versions import package_versions
 
 #: the full state after every epoch, for resume
 LAST = "checkpoint-last.pt"
+#: ``format`` of ``run.json``
+RUN_FORMAT = "synthgen-run-1"
 #: the model of the best validation epoch
 BEST = "model.pt"
 #: the rows of each split, fixed at the run's start
@@ -87,8 +90,10 @@ class RunFolder:
         return split
 
     def describe(self, settings: Any, summary: dict[str, Any]) -> None:
-        """Write ``run.json``: the settings and the run's summary."""
-        (self.out / "run.json").write_text(json.dumps({"settings": dataclasses.asdict(settings), **summary}, indent=1))
+        """Write ``run.json``: the settings (the seed among them), the run's summary and the versions that trained it."""
+        versions = package_versions("synthgen", "torch", "numpy")
+        record = {"format": RUN_FORMAT, "versions": versions, "settings": dataclasses.asdict(settings), **summary}
+        (self.out / "run.json").write_text(json.dumps(record, indent=1))
 
     def save_best(self, payload: dict[str, Any]) -> None:
         """Write ``model.pt``."""

@@ -1,6 +1,15 @@
 """Evaluate models by re-rendering what they infer, next to nearest-neighbour, mean and random baselines."""
 
-__all__ = ["TRUE_PRESET", "Evaluation", "Targets", "evaluate", "targets_from_audio_dir", "targets_from_dataset", "write_report"]
+__all__ = [
+    "EVALUATION_FORMAT",
+    "TRUE_PRESET",
+    "Evaluation",
+    "Targets",
+    "evaluate",
+    "targets_from_audio_dir",
+    "targets_from_dataset",
+    "write_report",
+]
 
 import json
 import time
@@ -25,6 +34,10 @@ from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import SearchResult, search_preset
+from synthgen.versions import provenance
+
+#: ``format`` of ``results.json``
+EVALUATION_FORMAT = "synthgen-evaluation-1"
 
 #: the row of a rendered test set's own presets, rendered once more: how close any method can come
 #: (above 0 where the synth plays differently each time: noise, random LFOs, free-running oscillators)
@@ -54,7 +67,8 @@ class Evaluation:
     ``gains_db`` holds the output gain (dB, per sound) of the methods that fit one: a search's
     presets are played at the level it fitted, as ``resynth`` writes them. ``seconds`` holds wall
     time per sound; ``cpu_seconds`` the CPU time of this process per sound (what a busy machine does
-    not inflate; a plugin's searches render in processes of their own, not counted).
+    not inflate; a plugin's searches render in processes of their own, not counted). ``seed`` seeded the
+    random-preset baseline and the searches.
     """
 
     targets: str
@@ -66,6 +80,7 @@ class Evaluation:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     train_data: str | None = None
+    seed: int = 0
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` and ``cpu_seconds_per_sound`` (``{"mean"}``) where timed."""
@@ -213,7 +228,7 @@ def evaluate(
     for m in models[1:]:
         if m.config.space.names != config.space.names or m.config.name != config.name:
             raise SynthgenError(f"models {models[0].path} and {m.path} were trained for different synths or parameters")
-    result = Evaluation(targets.name)
+    result = Evaluation(targets.name, seed=seed)
     played: dict[str, np.ndarray] = {}  # a search's renders at its fitted gains, as resynth writes them
 
     def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
@@ -280,7 +295,14 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
     (out / "results.md").write_text(result.markdown())
     (out / "results.json").write_text(
         json.dumps(
-            {"targets": result.targets, "train_data": result.train_data, "summary": result.summary(), "notes": result.notes}, indent=1
+            {
+                **provenance(EVALUATION_FORMAT, config.name, result.seed),
+                "targets": result.targets,
+                "train_data": result.train_data,
+                "summary": result.summary(),
+                "notes": result.notes,
+            },
+            indent=1,
         )
     )
     picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)

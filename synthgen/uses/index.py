@@ -10,7 +10,6 @@ import dataclasses
 import json
 import zipfile
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from tqdm import tqdm
 from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
+from synthgen.versions import provenance
 
 if TYPE_CHECKING:
     from synthgen.dataset import DatasetFile
@@ -155,15 +155,12 @@ def build_index(
         unit = dataset.read("params_unit").astype(np.float32)
         source = str(dataset.path)
     metadata = {
-        "format": INDEX_FORMAT,
-        "synth": config.name,
+        **provenance(INDEX_FORMAT, config.name, seed),
         "parameters": config.space.names,
         "features": dataclasses.asdict(config.features),
         "data": source,
         "rows": len(codes),
         "n_components": n_components,
-        "seed": seed,
-        "versions": {pkg: importlib_metadata.version(pkg) for pkg in ("synthgen", "numpy")},
     }
     return SoundIndex(mean, components.astype(np.float32), codes.astype(np.float16), unit, metadata)
 

@@ -1,6 +1,14 @@
 """Interpolation between two sounds: a straight walk in latent space against one in parameter space."""
 
-__all__ = ["SAME_PRESET_TOLERANCE", "SAME_SOUND_TOLERANCE", "Interpolation", "interpolate_sounds", "walk_smoothness", "write_interpolation"]
+__all__ = [
+    "INTERPOLATION_FORMAT",
+    "SAME_PRESET_TOLERANCE",
+    "SAME_SOUND_TOLERANCE",
+    "Interpolation",
+    "interpolate_sounds",
+    "walk_smoothness",
+    "write_interpolation",
+]
 
 import json
 from dataclasses import dataclass, field
@@ -13,6 +21,10 @@ from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.walk import Walk, latent_point, render_walk, source_gain_db, step_distances, write_walk_audio
+from synthgen.versions import provenance
+
+#: ``format`` of ``interpolation.json``
+INTERPOLATION_FORMAT = "synthgen-interpolation-1"
 
 #: presets whose unit values all differ by less than this are the same preset (two encodings of one
 #: file differ by float rounding, ~1e-7)
@@ -108,6 +120,7 @@ def write_interpolation(result: Interpolation, model: LoadedModel, out: str | Pa
         f"{a.name} -> {b.name} with {model.name} ({config.name})",
     )
     summary = {
+        **provenance(INTERPOLATION_FORMAT, config.name, None),
         "model": str(model.path),
         "sources": [str(a), str(b)],
         "smoothness": result.smoothness,

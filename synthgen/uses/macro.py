@@ -1,6 +1,7 @@
 """Macro-control: walk single latent dimensions, render every step, and rank dimensions as knobs."""
 
 __all__ = [
+    "MACRO_FORMAT",
     "DimensionScore",
     "MacroWalk",
     "moved_parameters",
@@ -22,6 +23,10 @@ from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio, trend
 from synthgen.uses.walk import Walk, check_latent_range, render_walk, step_distances, write_walk_audio
+from synthgen.versions import provenance
+
+#: ``format`` of ``macro.json``
+MACRO_FORMAT = "synthgen-macro-1"
 
 
 @dataclass
@@ -164,7 +169,7 @@ def write_macro(walks: list[MacroWalk], model: LoadedModel, out: str | Path, sco
     out = prepare_folder(out)
     config = model.config
     files = {}
-    summary: dict = {"model": str(model.path), "walks": []}
+    summary: dict = {**provenance(MACRO_FORMAT, config.name, None), "model": str(model.path), "walks": []}
     for walk in walks:
         name = f"dim{walk.dim:02d}"
         folder = prepare_folder(out / name)

@@ -204,12 +204,13 @@ def _write_outputs(result: Resynthesis, model: LoadedModel, synth: Synth, out: P
         "held": result.held.message,
         "search": {
             "renders": result.search.n_renders,
-            "seed": result.search.seed,
             "distance": round(result.search.distance, 4),
             "from": result.search.origin,
         },
     }
-    for preset in write_native_preset(synth, model.config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db):
+    for preset in write_native_preset(
+        synth, model.config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db, result.search.seed
+    ):
         files[f"preset{preset.suffix}"] = preset
     if not plot:
         return files
