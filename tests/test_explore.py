@@ -230,3 +230,18 @@ def test_a_sound_the_synth_renders_as_nan_is_silent_in_a_walk(tiny: LoadedModel,
     assert np.abs(walk.audio[1:]).max() > 1e-3
     for values in walks[0].descriptors.values():
         assert np.isfinite(values).all()
+
+
+def test_a_preset_with_its_oscillators_a_fifth_apart_is_heard_at_the_note_it_is_sent(tiny_path: Path) -> None:
+    from synthgen.uses.sketch import render_at_pitch
+
+    model = open_model(tiny_path, None, None, None)
+    space = model.config.space
+    values = {spec.name: (spec.low + spec.high) / 2 for spec in space.specs}
+    values.update(osc1_shape=0.0, osc2_shape=0.0, osc2_semitones=7, osc2_cents=0.0, osc_mix=0.5, lfo_to_pitch=0.0, noise_level=0.0)
+    values.update(sub_level=0.0, cutoff=120.0, filter_env_amount=0.0, amp_sustain=1.0, amp_attack_s=0.005)
+    unit = space.to_unit(np.array([[values[name] for name in space.names]]))
+    # the two saws repeat together an octave below the lower one (3:2), which is not the pitch heard
+    assert detect_pitch(render_walk(model, load_synth(model.config), unit, midi_pitch=57).audio[0], 22050, 256).midi_pitch == 45
+    _, sent, heard, message = render_at_pitch(model, load_synth(model.config), unit, 57, pitched=True)
+    assert sent == 57 and heard.midi_pitch in (None, 57), message  # not moved an octave up

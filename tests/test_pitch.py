@@ -18,9 +18,12 @@ def _tone(frequency_hz: float, amplitudes: dict[int, float], seconds: float = 1.
 @pytest.mark.parametrize(
     ("frequency_hz", "amplitudes", "midi_pitch"),
     [
-        (65.41, {1: 1.0, 2: 0.5}, 36),  # C2, the bottom of the range
+        (27.5, {1: 1.0, 2: 0.5, 3: 0.3}, 21),  # A0, the bottom of the range
+        (41.2, {1: 0.3, 2: 1.0, 3: 0.6, 4: 0.4}, 28),  # a bass's low E1, its fundamental weak
+        (65.41, {1: 1.0, 2: 0.5}, 36),  # C2
         (261.63, {1: 1.0}, 60),  # a pure C4
-        (1760.0, {1: 1.0, 2: 0.3}, 93),  # A6, near the top
+        (1760.0, {1: 1.0, 2: 0.3}, 93),  # A6
+        (3951.07, {1: 1.0, 2: 0.2}, 107),  # B7, near the top (not an octave or a twelfth below it)
         (110.0, {1: 0.05, 2: 1.0, 3: 0.9, 4: 0.8, 5: 0.7, 6: 0.6}, 45),  # A2 with a weak fundamental
         (329.63, {k: 1.0 / k for k in range(1, 12)}, 64),  # E4, sawtooth-like
     ],

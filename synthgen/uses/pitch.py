@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: pitch search range of the tracker (C2 to C7)
-PITCH_LOW_HZ = 65.4
-PITCH_HIGH_HZ = 2093.0
+#: pitch search range of the tracker: a piano's, A0 to C8 (MIDI 21-108), so that a bass's low E (41 Hz) or a
+#: piccolo's top notes are found rather than taken for a note an octave or more off
+PITCH_LOW_HZ = 27.5
+PITCH_HIGH_HZ = 4186.0
 #: samples per analysis frame of the tracker (it must hold a period of PITCH_LOW_HZ and more)
 FRAME_LENGTH = 2048
 #: YIN's absolute threshold: the period is the first dip of the normalized difference below it
@@ -62,11 +63,13 @@ class NoteChoice:
     pitch: PitchEstimate | None = None
 
 
-def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchEstimate:
+def detect_pitch(
+    audio: np.ndarray, sample_rate: int, hop_length: int, low_hz: float = PITCH_LOW_HZ, high_hz: float = PITCH_HIGH_HZ
+) -> PitchEstimate:
     """Track the pitch of mono ``audio`` ``(n_samples,)`` with YIN, one frame every ``hop_length`` samples.
 
     Frames of :data:`FRAME_LENGTH` samples (centred, zero-padded) get YIN's cumulative-mean-normalized
-    difference over periods of :data:`PITCH_HIGH_HZ` down to :data:`PITCH_LOW_HZ`; the period is the
+    difference over periods of ``high_hz`` down to ``low_hz`` (default: the piano's range); the period is the
     first local minimum below :data:`YIN_THRESHOLD` (else the lowest), refined by parabolic
     interpolation. A frame is voiced when the difference there is below :data:`VOICED_THRESHOLD` and
     its level is within :data:`SILENCE_BELOW_PEAK_DB` of the loudest frame.
@@ -76,8 +79,8 @@ def detect_pitch(audio: np.ndarray, sample_rate: int, hop_length: int) -> PitchE
         J. Acoust. Soc. Am. 111(4), 2002.
     """
     frames = _frames(np.asarray(audio, dtype=np.float64), hop_length)
-    cmnd = _normalized_difference(frames, int(np.ceil(sample_rate / PITCH_LOW_HZ)) + 1)
-    period, lowest = _first_dip(cmnd, int(np.floor(sample_rate / PITCH_HIGH_HZ)))
+    cmnd = _normalized_difference(frames, int(np.ceil(sample_rate / low_hz)) + 1)
+    period, lowest = _first_dip(cmnd, int(np.floor(sample_rate / high_hz)))
     level = np.sqrt(np.mean(frames**2, axis=1))
     voiced = (lowest < VOICED_THRESHOLD) & (level > level.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 20))
     f0_hz = np.where(voiced, sample_rate / period, np.nan)

@@ -1,6 +1,14 @@
 """Vocal sketching: a hummed, sung or played sound -> the preset that imitates it, played at its pitch."""
 
-__all__ = ["MAX_PITCH_CORRECTIONS", "PITCH_TOLERANCE_SEMITONES", "Sketch", "render_at_pitch", "sketch_sound", "write_sketch"]
+__all__ = [
+    "HEARD_WITHIN_SEMITONES",
+    "MAX_PITCH_CORRECTIONS",
+    "PITCH_TOLERANCE_SEMITONES",
+    "Sketch",
+    "render_at_pitch",
+    "sketch_sound",
+    "write_sketch",
+]
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +35,9 @@ SKETCH_FADE_S = 1.0
 PITCH_TOLERANCE_SEMITONES = 0.5
 #: how many times the note sent is corrected after listening to the rendering
 MAX_PITCH_CORRECTIONS = 2
+#: the rendering's pitch is looked for this many semitones around the sketch's: two oscillators a fifth or a
+#: fourth apart repeat together one or two octaves below either, which is not the pitch anyone hears
+HEARD_WITHIN_SEMITONES = 11
 
 
 @dataclass
@@ -94,17 +105,19 @@ def render_at_pitch(
 ) -> tuple[Walk, int, PitchEstimate, str]:
     """Render ``unit`` ``(1, P)`` so that it sounds at ``midi_pitch`` (the key held ``note_duration_s``, default
     the model's note length): a preset whose oscillators are
-    detuned sounds away from the note it is sent, so the rendering's own pitch is tracked and the
-    note sent moved by the difference (at most :data:`MAX_PITCH_CORRECTIONS` times).
+    detuned sounds away from the note it is sent, so the rendering's own pitch is tracked (within
+    :data:`HEARD_WITHIN_SEMITONES` of ``midi_pitch``) and the note sent moved by the difference (at most
+    :data:`MAX_PITCH_CORRECTIONS` times).
 
     Returns:
         The rendering, the note sent, the rendering's tracked pitch, and one line about it.
     """
     config = model.config
     sent = midi_pitch
+    heard_range = librosa.midi_to_hz([midi_pitch - HEARD_WITHIN_SEMITONES, midi_pitch + HEARD_WITHIN_SEMITONES])
     for correction in range(MAX_PITCH_CORRECTIONS + 1):
         rendered = render_walk(model, synth, unit, midi_pitch=sent, note_duration_s=note_duration_s)
-        heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length)
+        heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length, *heard_range)
         if heard.median_hz is None:
             return rendered, sent, heard, "the preset's rendering has no clear pitch"
         off = float(librosa.hz_to_midi(heard.median_hz)) - midi_pitch
