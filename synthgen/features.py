@@ -16,10 +16,12 @@ __all__ = [
     "mel_power",
     "mel_to_hz",
     "mfcc",
+    "side_by_side_log_mels",
     "stft_magnitude",
     "stft_power",
 ]
 
+import dataclasses
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -162,3 +164,20 @@ def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> n
         cropped (or zero-padded before the log) to ``n_frames``.
     """
     return np.log(mel_power(audio, sample_rate, settings) + settings.log_offset).astype(np.float32)
+
+
+#: two sounds shown side by side end where the second stays below this fraction of its peak (-60 dB), or
+#: with the first
+SHOWN_FLOOR = 1e-3
+
+
+def side_by_side_log_mels(first: np.ndarray, second: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
+    """Log-mels ``(2, n_mels, T)`` of two mono sounds on one time axis, for showing an input over its output.
+
+    They cover the whole first sound and the second until it falls below :data:`SHOWN_FLOOR` of its
+    peak for good (a render's silent end left out), the shorter one padded with silence.
+    """
+    audible = np.flatnonzero(np.abs(second) > SHOWN_FLOOR * np.abs(second).max())
+    n_samples = max(len(first), int(audible[-1]) + 1 if audible.size else 0)
+    both = np.stack([np.pad(audio[:n_samples], (0, n_samples - len(audio[:n_samples]))) for audio in (first, second)])
+    return log_mel(both, sample_rate, dataclasses.replace(settings, n_frames=1 + n_samples // settings.hop_length))

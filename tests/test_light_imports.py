@@ -54,6 +54,8 @@ def test_without_optional_packages_shipped_models_run_and_commands_say_what_to_i
         "print(result.exit_code, result.output.strip())\n"
         "result = CliRunner().invoke(main, ['serve'])\n"
         "print(result.exit_code, result.output.strip())\n"
+        f"result = CliRunner().invoke(main, ['resynth', {str(tmp_path / 'nowhere.wav')!r}, '--page'])\n"
+        "print(result.exit_code, result.output.strip())\n"
     )
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert lines[0] == "onnx"
@@ -61,3 +63,4 @@ def test_without_optional_packages_shipped_models_run_and_commands_say_what_to_i
     # a command that draws figures stops before its work (here: before finding that the dataset is empty)
     assert lines[2] == "1 Error: this needs matplotlib, which is not installed: pip install 'synthgen[plots]' (see README)"
     assert lines[3] == "1 Error: this needs fastapi, which is not installed: pip install 'synthgen[serve]' (see README)"
+    assert lines[4] == lines[2]  # resynth --page says so before it searches

@@ -222,3 +222,35 @@ def test_resynth_says_when_the_pitch_glides(tiny_model: Path, builtin, tmp_path:
     gliding = resynthesize(load_model(tiny_model), tmp_path / "glide.wav", synth=synth, budget=0).notes
     steady = resynthesize(load_model(tiny_model), tmp_path / "held.wav", synth=synth, budget=0).notes
     assert any("with --split" in n for n in gliding) and not any("with --split" in n for n in steady)
+
+
+def test_resynth_page_shows_each_input_over_its_resynthesis(tiny_model: Path, tmp_path: Path) -> None:
+    import base64
+    import io
+    import re
+
+    t = np.arange(22050) / 22050
+    write_wav(tmp_path / "low.wav", 0.3 * np.sin(2 * np.pi * 110 * t), 22050)
+    write_wav(
+        tmp_path / "two.wav",
+        np.concatenate([0.3 * np.sin(2 * np.pi * 220 * t[:11025]), np.zeros(6615), 0.3 * np.sin(2 * np.pi * 330 * t[:11025])]),
+        22050,
+    )
+    runner = CliRunner()
+    for args, listed in (
+        ([str(tmp_path / "low.wav"), str(tmp_path / "two.wav")], "_preset.json"),
+        ([str(tmp_path / "two.wav"), "--split"], "_notes.json"),
+    ):
+        out = tmp_path / f"page{len(args)}"
+        done = runner.invoke(main, ["resynth", *args, "--model", str(tiny_model), "--budget", "0", "--page", "--out", str(out)])
+        assert done.exit_code == 0, done.output
+        page = (out / "resynth.html").read_text()
+        assert f"wrote page         {out / 'resynth.html'}" in done.output
+        sounds = [sf.read(io.BytesIO(base64.b64decode(b)))[0] for b in re.findall(r'src="data:audio/wav;base64,([^"]+)"', page)]
+        names = re.findall(r"<b>([^<]+)</b>", page)
+        assert names == [Path(a).name for a in args if a.endswith(".wav")] and len(sounds) == 2 * len(names)
+        assert len(re.findall(r'src="data:image/png;base64,', page)) == 2 * len(names)
+        for name in names:
+            assert f'href="{Path(name).stem}{listed}"' in page and (out / f"{Path(name).stem}{listed}").is_file()
+        assert all(np.abs(sound).max() > 0.01 for sound in sounds)  # the inputs and the outputs, not silence
+    assert "2 notes, each with a preset of its own: A3 E4" in page

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from synthgen.model import LoadedModel
+    from synthgen.uses.html import HeardPair
     from synthgen.uses.phrase import PhraseResynthesis
     from synthgen.uses.resynth import Resynthesis
+    from synthgen.uses.search import SearchResult
 
 
 @click.command()
@@ -59,6 +61,12 @@ if TYPE_CHECKING:
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @click.option("--plot", is_flag=True, help="Also write <name>_compare.png, the input and output spectrograms (needs matplotlib).")
+@click.option(
+    "--page",
+    is_flag=True,
+    help="Also write resynth.html in --out: every input over its resynthesis, spectrograms and sounds, to look at and "
+    "listen to in a browser (needs matplotlib).",
+)
 @verbosity_options()
 def resynth(
     audio: tuple[Path, ...],
@@ -72,6 +80,7 @@ def resynth(
     split: bool,
     seed: int,
     plot: bool,
+    page: bool,
     verbosity: int,
 ) -> None:
     """Find the synth preset that sounds like each AUDIO file and render it.
@@ -84,7 +93,8 @@ def resynth(
     for as long as the input sounds (a sound longer than the model's is matched on its start, then
     played as long, up to 30 s), and at its level (its output gain is stored in the preset).
     Writes the audio and the preset (JSON, plus the plugin's own format where it has one); with
-    --plot, a figure comparing the input and output spectrograms too.
+    --plot, a figure comparing the input and output spectrograms too; with --page, one HTML page of
+    every input over its resynthesis, to look at and listen to.
 
     With --split, each note of the input (a melody, speech, a run of hits) gets a preset of its own,
     played at its pitch, for its length and at its level, where it starts.
@@ -107,13 +117,15 @@ def resynth(
 
     if split and (midi_pitch is not None or held_s is not None):
         raise SynthgenError("--split plays each note at its own pitch and length: give it without --note and --held")
+    if plot or page:
+        import synthgen.plots  # noqa: F401  (without matplotlib: its one-line hint now, before any search)
     sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
     if clash := next((stem for stem, n in Counter(s.stem for s in sounds).items() if n > 1), None):
         raise SynthgenError(f"two inputs are named '{clash}': their results would overwrite each other in --out; resynthesize them apart")
     loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
     synth, index = load_synth(loaded.config, plugin), model_index(loaded)
     progress = progress_wanted(verbosity)
-    skipped = []
+    skipped, heard = [], []
     for number, sound in enumerate(sounds, 1):
         if len(sounds) > 1:
             click.echo(("\n" if number > 1 else "") + f"[{number}/{len(sounds)}] {sound}")
@@ -146,6 +158,12 @@ def resynth(
             _report_phrase(phrase, loaded)
         else:
             _report(result, loaded)
+        if page:
+            heard.append(_heard_phrase(phrase) if split else _heard(result))
+    if page and heard:
+        from synthgen.uses.html import write_resynth_page
+
+        click.echo(f"wrote page         {write_resynth_page(heard, loaded, out)}")
     if skipped:
         raise SynthgenError(f"{len(skipped)} of {len(sounds)} sounds skipped (said above): {', '.join(skipped)}")
 
@@ -158,6 +176,34 @@ def _clipping_remark(audio: "np.ndarray", kept: str) -> None:
         click.echo(f"note: {clipping} ({kept})")
 
 
+def _search_line(found: "SearchResult") -> str:
+    """How a search went, in one line."""
+    return (
+        f"{found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "
+        f"-> {found.distance:.3f} (from {found.origin}); output gain {found.gain_db:+.1f} dB"
+    )
+
+
+def _heard(result: "Resynthesis") -> "HeardPair":
+    """One resynthesis as the page shows it."""
+    from synthgen.uses.html import HeardPair
+
+    caption = f"{result.note.message}; {result.held.message}; search: {_search_line(result.search)}"
+    preset = result.files.get("preset.json")
+    return HeardPair(result.source.name, result.input_audio, result.output_audio, caption, preset and preset.name)
+
+
+def _heard_phrase(phrase: "PhraseResynthesis") -> "HeardPair":
+    """One phrase, resynthesized note by note, as the page shows it."""
+    from synthgen.uses.html import HeardPair
+    from synthgen.uses.pitch import note_name
+
+    played = " ".join(note_name(note.played.midi_pitch) for note in phrase.notes)
+    caption = f"{len(phrase.notes)} note{'s' * (len(phrase.notes) != 1)}, each with a preset of its own: {played}"
+    listed = phrase.files.get("notes")
+    return HeardPair(phrase.source.name, phrase.input_audio, phrase.output_audio, caption, listed and listed.name)
+
+
 def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
     """What ``resynth`` prints of one resynthesis: input changes, notes, the search, the preset and the files."""
     for change in result.changes:
@@ -167,11 +213,7 @@ def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
     _clipping_remark(result.output_audio, "the preset keeps the fitted gain")
     click.echo(result.note.message)
     click.echo(result.held.message)
-    found = result.search
-    click.echo(
-        f"search: {found.n_renders} renders in {found.seconds:.2f} s, spectral distance {found.model_distance:.3f} (model alone) "
-        f"-> {found.distance:.3f} (from {found.origin}); output gain {found.gain_db:+.1f} dB"
-    )
+    click.echo(f"search: {_search_line(result.search)}")
     click.echo(f"resynthesized {result.source} with {loaded.config.name} ({loaded.name}):")
     for name, value in zip(loaded.config.space.names, loaded.config.space.from_unit(result.unit[None])[0], strict=True):
         click.echo(f"  {name:<24} {value:.4g}")

@@ -1,6 +1,7 @@
-"""A self-contained HTML page to look at and listen to a grid of sounds over two latent knobs."""
+"""Self-contained HTML pages to look at and listen to sounds: a grid over two latent knobs, and
+resynthesized sounds next to their inputs."""
 
-__all__ = ["LatentGrid", "explore_page", "latent_grid", "write_explore_page"]
+__all__ = ["HeardPair", "LatentGrid", "explore_page", "latent_grid", "resynth_page", "write_explore_page", "write_resynth_page"]
 
 import base64
 import html
@@ -11,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import prepare_folder, wav_bytes
+from synthgen.config import FeatureSettings
 from synthgen.errors import SynthgenError
+from synthgen.features import side_by_side_log_mels
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio
@@ -24,6 +27,9 @@ table.grid { border-collapse: collapse; }
 table.grid td, table.grid th { border: 1px solid #ccc; padding: 4px; text-align: center; font-size: 12px; }
 table.grid img { width: 160px; height: 128px; image-rendering: pixelated; display: block; margin: auto; }
 table.grid audio { width: 160px; }
+table.pairs td { vertical-align: top; padding: 6px 10px; border-bottom: 1px solid #ddd; font-size: 13px; }
+table.pairs td:first-child { max-width: 26em; }
+table.pairs img { height: 96px; image-rendering: pixelated; display: block; }
 pre { font-size: 12px; background: #f4f4f4; padding: 0.6em; }
 """
 # One sound at a time: starting a player pauses the others.
@@ -68,6 +74,13 @@ def latent_grid(model: LoadedModel, synth: Synth, dims: tuple[int, int], origin:
     return LatentGrid(dims, offsets, walk, descriptors)
 
 
+def _page(title: str, body: list[str]) -> str:
+    """A whole page: ``title`` (escaped here) as its title and heading, then ``body`` (HTML), one sound playing at a time."""
+    title = html.escape(title)
+    head = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_STYLE}</style></head><body>'
+    return "\n".join([head, f"<h1>{title}</h1>", *body, f"<script>{_SCRIPT}</script></body></html>\n"])
+
+
 def _data_uri(mime: str, payload: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
 
@@ -101,11 +114,7 @@ def explore_page(grid: LatentGrid, model: LoadedModel, scores: list[DimensionSco
     vmin, vmax = float(grid.walk.mel.min()), float(grid.walk.mel.max())
     size = len(grid.offsets)
     across, down = grid.dims
-    title = html.escape(f"{config.name}: latent dimensions {across} (across) and {down} (down) of {model.path} ({model.name})")
     parts = [
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{title}</h1>",
         f"<p>Each cell is the synth playing the parameters the model maps that latent point to: its log-mel "
         f"({config.features.fmin:g}-{config.features.fmax:g} Hz upwards, {config.render.render_duration_s:g} s across) "
         "and its sound. The other latent dimensions stay at the centre.</p>",
@@ -117,12 +126,65 @@ def explore_page(grid: LatentGrid, model: LoadedModel, scores: list[DimensionSco
     parts.append("</table>")
     if scores:
         parts.append(f"<h2>Latent dimensions ranked as knobs</h2><pre>{html.escape(ranking_table(scores))}</pre>")
-    parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
-    return "\n".join(parts)
+    return _page(f"{config.name}: latent dimensions {across} (across) and {down} (down) of {model.path} ({model.name})", parts)
 
 
 def write_explore_page(grid: LatentGrid, model: LoadedModel, out: str | Path, scores: list[DimensionScore] | None = None) -> Path:
     """Write the page of a grid as ``out/explore.html``."""
     path = prepare_folder(out) / "explore.html"
     path.write_text(explore_page(grid, model, scores), encoding="utf-8")
+    return path
+
+
+@dataclass
+class HeardPair:
+    """One resynthesized sound: its input and output audio (mono, one rate), one line about how it was
+    matched, and the preset file written beside the page."""
+
+    name: str
+    input_audio: np.ndarray
+    output_audio: np.ndarray
+    caption: str
+    preset: str | None = None
+
+
+#: width of a second of sound on the resynth page
+_PIXELS_PER_S = 60
+
+
+def _pair_row(pair: HeardPair, sample_rate: int, settings: FeatureSettings) -> str:
+    """A table row: the input's log-mel and sound over the output's, one time axis and colour scale, then the caption."""
+    mels = side_by_side_log_mels(pair.input_audio, pair.output_audio, sample_rate, settings)
+    vmin, vmax = float(mels.min()), float(mels.max())
+    width = max(60, round(mels.shape[2] * settings.hop_length / sample_rate * _PIXELS_PER_S))
+    shown = []
+    for label, mel, audio in (("input", mels[0], pair.input_audio), ("resynthesis", mels[1], pair.output_audio)):
+        image = _data_uri("image/png", _thumbnail(mel, vmin, vmax))
+        sound = _data_uri("audio/wav", wav_bytes(audio, sample_rate))
+        shown.append(
+            f'<div>{label}<img alt="log-mel of the {label}" style="width: {width}px" src="{image}">'
+            f'<audio controls preload="none" src="{sound}"></audio></div>'
+        )
+    preset = f'<br><a href="{html.escape(pair.preset)}">{html.escape(pair.preset)}</a>' if pair.preset else ""
+    return f"<tr><td><b>{html.escape(pair.name)}</b><br>{html.escape(pair.caption)}{preset}</td><td>{''.join(shown)}</td></tr>"
+
+
+def resynth_page(pairs: list[HeardPair], model: LoadedModel) -> str:
+    """The HTML page of resynthesized sounds: each input over its resynthesis, to look at and listen to."""
+    config = model.config
+    rows = "".join(_pair_row(pair, config.render.sample_rate, config.features) for pair in pairs)
+    return _page(
+        f"{len(pairs)} sounds resynthesized by {config.name} with {model.path} ({model.name})",
+        [
+            f"<p>Each input (as the model hears it, at {config.render.sample_rate} Hz, mono) over its resynthesis, "
+            "played at the level fitted to the input: their log-mels on one time axis and colour scale, and their sounds.</p>",
+            f'<table class="pairs">{rows}</table>',
+        ],
+    )
+
+
+def write_resynth_page(pairs: list[HeardPair], model: LoadedModel, out: str | Path) -> Path:
+    """Write the page of resynthesized sounds as ``out/resynth.html``."""
+    path = prepare_folder(out) / "resynth.html"
+    path.write_text(resynth_page(pairs, model), encoding="utf-8")
     return path

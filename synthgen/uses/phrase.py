@@ -3,7 +3,6 @@ pitch, length and level, and played where it starts."""
 
 __all__ = ["MIN_NOTE_S", "NOTES_FORMAT", "ONSET_DELTA", "QUIET_DB", "PhraseResynthesis", "note_spans", "resynthesize_phrase"]
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ import librosa
 import numpy as np
 
 from synthgen.audio_io import LoadedAudio, fit_length, prepare_folder, read_audio, write_wav
-from synthgen.features import log_mel
+from synthgen.features import side_by_side_log_mels
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
@@ -31,8 +30,6 @@ QUIET_DB = 35.0
 #: an onset is where the onset strength (SuperFlux, its peak 1) tops its neighbourhood's mean by this:
 #: a note's attack, not the wobble of a vibrato or of a voice within a vowel
 ONSET_DELTA = 0.3
-#: the phrase's figure ends where the output stays below this fraction of its peak (-60 dB), or with the input
-FIGURE_FLOOR = 1e-3
 #: format of the ``<name>_notes.json`` list of a phrase's notes
 NOTES_FORMAT = "synthgen-notes-1"
 
@@ -205,12 +202,7 @@ def _plot_phrase(result: PhraseResynthesis, model: LoadedModel, path: Path) -> P
     from synthgen.plots import plot_phrase
 
     config, rate = model.config, result.sample_rate
-    output = result.output_audio
-    audible = np.flatnonzero(np.abs(output) > FIGURE_FLOOR * np.abs(output).max())  # the silent end of the renders left out
-    n_samples = max(len(result.input_audio), int(audible[-1]) + 1 if audible.size else 0)
-    settings = dataclasses.replace(config.features, n_frames=1 + n_samples // config.features.hop_length)
-    padded = [np.pad(audio[:n_samples], (0, n_samples - len(audio[:n_samples]))) for audio in (result.input_audio, output)]
-    mels = [log_mel(audio[None], rate, settings)[0] for audio in padded]
+    mels = list(side_by_side_log_mels(result.input_audio, result.output_audio, rate, config.features))
     titles = [f"input: {result.source.name}", f"resynthesized note by note by {config.name} ({model.name})"]
     starts = [start / rate for start, _ in result.spans]
     return plot_phrase(mels, titles, starts, [note_name(note.played.midi_pitch) for note in result.notes], path, config)
