@@ -12,6 +12,7 @@ from .train import TrainSettings as TrainSettings
 from .train import train_model as train_model
 from .uses.evaluate import evaluate as evaluate
 from .uses.phrase import resynthesize_phrase as resynthesize_phrase
+from .uses.play import play_preset as play_preset
 from .uses.resynth import resynthesize as resynthesize
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "load_model",
     "load_synth",
     "open_dataset",
+    "play_preset",
     "render_dataset",
     "resynthesize",
     "resynthesize_phrase",

@@ -37,7 +37,20 @@ def readme_commands() -> list[str]:
 
 def test_the_table_lists_every_step() -> None:
     commands = readme_commands()
-    for name in ("info", "render", "dataset info", "train", "resynth", "evaluate", "macro", "interpolate", "sketch", "explore", "presets"):
+    for name in (
+        "info",
+        "render",
+        "dataset info",
+        "train",
+        "resynth",
+        "play",
+        "evaluate",
+        "macro",
+        "interpolate",
+        "sketch",
+        "explore",
+        "presets",
+    ):
         assert any(c.startswith(f"synthgen {name}") for c in commands), name
 
 
@@ -84,6 +97,7 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
         "data/builtin/dataset.h5",
         "runs/vfp/model.pt",
         "out",
+        "cello_c3_preset_played.wav",
         "evaluation/results.md",
         "macro",
         "interpolate",

@@ -71,6 +71,7 @@ def _register() -> None:
         uses.resynth,
         uses.evaluate,
         uses.index,
+        uses.play,
     )
     for command in (*commands, presets.presets, serve.serve, *explore.COMMANDS):
         main.add_command(command)

@@ -356,3 +356,66 @@ def evaluate(
     click.echo(result.markdown())
     for kind, path in files.items():
         click.echo(f"wrote {kind:<9} {path}")
+
+
+@click.command()
+@click.argument("preset", type=click.Path(path_type=Path))
+@click.option(
+    "--note",
+    "midi_pitches",
+    type=MIDI_NOTE,
+    multiple=True,
+    help="A note to play, a MIDI number or a name: 48 or C3 (repeatable; default: the preset's own).",
+)
+@click.option(
+    "--held",
+    "held_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds each key is held (default: as the preset's own note).",
+)
+@click.option("--chord", is_flag=True, help="Play the notes together rather than one after another.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The WAV to write (default: <preset name>_played.wav here).")
+@click.option("--synth", "synth_name", default=None, help="Your config of the preset's synth (name or .yaml; default: the shipped one).")
+@click.option("--plugin", type=click.Path(path_type=Path), default=None, help="The preset's plugin file, if its config does not find it.")
+def play(
+    preset: Path,
+    midi_pitches: tuple[int, ...],
+    held_s: float | None,
+    chord: bool,
+    out: Path | None,
+    synth_name: str | None,
+    plugin: Path | None,
+) -> None:
+    """Render a synthgen JSON PRESET (from resynth, sketch or serve) at its output gain: at its own note, or at the
+    --note's given, one after another (each where the key before is released) or together with --chord.
+
+    \b
+    Examples:
+      synthgen play resynth/cello_c3_preset.json
+      synthgen play resynth/cello_c3_preset.json --note C3 --note E3 --note G3 --held 0.5
+      synthgen play resynth/cello_c3_preset.json --note C3 --note E3 --note G3 --chord --out chord.wav
+    """
+    from synthgen.audio_io import write_wav
+    from synthgen.config import config_names, load_config
+    from synthgen.presets.json_preset import fits_config, read_document
+    from synthgen.synths.loading import load_synth
+    from synthgen.synths.resolve import resolve_config
+    from synthgen.uses.pitch import note_name
+    from synthgen.uses.play import play_preset
+
+    stored = read_document(preset)
+    if synth_name:
+        config = resolve_config(synth_name, plugin)[0]
+        if not fits_config(stored.synth, stored.backend, stored.values, config):
+            raise SynthgenError(f"{preset} is a preset for synth '{stored.synth}', not for --synth '{config.name}'")
+    elif stored.synth in config_names():
+        config = load_config(stored.synth)
+    else:
+        raise SynthgenError(f"{preset} is a preset for synth '{stored.synth}', which synthgen does not ship: give its config with --synth")
+    audio, own = play_preset(preset, config, load_synth(config, plugin), midi_pitches, held_s, chord)
+    notes = " ".join(note_name(p) for p in midi_pitches or (own.midi_pitch,))
+    path = write_wav(out or Path(f"{preset.stem}_played.wav"), audio, config.render.sample_rate)
+    how = " together" if chord else " one after another" if len(midi_pitches) > 1 else ""
+    seconds = len(audio) / config.render.sample_rate
+    click.echo(f"played {preset.name} ({config.name}) at {notes}{how}, gain {stored.output_gain_db:+.1f} dB: wrote {path} ({seconds:.1f}s)")
