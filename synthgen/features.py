@@ -33,6 +33,9 @@ from synthgen.denormals import flushing_denormals
 
 #: the smallest change of one log-mel bin (dB) that counts as audible
 AUDIBLE_DB = 0.1
+#: two sounds shown side by side end where the second stays below this fraction of its peak (-60 dB), or
+#: with the first
+SHOWN_FLOOR = 1e-3
 #: dB per natural-log unit of power (the log-mels' unit)
 DB_PER_NEPER = 10.0 / np.log(10.0)
 
@@ -164,11 +167,6 @@ def log_mel(audio: np.ndarray, sample_rate: int, settings: FeatureSettings) -> n
         cropped (or zero-padded before the log) to ``n_frames``.
     """
     return np.log(mel_power(audio, sample_rate, settings) + settings.log_offset).astype(np.float32)
-
-
-#: two sounds shown side by side end where the second stays below this fraction of its peak (-60 dB), or
-#: with the first
-SHOWN_FLOOR = 1e-3
 
 
 def side_by_side_log_mels(first: np.ndarray, second: np.ndarray, sample_rate: int, settings: FeatureSettings) -> np.ndarray:
