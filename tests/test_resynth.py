@@ -250,6 +250,7 @@ def test_resynth_page_shows_each_input_over_its_resynthesis(tiny_model: Path, tm
         names = re.findall(r"<b>([^<]+)</b>", page)
         assert names == [Path(a).name for a in args if a.endswith(".wav")] and len(sounds) == 2 * len(names)
         assert len(re.findall(r'src="data:image/png;base64,', page)) == 2 * len(names)
+        assert f"{len(names)} sound{'s' * (len(names) > 1)} resynthesized by builtin" in page
         for name in names:
             assert f'href="{Path(name).stem}{listed}"' in page and (out / f"{Path(name).stem}{listed}").is_file()
         assert all(np.abs(sound).max() > 0.01 for sound in sounds)  # the inputs and the outputs, not silence

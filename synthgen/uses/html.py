@@ -174,7 +174,7 @@ def resynth_page(pairs: list[HeardPair], model: LoadedModel) -> str:
     config = model.config
     rows = "".join(_pair_row(pair, config.render.sample_rate, config.features) for pair in pairs)
     return _page(
-        f"{len(pairs)} sounds resynthesized by {config.name} with {model.path} ({model.name})",
+        f"{len(pairs)} sound{'s' * (len(pairs) != 1)} resynthesized by {config.name} with {model.path} ({model.name})",
         [
             f"<p>Each input (as the model hears it, at {config.render.sample_rate} Hz, mono) over its resynthesis, "
             "played at the level fitted to the input: their log-mels on one time axis and colour scale, and their sounds.</p>",
