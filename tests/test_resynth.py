@@ -255,3 +255,23 @@ def test_resynth_page_shows_each_input_over_its_resynthesis(tiny_model: Path, tm
             assert f'href="{Path(name).stem}{listed}"' in page and (out / f"{Path(name).stem}{listed}").is_file()
         assert all(np.abs(sound).max() > 0.01 for sound in sounds)  # the inputs and the outputs, not silence
     assert "2 notes, each with a preset of its own: A3 E4" in page
+
+
+def test_evaluate_writes_a_page_of_examples_to_listen_to(tiny_model: Path, builtin_dataset: Path, tmp_path: Path) -> None:
+    import base64
+    import io
+    import re
+
+    args = ["evaluate", "--model", str(tiny_model), "--data", str(builtin_dataset), "--max-rows", "5", "--out", str(tmp_path / "e")]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    page = (tmp_path / "e" / "examples.html").read_text()
+    sources = re.findall(r"<th>([^<]+)</th>", page.split("</tr>", 1)[0])
+    assert sources[0] == "target" and "random preset" in sources and "true preset (rendered again)" in sources
+    rows = page.split("</tr>")[1:-1]
+    assert len(rows) == 4  # EXAMPLES of the 5 targets
+    for row in rows:
+        sounds = [sf.read(io.BytesIO(base64.b64decode(b)))[0] for b in re.findall(r'src="data:audio/wav;base64,([^"]+)"', row)]
+        assert len(sounds) == len(sources) == len(re.findall(r'src="data:image/png;base64,', row))
+        target, again = sounds[0], sounds[sources.index("true preset (rendered again)")]
+        np.testing.assert_allclose(again, target, atol=2e-3)  # the built-in synth plays a preset the same way each time, at its level

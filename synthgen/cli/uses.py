@@ -288,7 +288,7 @@ def index(model: Path, data: Path, seed: int) -> None:
     type=click.Path(path_type=Path),
     default=Path("evaluation"),
     show_default=True,
-    help="Folder for results.md, results.json, examples.png.",
+    help="Folder for results.md, results.json, examples.png and examples.html.",
 )
 @model_synth_options
 @click.option(
@@ -330,6 +330,8 @@ def evaluate(
     preset plays at its target's note (recordings: their tracked pitch). Baselines: nearest
     neighbour of the training set (by log-mel distance), the mean preset, and random presets; on a
     rendered test set also its own presets rendered again (the floor the synth's randomness leaves).
+    Four example targets are shown next to each method's re-render in examples.png, and on
+    examples.html to listen to as well.
 
     Example: synthgen evaluate --model runs/a --model runs/b --data data/test
     """

@@ -38,6 +38,8 @@ from synthgen.versions import provenance
 
 #: ``format`` of ``results.json``
 EVALUATION_FORMAT = "synthgen-evaluation-1"
+#: targets shown (and played) for each method in ``examples.png`` and ``examples.html``
+EXAMPLES = 4
 
 #: the row of a rendered test set's own presets, rendered once more: how close any method can come
 #: (above 0 where the synth plays differently each time: noise, random LFOs, free-running oscillators)
@@ -68,7 +70,8 @@ class Evaluation:
     presets are played at the level it fitted, as ``resynth`` writes them. ``seconds`` holds wall
     time per sound; ``cpu_seconds`` the CPU time of this process per sound (what a busy machine does
     not inflate; a plugin's searches render in processes of their own, not counted). ``seed`` seeded the
-    random-preset baseline and the searches.
+    random-preset baseline and the searches. ``examples`` holds the audio, as played, of the targets'
+    ``example_rows`` (spread over the set) for each method, to be looked at and listened to.
     """
 
     targets: str
@@ -81,6 +84,8 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     train_data: str | None = None
     seed: int = 0
+    example_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    examples: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """``{method: {metric: {"mean", "std"}}}``, with ``seconds_per_sound`` and ``cpu_seconds_per_sound`` (``{"mean"}``) where timed."""
@@ -228,7 +233,8 @@ def evaluate(
     for m in models[1:]:
         if m.config.space.names != config.space.names or m.config.name != config.name:
             raise SynthgenError(f"models {models[0].path} and {m.path} were trained for different synths or parameters")
-    result = Evaluation(targets.name, seed=seed)
+    picks = np.linspace(0, len(targets.mel) - 1, min(EXAMPLES, len(targets.mel))).astype(int)
+    result = Evaluation(targets.name, seed=seed, example_rows=picks)
     played: dict[str, np.ndarray] = {}  # a search's renders at its fitted gains, as resynth writes them
 
     def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
@@ -280,6 +286,7 @@ def evaluate(
     for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
         audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch, targets.held_s)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
+        result.examples[method] = audio[result.example_rows]
         metrics = audio_metrics(targets.audio, audio, targets.mel, mel, config.features)
         if targets.unit is not None:
             metrics = {"param_mse": param_mse(targets.unit, unit), **metrics}
@@ -287,9 +294,11 @@ def evaluate(
     return result
 
 
-def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out: Path, n_examples: int = 4) -> dict:
-    """Write ``results.md``, ``results.json`` and ``examples.png`` (targets next to each method's re-render)."""
+def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out: Path) -> dict:
+    """Write ``results.md``, ``results.json``, ``examples.png`` and ``examples.html`` (example targets next to
+    each method's re-render: to look at, and on the page to listen to as well)."""
     from synthgen.plots import plot_examples
+    from synthgen.uses.html import write_examples_page
 
     out = prepare_folder(out)
     (out / "results.md").write_text(result.markdown())
@@ -305,7 +314,10 @@ def write_report(result: Evaluation, targets: Targets, config: SynthConfig, out:
             indent=1,
         )
     )
-    picks = np.linspace(0, len(targets.mel) - 1, min(n_examples, len(targets.mel))).astype(int)
+    picks = result.example_rows
+    labels = [targets.labels[i] for i in picks]
     columns = {"target": targets.mel[picks], **{method: mel[picks] for method, mel in result.mels.items()}}
-    plot_examples(columns, [targets.labels[i] for i in picks], out / "examples.png", config)
-    return {"markdown": out / "results.md", "json": out / "results.json", "figure": out / "examples.png"}
+    plot_examples(columns, labels, out / "examples.png", config)
+    sounds = {"target": targets.audio[picks], **result.examples}
+    page = write_examples_page(columns, sounds, labels, config, f"{targets.name}: examples of each method", out / "examples.html")
+    return {"markdown": out / "results.md", "json": out / "results.json", "figure": out / "examples.png", "page": page}

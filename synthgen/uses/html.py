@@ -1,7 +1,16 @@
 """Self-contained HTML pages to look at and listen to sounds: a grid over two latent knobs, and
 resynthesized sounds next to their inputs."""
 
-__all__ = ["HeardPair", "LatentGrid", "explore_page", "latent_grid", "resynth_page", "write_explore_page", "write_resynth_page"]
+__all__ = [
+    "HeardPair",
+    "LatentGrid",
+    "explore_page",
+    "latent_grid",
+    "resynth_page",
+    "write_examples_page",
+    "write_explore_page",
+    "write_resynth_page",
+]
 
 import base64
 import html
@@ -12,13 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.audio_io import prepare_folder, wav_bytes
-from synthgen.config import FeatureSettings
+from synthgen.config import FeatureSettings, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import side_by_side_log_mels
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.uses.audio_features import describe_audio
+from synthgen.uses.level import apply_gain_db
 from synthgen.uses.macro import DimensionScore, ranking_table
+from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.walk import Walk, check_latent_range, render_walk
 
 _STYLE = """
@@ -187,4 +198,37 @@ def write_resynth_page(pairs: list[HeardPair], model: LoadedModel, out: str | Pa
     """Write the page of resynthesized sounds as ``out/resynth.html``."""
     path = prepare_folder(out) / "resynth.html"
     path.write_text(resynth_page(pairs, model), encoding="utf-8")
+    return path
+
+
+def write_examples_page(
+    mels: dict[str, np.ndarray], sounds: dict[str, np.ndarray], labels: list[str], config: SynthConfig, title: str, path: Path
+) -> Path:
+    """Write a page of examples: one row per example target (``labels``), one column per source (the target
+    first, then each method), each cell its log-mel (from ``mels``, ``(N, n_mels, n_frames)`` per source, one
+    colour scale per row) and its sound (from ``sounds``, ``(N, n_samples)`` per source, each method's
+    played at the level fitted to its target)."""
+    sources, target = list(mels), next(iter(sounds.values()))
+    rate = config.render.sample_rate
+    rows = []
+    for k, label in enumerate(labels):
+        vmin, vmax = min(float(mels[s][k].min()) for s in sources), max(float(mels[s][k].max()) for s in sources)
+        cells = []
+        for column, source in enumerate(sources):
+            audio = sounds[source][k]
+            if column:
+                audio = apply_gain_db(audio[None], level_gain_db(target[k : k + 1], audio[None]))[0]
+            image = _data_uri("image/png", _thumbnail(mels[source][k], vmin, vmax))
+            cells.append(
+                f'<td><img alt="log-mel: {html.escape(source)}, {html.escape(label)}" src="{image}">'
+                f'<audio controls preload="none" src="{_data_uri("audio/wav", wav_bytes(audio, rate))}"></audio></td>'
+            )
+        rows.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
+    header = "".join(f"<th>{html.escape(source)}</th>" for source in sources)
+    body = [
+        "<p>Each row is a target and, beside it, each method's re-render of it: its log-mel and its sound, played "
+        "at the level fitted to the target, so that what differs is the timbre.</p>",
+        f'<table class="grid"><tr><th></th>{header}</tr>{"".join(rows)}</table>',
+    ]
+    path.write_text(_page(title, body), encoding="utf-8")
     return path
