@@ -168,10 +168,15 @@ def resynth(
         raise SynthgenError(f"{len(skipped)} of {len(sounds)} sounds skipped (said above): {', '.join(skipped)}")
 
 
-def _clipping_remark(audio: "np.ndarray", kept: str) -> None:
-    """Say how much the WAV written of ``audio`` is scaled down so it does not clip, if it is."""
+def _report_opening(changes: list[str], remarks: list[str], audio: "np.ndarray", kept: str) -> None:
+    """The lines a resynthesis report opens with: what reading the input changed, the remarks, and how much the
+    WAV written of ``audio`` is scaled down so it does not clip, if it is (``kept``: what keeps the fitted gain)."""
     from synthgen.audio_io import clipping_note
 
+    for change in changes:
+        click.echo(f"input: {change}")
+    for remark in remarks:
+        click.echo(f"note: {remark}")
     if (clipping := clipping_note(audio)) is not None:
         click.echo(f"note: {clipping} ({kept})")
 
@@ -206,11 +211,7 @@ def _heard_phrase(phrase: "PhraseResynthesis") -> "HeardPair":
 
 def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
     """What ``resynth`` prints of one resynthesis: input changes, notes, the search, the preset and the files."""
-    for change in result.changes:
-        click.echo(f"input: {change}")
-    for note in result.notes:
-        click.echo(f"note: {note}")
-    _clipping_remark(result.output_audio, "the preset keeps the fitted gain")
+    _report_opening(result.changes, result.notes, result.output_audio, "the preset keeps the fitted gain")
     click.echo(result.note.message)
     click.echo(result.held.message)
     click.echo(f"search: {_search_line(result.search)}")
@@ -223,11 +224,7 @@ def _report(result: "Resynthesis", loaded: "LoadedModel") -> None:
 
 def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
     """What ``resynth --split`` prints: input changes, notes, a line per note found, and the files."""
-    for change in phrase.changes:
-        click.echo(f"input: {change}")
-    for remark in phrase.remarks:
-        click.echo(f"note: {remark}")
-    _clipping_remark(phrase.output_audio, "each note's preset keeps its fitted gain")
+    _report_opening(phrase.changes, phrase.remarks, phrase.output_audio, "each note's preset keeps its fitted gain")
     rate = phrase.sample_rate
     notes = f"{len(phrase.notes)} note" + "s" * (len(phrase.notes) != 1)
     click.echo(f"resynthesized {phrase.source} as {notes} with {loaded.config.name} ({loaded.name}):")

@@ -18,7 +18,7 @@ from synthgen.synths.loading import load_synth
 from synthgen.uses.index import SoundIndex, model_index
 from synthgen.uses.pitch import PitchEstimate, choose_note_within, detect_pitch, note_name, pitch_changes
 from synthgen.uses.resynth import Resynthesis, resynthesize_audio
-from synthgen.versions import package_versions
+from synthgen.versions import provenance
 
 # References:
 #     Böck & Widmer, "Maximum filter vibrato suppression for onset detection" (DAFx 2013): SuperFlux.
@@ -168,13 +168,10 @@ def _write_phrase(result: PhraseResynthesis, model: LoadedModel, out: Path, budg
     stem, rate = result.source.stem, result.sample_rate
     files = {"audio": write_wav(out / f"{stem}_resynth.wav", result.output_audio, rate)}
     document = {
-        "format": NOTES_FORMAT,
+        **provenance(NOTES_FORMAT, model.config.name, seed, "librosa"),
         "source": str(result.source),
         "model": str(model.path),
-        "synth": model.config.name,
         "budget": budget,
-        "seed": seed,
-        "versions": package_versions("synthgen", "numpy", "librosa"),
         "notes": [
             {
                 "start_s": round(start / rate, 4),
