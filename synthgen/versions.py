@@ -1,6 +1,6 @@
 """Versions of Python and of installed packages, recorded in every artifact."""
 
-__all__ = ["package_versions", "provenance"]
+__all__ = ["package_versions", "provenance", "training_versions"]
 
 import platform
 from importlib import metadata
@@ -22,3 +22,8 @@ def provenance(format: str, synth: str, seed: int | None, *packages: str) -> dic
     """The fields an artifact opens with: its format, its synth, the seed of its random choices (``None``: it
     made none) and the versions that wrote it (Python, synthgen, numpy and ``packages``)."""
     return {"format": format, "synth": synth, "seed": seed, "versions": package_versions("synthgen", "numpy", *packages)}
+
+
+def training_versions() -> dict[str, str]:
+    """The versions a training artifact records: Python, synthgen, torch and numpy."""
+    return package_versions("synthgen", "torch", "numpy")

@@ -21,7 +21,7 @@ from synthgen.nn import MODEL_NAMES, SynthModel, build_model
 from synthgen.train.data import MelBatches, mel_stats
 from synthgen.train.export import export_onnx
 from synthgen.train.run import BEST, RunFolder
-from synthgen.versions import package_versions
+from synthgen.versions import training_versions
 
 # The reconstruction term sums squared errors over every mel bin (thousands of nats) while the
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
@@ -154,7 +154,7 @@ def _model_payload(model: SynthModel, settings: TrainSettings, data: DatasetFile
     return {
         "model": settings.model,
         "seed": settings.seed,
-        "versions": package_versions("synthgen", "torch", "numpy"),
+        "versions": training_versions(),
         "config": model.config,
         "state_dict": model.state_dict(),
         "mel_stats": stats.to_dict(),

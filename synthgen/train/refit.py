@@ -22,7 +22,7 @@ from synthgen.train.data import MelBatches
 from synthgen.train.export import export_onnx
 from synthgen.train.run import run_split
 from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate
-from synthgen.versions import package_versions
+from synthgen.versions import training_versions
 
 
 def encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:
@@ -235,6 +235,6 @@ def save_refit(run: Path, payload: dict[str, Any], model: SynthModel, name: str,
     summary = {**payload.get("summary", {}), name: record["chosen"]}
     save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
     export_onnx(run / "model.pt")
-    record["versions"] = package_versions("synthgen", "torch", "numpy")
+    record["versions"] = training_versions()
     (run / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record

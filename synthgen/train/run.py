@@ -17,7 +17,7 @@ from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import load_checkpoint
 from synthgen.train.checkpoint import save_checkpoint
-from synthgen.versions import package_versions
+from synthgen.versions import training_versions
 
 #: the full state after every epoch, for resume
 LAST = "checkpoint-last.pt"
@@ -91,7 +91,7 @@ class RunFolder:
 
     def describe(self, settings: Any, summary: dict[str, Any]) -> None:
         """Write ``run.json``: the settings (the seed among them), the run's summary and the versions that trained it."""
-        versions = package_versions("synthgen", "torch", "numpy")
+        versions = training_versions()
         record = {"format": RUN_FORMAT, "versions": versions, "settings": dataclasses.asdict(settings), **summary}
         (self.out / "run.json").write_text(json.dumps(record, indent=1))
 

@@ -20,7 +20,7 @@ from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.loop import resolve_device
 from synthgen.train.run import BEST, run_split
-from synthgen.versions import package_versions
+from synthgen.versions import training_versions
 
 #: the proxy's file in a run folder
 SURROGATE_FILE = "surrogate.pt"
@@ -79,7 +79,7 @@ def train_surrogate(
             "n_valid": len(split["valid"]),
             "settings": {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, **surrogate.config},
             "device": str(device_),
-            "versions": package_versions("synthgen", "torch", "numpy"),
+            "versions": training_versions(),
         }
         optimizer = torch.optim.Adam(surrogate.parameters(), lr=learning_rate)
         history: list[dict[str, float]] = []
