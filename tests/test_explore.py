@@ -205,19 +205,42 @@ def test_explore_page_is_self_contained(tiny_path: Path, tmp_path: Path) -> None
     assert "http" not in page and "ranked as knobs" in page
 
 
+def _eight_down(space) -> np.ndarray:
+    """The unit preset of a built-in voice playing only its second oscillator, 8 semitones down."""
+    raw = dict(zip(space.names, space.from_unit(np.full((1, space.size), 0.5))[0], strict=True))
+    raw |= {"osc_mix": 1.0, "osc2_semitones": -8.0, "osc2_cents": 0.0, "sub_level": 0.0, "noise_level": 0.0, "lfo_to_pitch": 0.0}
+    raw |= {"amp_attack_s": 0.01, "amp_sustain": 1.0, "cutoff": 120.0, "resonance": 0.0, "highpass": 0.0, "drive": 0.0}
+    return space.to_unit(np.array([[raw[name] for name in space.names]]))
+
+
 def test_sketch_moves_the_note_so_a_detuned_preset_sounds_at_the_sketch_pitch(tiny: LoadedModel, synth: Synth) -> None:
     """A preset playing only its second oscillator 8 semitones down is sent a note 8 semitones up."""
     from synthgen.uses.sketch import render_at_pitch
 
-    space = tiny.config.space
-    raw = dict(zip(space.names, space.from_unit(np.full((1, space.size), 0.5))[0], strict=True))
-    raw |= {"osc_mix": 1.0, "osc2_semitones": -8.0, "osc2_cents": 0.0, "sub_level": 0.0, "noise_level": 0.0, "lfo_to_pitch": 0.0}
-    raw |= {"amp_attack_s": 0.01, "amp_sustain": 1.0, "cutoff": 120.0, "resonance": 0.0, "highpass": 0.0, "drive": 0.0}
-    unit = space.to_unit(np.array([[raw[name] for name in space.names]]))
-    _, sent, heard, message = render_at_pitch(tiny, synth, unit, 57, pitched=True)
+    _, sent, heard, message = render_at_pitch(tiny, synth, _eight_down(tiny.config.space), 57, pitched=True)
     assert sent == 65, message
     assert abs(float(librosa.hz_to_midi(heard.median_hz)) - 57) < 0.5
     assert "note sent moved to MIDI 65" in message
+
+
+class _SilentWhenMoved(BrokenSounds):
+    """``synth``, but NaN (silence in a walk) at any note but 57."""
+
+    def render(self, batch, note):
+        audio = self.synth.render(batch, note)
+        audio[:] = np.nan if note.midi_pitch != 57 else audio
+        return audio
+
+
+def test_a_moved_note_that_loses_its_pitch_keeps_the_note_that_had_one(tiny: LoadedModel, synth: Synth) -> None:
+    from synthgen.uses.sketch import render_at_pitch
+
+    rendered, sent, heard, message = render_at_pitch(
+        tiny, _SilentWhenMoved(synth, lambda batch: []), _eight_down(tiny.config.space), 57, pitched=True
+    )
+    assert sent == 57 and np.abs(rendered.audio).max() > 1e-3, message
+    assert abs(float(librosa.hz_to_midi(heard.median_hz)) - 49) < 0.5
+    assert "-8.0 semitones from the target" in message and "moved" not in message
 
 
 def test_a_sound_the_synth_renders_as_nan_is_silent_in_a_walk(tiny: LoadedModel, synth: Synth) -> None:

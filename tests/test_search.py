@@ -21,8 +21,8 @@ from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
 from synthgen.uses.index import build_index, load_index
-from synthgen.uses.level import apply_gain_db, fit_gain
-from synthgen.uses.metrics import audio_metrics, level_gain_db
+from synthgen.uses.level import QUIETER_AT_MOST_DB, apply_gain_db, fit_gain
+from synthgen.uses.metrics import audio_metrics, level_gain_db, magnitude_spectrogram
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import CMA_POPSIZE, N_NEAREST, SpectralDistance, posterior_samples, search_preset, start_candidates
 
@@ -69,6 +69,17 @@ def test_level_fit_matches_a_half_level_copy(builtin, target) -> None:
     assert metrics["log_mel_mse_level_matched"][0] < 1e-4 < metrics["log_mel_mse"][0]
     # a silent estimate keeps its level instead of dividing by zero
     assert fit_gain(np.ones((1, 4, 4)), np.zeros((1, 4, 4)))[0] == 0.0
+
+
+def test_a_rendering_at_another_pitch_is_left_at_most_a_little_quieter() -> None:
+    target, elsewhere = _sawtooth(440.0)[None], _sawtooth(277.2)[None]
+    energies_db = 20 * np.log10(np.linalg.norm(target) / np.linalg.norm(elsewhere))
+    least_squares = fit_gain(magnitude_spectrogram(target), magnitude_spectrogram(elsewhere))[0]
+    assert least_squares < energies_db - 2 * QUIETER_AT_MOST_DB  # the spectra barely overlap: near silence
+    assert level_gain_db(target, elsewhere)[0] == pytest.approx(energies_db - QUIETER_AT_MOST_DB, abs=0.5)
+    # a good match keeps its least-squares gain, below the energy match by less than the floor
+    close = _sawtooth(441.0)[None]
+    assert level_gain_db(target, close)[0] == pytest.approx(fit_gain(magnitude_spectrogram(target), magnitude_spectrogram(close))[0])
 
 
 def test_note_follows_the_pitch_of_tones_unless_given() -> None:

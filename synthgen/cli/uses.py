@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     type=click.IntRange(min=0, max=MAX_BUDGET),
     default=None,
     help="Renders the search may spend refining the model's answer; 0: the model alone. "
-    "Default: the synth config's search_budget (built-in synth: 330 renders, amsynth: 170, each about 1.5 s on two cores).",
+    "Default: the synth config's search_budget (built-in synth: 330 renders, amsynth: 170; "
+    "either search takes about 1.5 s a sound in all on two cores).",
 )
 @click.option(
     "--note",

@@ -18,7 +18,7 @@ import numpy as np
 
 from synthgen.config import FeatureSettings
 from synthgen.features import magnitude_spectrogram, mfcc
-from synthgen.uses.level import db_to_gain, fit_gain
+from synthgen.uses.level import QUIETER_AT_MOST_DB, db_to_gain, fit_gain
 
 _RAW_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
 #: suffix of a metric computed after fitting the estimate's gain (:func:`level_gain_db`)
@@ -33,12 +33,14 @@ def param_mse(true_unit: np.ndarray, pred_unit: np.ndarray) -> np.ndarray:
 
 
 def level_gain_db(target: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-    """The gain (dB) per row that makes ``estimate`` as loud as ``target`` (mono audio ``(B, n_samples)``).
+    """The output gain (dB) per row that makes ``estimate`` as loud as ``target`` (mono audio ``(B, n_samples)``).
 
-    Fitted in closed form on the STFT magnitudes of :func:`magnitude_spectrogram`: it minimizes the
-    spectral convergence that :func:`audio_metrics` reports.
+    Fitted in closed form on the STFT magnitudes of :func:`magnitude_spectrogram`: the gain that minimizes the
+    spectral convergence that :func:`audio_metrics` reports, unless that leaves ``estimate`` more than
+    :data:`~synthgen.uses.level.QUIETER_AT_MOST_DB` below ``target``'s energy (a poor match, e.g. at another
+    pitch: then that much below).
     """
-    return fit_gain(magnitude_spectrogram(target), magnitude_spectrogram(estimate))
+    return fit_gain(magnitude_spectrogram(target), magnitude_spectrogram(estimate), QUIETER_AT_MOST_DB)
 
 
 def scale_log_mel(log_mel: np.ndarray, gain_db: np.ndarray, log_offset: float) -> np.ndarray:

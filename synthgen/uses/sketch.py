@@ -115,18 +115,23 @@ def render_at_pitch(
     config = model.config
     sent = midi_pitch
     heard_range = librosa.midi_to_hz([midi_pitch - HEARD_WITHIN_SEMITONES, midi_pitch + HEARD_WITHIN_SEMITONES])
+    kept = None  # the last rendering with a pitch: it, the note sent, its pitch and how far off it is
     for correction in range(MAX_PITCH_CORRECTIONS + 1):
         rendered = render_walk(model, synth, unit, midi_pitch=sent, note_duration_s=note_duration_s)
         heard = detect_pitch(rendered.audio[0], config.render.sample_rate, config.features.hop_length, *heard_range)
         if heard.median_hz is None:
-            return rendered, sent, heard, "the preset's rendering has no clear pitch"
+            if kept is None:
+                return rendered, sent, heard, "the preset's rendering has no clear pitch"
+            break  # the moved note lost its pitch: the last rendering that had one stays
         off = float(librosa.hz_to_midi(heard.median_hz)) - midi_pitch
+        kept = rendered, sent, heard, off
         if not pitched or abs(off) <= PITCH_TOLERANCE_SEMITONES or correction == MAX_PITCH_CORRECTIONS:
             break
         moved = int(np.clip(sent - round(off), 0, 127))
         if moved == sent:
             break
         sent = moved
+    rendered, sent, heard, off = kept
     shifted = f"; note sent moved to MIDI {sent} so it sounds there" if sent != midi_pitch else ""
     return rendered, sent, heard, f"rendered at {heard.median_hz:.1f} Hz ({off:+.1f} semitones from the target){shifted}"
 
