@@ -10,6 +10,7 @@ __all__ = [
     "fit_length",
     "leading_silence",
     "prepare_folder",
+    "prepare_wav_path",
     "read_audio",
     "wav_bytes",
     "write_wav",
@@ -196,6 +197,15 @@ def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, _unclipped(audio), sample_rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
+
+
+def prepare_wav_path(out: str | Path) -> Path:
+    """Check that ``out`` names a WAV file to write (not a folder, ending in .wav) and create its folder."""
+    out = Path(out)
+    if out.is_dir() or out.suffix.lower() != ".wav":
+        raise SynthgenError(f"--out {out} is {'a folder' if out.is_dir() else 'not a .wav file'}: give the path of a .wav file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def prepare_folder(out: str | Path) -> Path:

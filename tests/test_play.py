@@ -63,11 +63,16 @@ def test_cli_play(saw: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     done = runner.invoke(main, ["play", str(path), "--note", "C3", "--note", "67", "--held", "0.4", "--out", str(tmp_path / "two.wav")])
     assert done.exit_code == 0, done.output
     assert "at C3 G4 one after another, gain -6.0 dB" in done.output and (tmp_path / "two.wav").is_file()
+    assert runner.invoke(main, ["play", str(path), "--out", str(tmp_path / "new" / "one.wav")]).exit_code == 0
+    assert (tmp_path / "new" / "one.wav").is_file()  # its folder made
     for args, message in (
         (["play", str(tmp_path / "two.wav")], "is not a synthgen preset"),
         (["play", str(path), "--held", "200"], "give a hold over 0 and under 120 s"),
         (["play", str(path), "--synth", "amsynth"], "is a preset for synth 'builtin', not for --synth 'amsynth'"),
         (["play", str(path), "--note", "H2"], "neither a MIDI note number nor a note name"),
+        (["play", str(path), "--note", "127"], "MIDI note 127 is not one a 22050 Hz render can play"),
+        (["play", str(path), "--out", str(tmp_path)], "is a folder: give the path of a .wav file"),
+        (["play", str(path), "--out", str(tmp_path / "x.mp3")], "is not a .wav file"),
     ):
         refused = runner.invoke(main, args)
         assert refused.exit_code != 0 and message in refused.output and "Traceback" not in refused.output, refused.output

@@ -396,7 +396,7 @@ def play(
       synthgen play resynth/cello_c3_preset.json --note C3 --note E3 --note G3 --held 0.5
       synthgen play resynth/cello_c3_preset.json --note C3 --note E3 --note G3 --chord --out chord.wav
     """
-    from synthgen.audio_io import write_wav
+    from synthgen.audio_io import prepare_wav_path, write_wav
     from synthgen.config import config_names, load_config
     from synthgen.presets.json_preset import fits_config, read_document
     from synthgen.synths.loading import load_synth
@@ -404,6 +404,7 @@ def play(
     from synthgen.uses.pitch import note_name
     from synthgen.uses.play import play_preset
 
+    wav = prepare_wav_path(out or Path(f"{preset.stem}_played.wav"))
     stored = read_document(preset)
     if synth_name:
         config = resolve_config(synth_name, plugin)[0]
@@ -415,7 +416,7 @@ def play(
         raise SynthgenError(f"{preset} is a preset for synth '{stored.synth}', which synthgen does not ship: give its config with --synth")
     audio, own = play_preset(preset, config, load_synth(config, plugin), midi_pitches, held_s, chord)
     notes = " ".join(note_name(p) for p in midi_pitches or (own.midi_pitch,))
-    path = write_wav(out or Path(f"{preset.stem}_played.wav"), audio, config.render.sample_rate)
+    path = write_wav(wav, audio, config.render.sample_rate)
     how = " together" if chord else " one after another" if len(midi_pitches) > 1 else ""
     seconds = len(audio) / config.render.sample_rate
     click.echo(f"played {preset.name} ({config.name}) at {notes}{how}, gain {stored.output_gain_db:+.1f} dB: wrote {path} ({seconds:.1f}s)")

@@ -59,6 +59,11 @@ def play_preset(
             f"{len(pitches)} notes held {held:g} s each play for {played_s:.0f} s: give a hold over 0 and under {MAX_PLAYED_S:g} s in all"
         )
     rate = config.render.sample_rate
+    if too_high := [p for p in pitches if not 0 <= p <= 127 or 440.0 * 2 ** ((p - 69) / 12) >= rate / 2]:
+        raise SynthgenError(
+            f"MIDI note {too_high[0]} is not one a {rate} Hz render can play: give notes from 0 up to where the pitch "
+            f"stays under {rate / 2:.0f} Hz"
+        )
     renders = [render_note(synth, config, unit, dataclasses.replace(note, midi_pitch=p))[0] for p in pitches]
     mix = np.zeros(round(played_s * rate) + 1, dtype=np.float32)
     for k, audio in enumerate(renders):
