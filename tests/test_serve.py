@@ -114,13 +114,20 @@ def test_note_changes_are_checked(serve_model, serve_knobs) -> None:
 def test_preset_enters_through_the_flow_inverse(serve_model, serve_knobs, tmp_path: Path) -> None:
     config = serve_model.config
     unit = config.space.sample(1, np.random.default_rng(3))[0]
-    path = write_preset(tmp_path / "p.json", config, unit)
+    path = write_preset(tmp_path / "p.json", config, unit, note=config.render.note(48, 100), output_gain_db=-12.5)
     panel = Panel(serve_model, serve_knobs)
     state = panel.load(path)
     assert state.source == "preset p.json" and np.isfinite(state.z).all()
     assert np.allclose(state.unit, read_preset(path, config), atol=1e-5)
     # The latent point maps back near the preset (the flow's round trip is approximate at the range's ends).
     assert np.abs(serve_model.params_from_latent(state.z[None])[0] - state.unit).mean() < 0.1
+    # it plays as saved: at its own note and output gain, kept by later moves, until undone
+    assert (state.midi_pitch, state.velocity, state.gain_db) == (48, 100, -12.5)
+    moved = panel.set_latent({serve_knobs[0].dim: 1.0})
+    assert (moved.midi_pitch, moved.gain_db) == (48, -12.5)
+    panel.undo()
+    back = panel.undo()
+    assert (back.midi_pitch, back.gain_db, back.source) == (config.render.midi_pitch, 0.0, "undo")
 
 
 def test_readout_has_real_units(serve_model) -> None:
@@ -231,6 +238,7 @@ def test_save_and_load_presets(make_instrument, serve_knobs, serve_model, tmp_pa
         path = Path(saved[0])
         assert path == tmp_path / "presets" / "bright one.json"
         document = json.loads(path.read_text())
+        assert document["output_gain_db"] == pytest.approx(instrument.panel.state.gain_db)
         assert np.allclose(document["extra"]["latent"], instrument.panel.state.z, atol=1e-6)
         assert np.allclose(read_preset(path, serve_model.config), instrument.panel.state.unit, atol=1e-4)
         assert client.post("/api/presets", json={"name": "../escape"}).status_code == 400
@@ -255,9 +263,9 @@ def test_dropped_wav_is_resynthesized(make_instrument, serve_model, tmp_path: Pa
     with TestClient(create_app(make_instrument())) as client:
         answer = client.post("/api/resynth", content=buffer.getvalue(), headers={"x-filename": "target.wav"}).json()
         assert answer["source"] == "resynthesis target.wav" and np.isfinite(answer["z"]).all()
-        assert answer["changes"] == []
+        assert answer["changes"] == [] and -20.0 < answer["gain_db"] < 6.0  # the fitted gain of a sound of its own synth
         bad = client.post("/api/resynth", content=b"RIFF nonsense", headers={"x-filename": "broken.wav"})
-        assert bad.status_code == 400 and "broken.wav" in bad.json()["error"]
+        assert bad.status_code == 400 and bad.json()["error"].startswith("broken.wav ")
 
 
 # ---- OSC ----

@@ -103,14 +103,14 @@ class Instrument:
         extra = {"latent": state.z.tolist(), "model": str(self.model.path), "source": state.source}
         note = self.model.config.render.note(state.midi_pitch, state.velocity)
         with self._synth_lock:
-            return write_native_preset(self.synth, self.model.config, state.unit, self.presets_dir / name, extra, note)
+            return write_native_preset(self.synth, self.model.config, state.unit, self.presets_dir / name, extra, note, state.gain_db)
 
     def load_preset(self, document: bytes, name: str) -> PanelState:
         """Go to a synthgen JSON preset given as the file's bytes."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "preset.json"
             path.write_bytes(document)
-            return self.panel.load(path, Path(name).name)
+            return self.panel.load(path, Path(name).name or "preset.json")
 
     def resynthesize(self, audio: bytes, name: str) -> tuple[PanelState, list[str]]:
         """Infer the preset of a sound file given as bytes, and go to it and its latent point.
@@ -122,6 +122,10 @@ class Instrument:
             path = Path(tmp) / (Path(name).name or "sound.wav")
             path.write_bytes(audio)
             with self._synth_lock:
-                result = resynthesize(self.model, path, synth=self.synth)
+                try:
+                    result = resynthesize(self.model, path, synth=self.synth)
+                except SynthgenError as error:  # named as the user named it, not by the temporary copy
+                    raise SynthgenError(str(error).replace(str(path), path.name)) from None
         z = self.model.latent_from_params(result.unit[None])[0]
-        return self.panel.jump(z, result.unit, f"resynthesis {path.name}"), result.changes
+        note = (result.played.midi_pitch, result.played.velocity)
+        return self.panel.jump(z, result.unit, f"resynthesis {path.name}", note, result.gain_db), result.changes

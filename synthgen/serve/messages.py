@@ -31,7 +31,7 @@ def hello_message(panel: Panel) -> dict:
 
 
 def state_message(panel: Panel, state: PanelState) -> dict:
-    """One state: the latent point, the parameters with values and units, the note, the history size."""
+    """One state: the latent point, the parameters with values and units, the note, the output gain, the history size."""
     return {
         "type": "state",
         "version": state.version,
@@ -39,6 +39,7 @@ def state_message(panel: Panel, state: PanelState) -> dict:
         "parameters": [r.to_dict() for r in read_parameters(panel.model.config, state.unit)],
         "midi_pitch": state.midi_pitch,
         "velocity": state.velocity,
+        "gain_db": round(state.gain_db, 2),
         "source": state.source,
         "move_id": state.move_id,
         "history": panel.history_size,

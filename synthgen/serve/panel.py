@@ -6,13 +6,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
+from synthgen.presets.json_preset import read_document
 from synthgen.serve.knobs import Knob
 from synthgen.uses.walk import latent_point
 
@@ -28,6 +29,7 @@ class PanelState:
         midi_pitch, velocity: the note to audition.
         source: what made the change (``knob``, ``osc``, ``preset NAME``, ``undo``, ...).
         move_id: the number its sender gave the move (echoed with the state and its sound), if any.
+        gain_db: the output gain the sound plays at: a loaded preset's own, or a resynthesis's fitted one.
     """
 
     version: int
@@ -37,6 +39,7 @@ class PanelState:
     velocity: int
     source: str
     move_id: int | None = None
+    gain_db: float = 0.0
 
 
 class Panel:
@@ -107,6 +110,7 @@ class Panel:
         move: bool = False,
         unit: np.ndarray | None = None,
         move_id: int | None = None,
+        gain_db: float | None = None,
     ) -> PanelState:
         with self._lock:
             old = self._state
@@ -118,7 +122,8 @@ class Panel:
             if unit is None:
                 unit = old.unit if z is old.z else self._unit(z)
             pitch, velocity = note or (old.midi_pitch, old.velocity)
-            return self._publish(PanelState(old.version + 1, z, unit, pitch, velocity, source, move_id))
+            gain_db = old.gain_db if gain_db is None else float(gain_db)
+            return self._publish(PanelState(old.version + 1, z, unit, pitch, velocity, source, move_id, gain_db))
 
     def _publish(self, state: PanelState) -> PanelState:
         self._state = state
@@ -161,22 +166,31 @@ class Panel:
                 raise SynthgenError(f"{what} must be a whole number from {low} to 127, got {value!r}")
         return self._change("note", note=(midi_pitch, velocity))
 
-    def jump(self, z: np.ndarray, unit_row: np.ndarray, source: str) -> PanelState:
-        """Go to a latent point ``(D,)`` with its preset ``(P,)`` (kept as given until the next move)."""
+    def jump(
+        self, z: np.ndarray, unit_row: np.ndarray, source: str, note: tuple[int, int] | None = None, gain_db: float | None = None
+    ) -> PanelState:
+        """Go to a latent point ``(D,)`` with its preset ``(P,)`` (kept as given until the next move), and to
+        ``note`` (MIDI pitch, velocity) and ``gain_db`` where given."""
         z = np.asarray(z, dtype=np.float32)
         if z.shape != self._state.z.shape or not np.isfinite(z).all():
             raise SynthgenError(f"{source}: the model cannot place this preset in its latent space")
-        return self._change(source, z, unit=np.asarray(unit_row, dtype=np.float32))
+        return self._change(source, z, note=note, unit=np.asarray(unit_row, dtype=np.float32), gain_db=gain_db)
 
     def load(self, path: str | Path, name: str | None = None) -> PanelState:
-        """Go to a synthgen JSON preset (through the flow's inverse) or to the encoded point of a sound file.
+        """Go to a synthgen JSON preset (through the flow's inverse; at its own note and output gain) or to the
+        encoded point of a sound file.
 
         Arguments:
             path: the ``.json`` preset or sound file.
             name: what to call it in the state's source (default: the file name).
         """
         z, unit = latent_point(self.model, path)
-        return self.jump(z, unit, f"preset {name or Path(path).name}")
+        source = f"preset {name or Path(path).name}"
+        if Path(path).suffix.lower() != ".json":
+            return self.jump(z, unit, source)
+        stored = read_document(path)
+        note = self.model.config.render.note(**{k: v for k, v in stored.note.items() if k in ("midi_pitch", "velocity")})
+        return self.jump(z, unit, source, (note.midi_pitch, note.velocity), stored.output_gain_db)
 
     def undo(self) -> PanelState:
         """Go back to the point before the last gesture, preset or note change."""
@@ -185,4 +199,4 @@ class Panel:
                 raise SynthgenError("nothing to undo")
             back = self._history.pop()
             self._last_move_at = -np.inf
-            return self._publish(PanelState(self._state.version + 1, back.z, back.unit, back.midi_pitch, back.velocity, "undo"))
+            return self._publish(replace(back, version=self._state.version + 1, source="undo", move_id=None))

@@ -23,6 +23,7 @@ from synthgen.serve.panel import PanelState
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit, silence_broken
+from synthgen.uses.level import apply_gain_db
 
 _log = logging.getLogger("synthgen.serve")
 # Worker processes fork from one server process that has imported the renderer once.
@@ -50,7 +51,7 @@ class Sound:
 
 
 def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | None) -> None:
-    """The worker process: render each job ``(version, move_id, unit, midi_pitch, velocity)`` until ``None`` comes.
+    """The worker process: render each job ``(version, move_id, unit, midi_pitch, velocity, gain_db)`` until ``None`` comes.
 
     Sends ``("sound", Sound)`` (or ``("failed", text)``), then ``("mel", version, mel)`` with
     ``mel = None`` when the next job is already waiting.
@@ -73,10 +74,10 @@ def _render_forever(conn: Connection, config: SynthConfig, plugin: str | Path | 
 def _render_jobs(conn: Connection, config: SynthConfig, synth: Synth) -> None:
     text = getattr(synth, "parameter_text", None)
     while (job := conn.recv()) is not None:
-        version, move_id, unit, midi_pitch, velocity = job
+        version, move_id, unit, midi_pitch, velocity, gain_db = job
         start = time.perf_counter()
         try:
-            audio = silence_broken(render_unit(synth, config, unit[None], [(midi_pitch, velocity)]))[0]
+            audio = apply_gain_db(silence_broken(render_unit(synth, config, unit[None], [(midi_pitch, velocity)])), gain_db)[0]
             display = {name: text(name) for name in config.space.names} if text is not None else {}
             conn.send(("sound", Sound(version, move_id, wav_bytes(audio, config.render.sample_rate), display, time.perf_counter() - start)))
         except Exception as e:  # a bad render must not stop the instrument
@@ -147,7 +148,7 @@ class RenderWorker:
             return None if self._stopped else state
 
     def _send(self, state: PanelState) -> None:
-        self._conn.send((state.version, state.move_id, state.unit, state.midi_pitch, state.velocity))
+        self._conn.send((state.version, state.move_id, state.unit, state.midi_pitch, state.velocity, state.gain_db))
 
     def _receive_sound(self) -> None:
         kind, result = self._conn.recv()
