@@ -113,6 +113,28 @@ def test_macro_command_writes_walks(tiny_path: Path, tmp_path: Path) -> None:
     assert sf.info(tmp_path / "dim02" / "walk.wav").duration == pytest.approx(3 * 4.0)
 
 
+def test_walks_play_at_a_presets_own_note_or_the_note_asked(tiny_path: Path, tmp_path: Path) -> None:
+    config = load_config("builtin")
+    values = {spec.name: (spec.low + spec.high) / 2 for spec in config.space.specs}
+    values.update(osc1_shape=0.0, osc_mix=0.0, osc2_semitones=0, osc2_cents=0.0, lfo_to_pitch=0.0, noise_level=0.0, sub_level=0.0)
+    values.update(amp_attack_s=0.005, amp_sustain=1.0, cutoff=110.0, filter_env_amount=0.0)
+    unit = config.space.to_unit(np.array([[values[name] for name in config.space.names]]))[0]
+    preset = write_preset(tmp_path / "saw.json", config, unit, note=config.render.note(48))
+    code, output = _run(
+        "macro", "--model", tiny_path, "--from", preset, "--dims", 2, "--steps", 2, "--range", 0.05, "--out", tmp_path / "m"
+    )
+    assert code == 0, output
+    assert json.loads((tmp_path / "m" / "macro.json").read_text())["midi_pitch"] == 48
+    audio, rate = sf.read(tmp_path / "m" / "dim02" / "walk_00.wav", dtype="float32")
+    assert detect_pitch(audio[: rate * 2], rate, 256).midi_pitch == 48
+    code, output = _run("interpolate", preset, preset, "--model", tiny_path, "--note", "C5", "--steps", 2, "--out", tmp_path / "i")
+    assert "map to the same preset" in output  # refused, but the option was taken
+    code, output = _run(
+        "macro", "--model", tiny_path, "--from", preset, "--dims", 2, "--steps", 2, "--note", "C5", "--out", tmp_path / "m5"
+    )
+    assert code == 0 and json.loads((tmp_path / "m5" / "macro.json").read_text())["midi_pitch"] == 72, output
+
+
 def test_interpolation_starts_and_ends_at_the_inferred_presets(tiny: LoadedModel, synth: Synth, two_sounds: tuple[Path, Path]) -> None:
     result = interpolate_sounds(tiny, synth, *two_sounds, steps=4)
     inferred = tiny.infer(np.stack([read_sound(tiny, path)[1] for path in two_sounds]))
@@ -150,7 +172,7 @@ def test_interpolate_command_reports_smoothness(tiny_path: Path, two_sounds: tup
     assert code == 0, output
     assert "smoother" in output
     summary = json.loads((tmp_path / "interpolation.json").read_text())
-    assert set(summary["smoothness"]) == {"latent", "params"}
+    assert set(summary["smoothness"]) == {"latent", "params"} and summary["midi_pitch"] == 60
     for name in ("latent_walk.wav", "params_walk_02.wav", "interpolation.png"):
         assert (tmp_path / name).is_file()
 

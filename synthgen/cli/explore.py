@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import draws_figures, latent_range_option, model_option, model_synth_options
+from synthgen.cli.options import MIDI_NOTE, draws_figures, latent_range_option, model_option, model_synth_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,10 +30,17 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+def _note_option(default: str) -> Callable[[Callable], Callable]:
+    """``--note``: the note every sound plays at (``default`` says what it is when not given)."""
+    text = f"Note to play at, a MIDI number or a name: 48 or C3 (default: {default})."
+    return click.option("--note", "midi_pitch", type=MIDI_NOTE, default=None, help=text)
+
+
 def _walk_options(steps: int, max_steps: int, steps_help: str) -> Callable[[Callable], Callable]:
-    """``DIMS``/``--dims``, ``--steps`` (2 to ``max_steps``), ``--range`` and ``--from``."""
+    """``DIMS``/``--dims``, ``--steps`` (2 to ``max_steps``), ``--range``, ``--from`` and ``--note``."""
 
     def decorate(f: Callable) -> Callable:
+        f = _note_option("a --from preset's own note, else the model's")(f)
         f = click.option(
             "--from",
             "from_sound",
@@ -56,12 +63,12 @@ def _walk_options(steps: int, max_steps: int, steps_help: str) -> Callable[[Call
 
 
 def _ranked(
-    model: "LoadedModel", synth: "Synth", origin: "np.ndarray", steps: int, latent_range: float
+    model: "LoadedModel", synth: "Synth", origin: "np.ndarray", steps: int, latent_range: float, midi_pitch: int | None
 ) -> tuple[list["MacroWalk"], list["DimensionScore"]]:
     """Walk every latent dimension, print the ranking table, and return the walks and scores (best first)."""
     from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
 
-    walks = walk_dimensions(model, synth, list(range(len(origin))), origin, steps, latent_range)
+    walks = walk_dimensions(model, synth, list(range(len(origin))), origin, steps, latent_range, midi_pitch)
     scores = rank_dimensions(walks, model.config.space.names)
     click.echo(ranking_table(scores))
     return walks, scores
@@ -80,6 +87,7 @@ def macro(
     steps: int,
     latent_range: float,
     from_sound: Path | None,
+    midi_pitch: int | None,
     top: int,
     model_path: Path,
     synth_name: str | None,
@@ -95,20 +103,21 @@ def macro(
     Examples:
       synthgen macro --out out/macro
       synthgen macro --dims 3 7 --steps 9 --from voice.wav --out out/macro
-      synthgen macro --from resynth/preset.json --out out/macro
+      synthgen macro --from resynth/preset.json --note C2 --out out/macro
     """
     from synthgen.synths.loading import load_synth
     from synthgen.uses.macro import walk_dimensions, write_macro
-    from synthgen.uses.walk import latent_origin, open_model
+    from synthgen.uses.walk import latent_origin, open_model, source_note
 
     model = open_model(model_path, "macro", synth_name, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
+    midi_pitch = source_note(from_sound) if midi_pitch is None else midi_pitch
     chosen = [*dims, *more_dims]
     if chosen:
-        walks, scores = walk_dimensions(model, synth, chosen, origin, steps, latent_range), None
+        walks, scores = walk_dimensions(model, synth, chosen, origin, steps, latent_range, midi_pitch), None
     else:
-        every, scores = _ranked(model, synth, origin, steps, latent_range)
+        every, scores = _ranked(model, synth, origin, steps, latent_range, midi_pitch)
         walks = [every[s.dim] for s in scores[:top]]
     files = write_macro(walks, model, out, scores)
     for walk in walks:
@@ -121,9 +130,19 @@ def macro(
 @click.argument("sound_a", type=_PATH)
 @click.argument("sound_b", type=_PATH)
 @click.option("--steps", type=click.IntRange(2, 1000), default=8, show_default=True, help="Points from A to B, both included.")
+@_note_option("the model's")
 @_model_options("interpolate")
 @draws_figures
-def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
+def interpolate(
+    sound_a: Path,
+    sound_b: Path,
+    steps: int,
+    midi_pitch: int | None,
+    model_path: Path,
+    synth_name: str | None,
+    plugin: Path | None,
+    out: Path,
+) -> None:
     """Morph sound A into sound B through the latent space, and compare with a straight walk between their presets.
 
     A and B are sound files or synthgen JSON presets (a preset enters the latent space through the
@@ -139,7 +158,7 @@ def interpolate(sound_a: Path, sound_b: Path, steps: int, model_path: Path, synt
     from synthgen.uses.walk import open_model
 
     model = open_model(model_path, "interpolate", synth_name, plugin)
-    result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps)
+    result = interpolate_sounds(model, load_synth(model.config, plugin), sound_a, sound_b, steps, midi_pitch)
     files = write_interpolation(result, model, out)
     click.echo(f"{'walk':<7} {'mean step':>9} {'max step':>9} {'path length':>11}  (even steps: {1 / (steps - 1):.3f})")
     for name, s in result.smoothness.items():
@@ -191,6 +210,7 @@ def explore(
     steps: int,
     latent_range: float,
     from_sound: Path | None,
+    midi_pitch: int | None,
     model_path: Path,
     synth_name: str | None,
     plugin: Path | None,
@@ -205,18 +225,19 @@ def explore(
     from synthgen.errors import SynthgenError
     from synthgen.synths.loading import load_synth
     from synthgen.uses.html import latent_grid, write_explore_page
-    from synthgen.uses.walk import latent_origin, open_model
+    from synthgen.uses.walk import latent_origin, open_model, source_note
 
     model = open_model(model_path, "explore", synth_name, plugin)
     synth = load_synth(model.config, plugin)
     origin = latent_origin(model, from_sound)
+    midi_pitch = source_note(from_sound) if midi_pitch is None else midi_pitch
     chosen, scores = [*dims, *more_dims], None
     if not chosen:
-        scores = _ranked(model, synth, origin, steps, latent_range)[1]
+        scores = _ranked(model, synth, origin, steps, latent_range, midi_pitch)[1]
         chosen = [s.dim for s in scores[:2]]
     if len(chosen) != 2:
         raise SynthgenError(f"explore needs two latent dimensions (--dims A B), got {len(chosen)}")
-    grid = latent_grid(model, synth, (chosen[0], chosen[1]), origin, steps, latent_range)
+    grid = latent_grid(model, synth, (chosen[0], chosen[1]), origin, steps, latent_range, midi_pitch)
     click.echo(f"wrote {write_explore_page(grid, model, out, scores)}: dimensions {chosen[0]} across, {chosen[1]} down")
 
 

@@ -68,8 +68,17 @@ class LatentGrid:
     descriptors: dict[str, np.ndarray]
 
 
-def latent_grid(model: LoadedModel, synth: Synth, dims: tuple[int, int], origin: np.ndarray, size: int, latent_range: float) -> LatentGrid:
-    """Render a ``size`` x ``size`` grid from ``-latent_range`` to ``+latent_range`` around ``origin`` ``(D,)``."""
+def latent_grid(
+    model: LoadedModel,
+    synth: Synth,
+    dims: tuple[int, int],
+    origin: np.ndarray,
+    size: int,
+    latent_range: float,
+    midi_pitch: int | None = None,
+) -> LatentGrid:
+    """Render a ``size`` x ``size`` grid from ``-latent_range`` to ``+latent_range`` around ``origin`` ``(D,)``, at
+    ``midi_pitch`` (default: the model's note)."""
     if size < 2:
         raise SynthgenError(f"a grid needs at least 2 points per side, got {size}")
     if dims[0] == dims[1] or not all(0 <= d < len(origin) for d in dims):
@@ -80,7 +89,7 @@ def latent_grid(model: LoadedModel, synth: Synth, dims: tuple[int, int], origin:
     vertical, horizontal = np.meshgrid(offsets, offsets, indexing="ij")
     z[:, dims[0]] += horizontal.ravel()
     z[:, dims[1]] += vertical.ravel()
-    walk = render_walk(model, synth, model.params_from_latent(z), z)
+    walk = render_walk(model, synth, model.params_from_latent(z), z, midi_pitch)
     descriptors = describe_audio(walk.audio, model.config.render.sample_rate, model.config.features)
     return LatentGrid(dims, offsets, walk, descriptors)
 

@@ -79,8 +79,11 @@ def walk_smoothness(mel: np.ndarray) -> dict[str, float]:
     }
 
 
-def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int) -> Interpolation:
-    """Render ``steps`` points from ``a`` to ``b`` (sounds or JSON presets), through latents and through parameters.
+def interpolate_sounds(
+    model: LoadedModel, synth: Synth, a: str | Path, b: str | Path, steps: int, midi_pitch: int | None = None
+) -> Interpolation:
+    """Render ``steps`` points from ``a`` to ``b`` (sounds or JSON presets), through latents and through parameters,
+    at ``midi_pitch`` (default: the model's note).
 
     A sound's end is its latent mapped to parameters; a preset's end is the preset itself and its
     latent the flow's inverse of it (invertible models). Each end plays at its source's level (see
@@ -96,8 +99,8 @@ def interpolate_sounds(model: LoadedModel, synth: Synth, a: str | Path, b: str |
     gain_a, gain_b = (source_gain_db(model, synth, source, unit) for source, unit in ((a, unit_a), (b, unit_b)))
     gain_db = (1 - t[:, 0]) * gain_a + t[:, 0] * gain_b
     z = (1 - t) * z_ends[0] + t * z_ends[1]
-    latent = render_walk(model, synth, model.params_from_latent(z), z, gain_db=gain_db)
-    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]), gain_db=gain_db)
+    latent = render_walk(model, synth, model.params_from_latent(z), z, midi_pitch, gain_db)
+    params = render_walk(model, synth, model.config.space.snap_unit((1 - t) * ends[0] + t * ends[1]), None, midi_pitch, gain_db)
     smoothness = {name: walk_smoothness(walk.mel) for name, walk in (("latent", latent), ("params", params))}
     return Interpolation((Path(a), Path(b)), latent, params, smoothness)
 
@@ -123,6 +126,7 @@ def write_interpolation(result: Interpolation, model: LoadedModel, out: str | Pa
         **provenance(INTERPOLATION_FORMAT, config.name, None),
         "model": str(model.path),
         "sources": [str(a), str(b)],
+        "midi_pitch": config.render.midi_pitch if result.latent.midi_pitch is None else result.latent.midi_pitch,
         "smoothness": result.smoothness,
         "presets_unit": {name: walk.unit.tolist() for name, walk in result.walks.items()},
         "parameter_names": config.space.names,

@@ -83,6 +83,7 @@ def walk_dimensions(
     origin: np.ndarray,
     steps: int,
     latent_range: float,
+    midi_pitch: int | None = None,
 ) -> list[MacroWalk]:
     """Sweep each of ``dims`` from ``origin - latent_range`` to ``origin + latent_range`` in ``steps`` steps.
 
@@ -93,6 +94,7 @@ def walk_dimensions(
         origin: the latent point ``(D,)`` the walks pass through (0, or an encoded sound).
         steps: points per walk (at least 2).
         latent_range: how far each walk goes on either side of the origin.
+        midi_pitch: the note the walks play (default: the model's).
 
     Returns:
         One rendered walk per dimension, in the order of ``dims``.
@@ -112,12 +114,12 @@ def walk_dimensions(
     for k, dim in enumerate(dims):
         z[k, :, dim] += offsets
     flat_z = z.reshape(-1, n_dims)
-    rendered = render_walk(model, synth, model.params_from_latent(flat_z), flat_z)
+    rendered = render_walk(model, synth, model.params_from_latent(flat_z), flat_z, midi_pitch)
     descriptors = describe_audio(rendered.audio, model.config.render.sample_rate, model.config.features)
     walks = []
     for k, dim in enumerate(dims):
         rows = slice(k * steps, (k + 1) * steps)
-        walk = Walk(rendered.unit[rows], rendered.audio[rows], rendered.mel[rows], z[k])
+        walk = Walk(rendered.unit[rows], rendered.audio[rows], rendered.mel[rows], z[k], midi_pitch)
         walks.append(MacroWalk(dim, z[k, :, dim], walk, {name: v[rows] for name, v in descriptors.items()}))
     return walks
 
@@ -169,7 +171,13 @@ def write_macro(walks: list[MacroWalk], model: LoadedModel, out: str | Path, sco
     out = prepare_folder(out)
     config = model.config
     files = {}
-    summary: dict = {**provenance(MACRO_FORMAT, config.name, None), "model": str(model.path), "walks": []}
+    played = walks[0].walk.midi_pitch if walks else None
+    summary: dict = {
+        **provenance(MACRO_FORMAT, config.name, None),
+        "model": str(model.path),
+        "midi_pitch": config.render.midi_pitch if played is None else played,
+        "walks": [],
+    }
     for walk in walks:
         name = f"dim{walk.dim:02d}"
         folder = prepare_folder(out / name)

@@ -8,6 +8,7 @@ __all__ = [
     "open_model",
     "render_walk",
     "source_gain_db",
+    "source_note",
     "step_distances",
     "write_walk_audio",
 ]
@@ -40,12 +41,14 @@ class Walk:
         audio: their renderings ``(S, n_samples)``.
         mel: log-mels of the renderings ``(S, n_mels, n_frames)``.
         z: the latent points ``(S, D)``, when the path runs through the latent space.
+        midi_pitch: the note they play (``None``: the config's).
     """
 
     unit: np.ndarray
     audio: np.ndarray
     mel: np.ndarray
     z: np.ndarray | None = None
+    midi_pitch: int | None = None
 
 
 def open_model(path: str | Path, latent_for: str | None = None, synth: str | None = None, plugin: str | Path | None = None) -> LoadedModel:
@@ -83,6 +86,13 @@ def latent_point(model: LoadedModel, source: str | Path) -> tuple[np.ndarray, np
     return model.latent_from_params(unit[None])[0], unit
 
 
+def source_note(source: str | Path | None) -> int | None:
+    """The note a walk from ``source`` plays by default: a JSON preset's own, else ``None`` (the model's)."""
+    if source is None or Path(source).suffix.lower() != ".json":
+        return None
+    return read_document(source).note.get("midi_pitch")
+
+
 def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.ndarray:
     """Where walks start from: the latent point ``(D,)`` of a sound file or JSON preset, or the centre of the space."""
     if source is None:
@@ -117,7 +127,7 @@ def render_walk(
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
     audio = apply_gain_db(silence_broken(render_unit(synth, config, unit, notes, note_duration_s=note_duration_s)), gain_db)
-    return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z)
+    return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z, midi_pitch)
 
 
 def step_distances(mel: np.ndarray) -> np.ndarray:
