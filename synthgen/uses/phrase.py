@@ -73,6 +73,8 @@ def note_spans(audio: np.ndarray, sample_rate: int, hop_length: int, track: Pitc
     stretch shorter than that is left out; a sound with no note that long is one note.
     """
     shortest = round(MIN_NOTE_S * sample_rate)
+    if len(audio) < 2 * shortest:  # too short to hold two notes
+        return [(0, len(audio))]
     strength = librosa.onset.onset_strength(y=audio, sr=sample_rate, hop_length=hop_length, lag=2, max_size=3)
     onsets = librosa.onset.onset_detect(onset_envelope=strength, sr=sample_rate, hop_length=hop_length, delta=ONSET_DELTA)
     if len(onsets):
