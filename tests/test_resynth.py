@@ -111,11 +111,13 @@ def test_resynth_of_files_and_folders_skips_what_it_cannot_read(builtin, tmp_pat
         sf.write(folder / name, audio[k], config.render.sample_rate)
     (folder / "broken.wav").write_text("not audio")
     (folder / "readme.txt").write_text("not audio, and not named as audio")
+    (folder / "more").mkdir()
     write_wav(tmp_path / "c.wav", audio[2], config.render.sample_rate)
     runner = CliRunner()
     result = runner.invoke(main, ["resynth", str(folder), str(tmp_path / "c.wav"), "--budget", "0", "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "[4/4] " in result.output and "readme" not in result.output
+    assert f"note: the folders in {folder} are not searched (more): give them as inputs too" in result.output
     assert f"skipped {folder / 'broken.wav'}: " in result.output and "is not an audio file" in result.output
     assert result.output.rstrip().endswith("1 of 4 sounds skipped (said above): broken.wav")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == ["a_resynth.wav", "b_resynth.wav", "c_resynth.wav"]

@@ -121,6 +121,9 @@ def resynth(
     if plot or page:
         import synthgen.plots  # noqa: F401  (without matplotlib: its one-line hint now, before any search)
     sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
+    for folder in (path for path in audio if path.is_dir()):
+        if inner := sorted(p.name for p in folder.iterdir() if p.is_dir()):
+            click.echo(f"note: the folders in {folder} are not searched ({', '.join(inner)}): give them as inputs too")
     if clash := next((stem for stem, n in Counter(s.stem for s in sounds).items() if n > 1), None):
         raise SynthgenError(f"two inputs are named '{clash}': their results would overwrite each other in --out; resynthesize them apart")
     loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
@@ -354,6 +357,8 @@ def evaluate(
     result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity), budget=budget)
     files = write_report(result, targets, config, out)
     click.echo(result.markdown())
+    for warning in (note for note in result.notes if note.startswith("warning:")):
+        click.echo(warning, err=True)  # also where stdout goes to a file
     for kind, path in files.items():
         click.echo(f"wrote {kind:<9} {path}")
 
