@@ -179,6 +179,10 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
     below its peak; a sketch longer than the model's sounds is matched on its start and played as
     long, up to 30 s).
 
+    The preset is the model's answer alone, rendered up to three times to set its pitch: a sketch is a
+    gesture to start from. To match a sound closely, with the synth in the loop and options for the
+    note, hold and search budget, use `synthgen resynth`.
+
     Example: synthgen sketch voice.wav --out out/sketch
     """
     from synthgen.audio_io import clipping_note
