@@ -215,14 +215,27 @@ def test_output_gain_is_stored_in_the_json_preset(builtin, tmp_path: Path) -> No
         read_document(path)
 
 
+def test_cli_index_finds_the_training_data_its_model_recorded(tiny_model: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model, run)
+    runner = CliRunner()
+    for replacing in (False, True):
+        res = runner.invoke(main, ["index", "--model", str(run)])
+        assert res.exit_code == 0 and "96 sounds" in res.output and "note:" not in res.output, res.output
+        assert ("(replacing the index of" in res.output) == replacing
+
+
 @needs_shipped_model
 def test_cli_index_then_resynth_with_a_budget(builtin, builtin_dataset: Path, tmp_path: Path) -> None:
     config, synth = builtin
     shutil.copy(DEFAULT_MODEL, tmp_path / "model.pt")
     runner = CliRunner()
+    unknown = runner.invoke(main, ["index", "--model", str(tmp_path / "model.pt")])  # its training data is elsewhere
+    assert unknown.exit_code == 1 and "give --data" in unknown.output and not (tmp_path / "index.npz").exists()
     res = runner.invoke(main, ["index", "--model", str(tmp_path / "model.pt"), "--data", str(builtin_dataset)])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "index.npz").is_file() and "96 sounds" in res.output
+    assert f"note: {builtin_dataset} is not the dataset" in res.output and "replacing" not in res.output
     quiet = 0.1 * render_unit(synth, config, config.space.sample(1, np.random.default_rng(3)), [(55, 127)])[0]
     write_wav(tmp_path / "x.wav", quiet, SAMPLE_RATE)
     args = ["resynth", str(tmp_path / "x.wav"), "--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "o"), "--budget", "40"]

@@ -247,13 +247,16 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
 
 @click.command()
 @click.option("--model", type=click.Path(path_type=Path), required=True, help="A model.pt (or run folder); the index is saved next to it.")
-@click.option("--data", type=click.Path(path_type=Path), required=True, help="The model's training dataset.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), default=None, help="The model's training dataset (default: the one its training recorded)."
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
-def index(model: Path, data: Path, seed: int) -> None:
+def index(model: Path, data: Path | None, seed: int) -> None:
     """Index a model's training sounds (PCA-reduced log-mels and their presets) for resynthesis search.
 
-    Writes index.npz next to the model; `synthgen resynth` then starts its search from the
-    training sounds nearest to the input as well as from the model's answer.
+    Writes index.npz next to the model (replacing one there); `synthgen resynth` then starts its
+    search from the training sounds nearest to the input as well as from the model's answer. Other
+    sounds of the synth may be indexed too (a larger set): it says so.
 
     Example: synthgen index --model runs/a --data data/builtin
     """
@@ -261,9 +264,20 @@ def index(model: Path, data: Path, seed: int) -> None:
     from synthgen.uses.index import build_index, index_path
 
     loaded = load_model(model)
+    trained_on = loaded.summary.get("data")
+    if data is None:
+        if trained_on is None or not Path(trained_on).exists():
+            raise SynthgenError(f"{loaded.path} does not say where its training data is, or it is not here ({trained_on}): give --data")
+        data = Path(trained_on).parent
+    path = index_path(loaded)
+    replaced = f" (replacing the index of {path.stat().st_size / 1e6:.1f} MB there)" if path.exists() else ""
     built = build_index(data, loaded.config, seed=seed, progress=progress_wanted(0))
-    path = built.save(index_path(loaded))
-    click.echo(f"wrote {path}: {len(built)} sounds, {built.metadata['n_components']} components, {path.stat().st_size / 1e6:.1f} MB")
+    if loaded.summary.get("data_fingerprint") not in (None, built.metadata["data_fingerprint"]):
+        click.echo(f"note: {data} is not the dataset {loaded.path} was trained on ({trained_on}): the search starts from its sounds")
+    built.save(path)
+    click.echo(
+        f"wrote {path}{replaced}: {len(built)} sounds, {built.metadata['n_components']} components, {path.stat().st_size / 1e6:.1f} MB"
+    )
 
 
 @click.command()

@@ -130,6 +130,7 @@ def build_index(
         progress: show a bar over the dataset's two reads (a sample for the basis, then every row).
     """
     from synthgen.dataset import open_dataset  # h5py: not needed to use an index
+    from synthgen.dataset.summary import data_fingerprint
 
     with open_dataset(data) as dataset:
         if dataset.config.name != config.name or dataset.space.names != config.space.names:
@@ -153,12 +154,13 @@ def build_index(
             components = _principal_axes(sample - mean, n_components, np.random.default_rng(seed))
             codes = np.concatenate([(read(start) - mean) @ components.T for start in starts])
         unit = dataset.read("params_unit").astype(np.float32)
-        source = str(dataset.path)
+        source, fingerprint = str(dataset.path), data_fingerprint(dataset)
     metadata = {
         **provenance(INDEX_FORMAT, config.name, seed),
         "parameters": config.space.names,
         "features": dataclasses.asdict(config.features),
         "data": source,
+        "data_fingerprint": fingerprint,
         "rows": len(codes),
         "n_components": n_components,
     }
