@@ -52,6 +52,8 @@ INFERENCE_PATHS = ("infer", "encode", "params_from_latent", "latent_from_params"
 PITCHED_PATHS = ("infer", "encode", "decode")
 
 Backend = Literal["auto", "torch", "onnx"]
+# torch.save writes a zip archive: a file that opens so but does not load was damaged on the way
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def onnx_sidecar_path(checkpoint: Path) -> Path:
@@ -258,6 +260,12 @@ def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # torch raises many types for foreign or damaged files
+        with open(path, "rb") as f:
+            torch_archive = f.read(4) == _ZIP_MAGIC
+        if torch_archive or isinstance(e, EOFError):
+            raise SynthgenError(
+                f"{path} is truncated or corrupt ({path.stat().st_size} bytes, torch cannot read it): copy it again"
+            ) from None
         raise SynthgenError(f"{path} is not a synthgen model checkpoint ({type(e).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise SynthgenError(f"{path} is not a synthgen model checkpoint")

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,9 @@ def make_instrument(serve_model, serve_knobs, tmp_path: Path):
     yield make
     for instrument in made:
         instrument.close()
+
+
+def run_apart(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    """``synthgen ARGS`` in a process of its own, for commands that load a plugin: a plugin loaded in
+    the test process stays loaded, and the Faust compiler aborts the process after some of them."""
+    return subprocess.run([sys.executable, "-m", "synthgen", *args], capture_output=True, text=True, timeout=timeout_s)

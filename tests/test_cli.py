@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from synthgen.cli import main
 from synthgen.config import load_config
 
-from .conftest import requires_amsynth
+from .conftest import requires_amsynth, run_apart
 
 KARS = Path("/usr/lib/vst/Kars-vst.so")
 
@@ -43,7 +43,7 @@ def test_render_then_dataset_info(tmp_path: Path) -> None:
     ("command", "target", "note"),
     [
         (["render", "--n", "4"], "synthgen.dataset.render_dataset", "run the same command again to resume"),
-        (["train", "--data", "data"], "synthgen.train.train_model", "run the same command with --resume"),
+        (["train", "--data", "data"], "synthgen.train.train_model", "no epoch finished: run the same command again, without --resume"),
         (["macro"], "synthgen.uses.walk.open_model", None),
     ],
 )
@@ -73,13 +73,13 @@ def test_info_lists_plugin_parameters() -> None:
 @pytest.mark.skipif(not KARS.exists(), reason="Debian package dpf-plugins-vst is not installed")
 def test_plugin_without_config_gets_a_starter_config(tmp_path: Path) -> None:
     out_file = tmp_path / "kars.yaml"
-    code, out = run("info", "--synth", str(KARS), "--write-config", str(out_file))
-    assert code == 0, out
+    done = run_apart("info", "--synth", str(KARS), "--write-config", str(out_file))
+    assert done.returncode == 0, done.stderr
     config = load_config(out_file)
     assert config.backend == "plugin" and config.space.size >= 3
     assert not any(name.startswith("MIDI CC") for name in config.space.names)
-    code, out = run("info", "--synth", str(out_file), "--probe")
-    assert code == 0, out
-    assert out.count("a sweep changes") == config.space.size and out.splitlines()[-1].startswith("probe:")
-    code, out = run("render", "--synth", str(out_file), "--n", "8", "--chunk-size", "8", "--out", str(tmp_path / "d"))
-    assert code == 0, out
+    done = run_apart("info", "--synth", str(out_file), "--probe")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("a sweep changes") == config.space.size and done.stdout.splitlines()[-1].startswith("probe:")
+    done = run_apart("render", "--synth", str(out_file), "--n", "8", "--chunk-size", "8", "--out", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr

@@ -5,6 +5,7 @@ __all__ = ["export_onnx", "refit_encoder", "refit_flow", "train", "train_surroga
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,17 +14,24 @@ from synthgen.cli.options import progress_wanted, verbosity_options
 MODEL_CHOICES = ("mlp", "cnn", "vae", "wae", "vae_flow", "vae_flow_post")
 
 
-def _settings(pairs: tuple[str, ...]) -> dict[str, float]:
-    out = {}
+def _settings(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``--set KEY=VALUE`` pairs as a dict of JSON values (the model checks their kinds), each key once."""
+    out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
+        if key in out:
+            raise click.BadParameter(f"{key} is given twice ({out[key]!r}, then {value}): give each setting once", param_hint="--set")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
-            raise click.BadParameter(f"{value!r} is not a number", param_hint="--set") from None
+            raise click.BadParameter(f"{key}={value}: {value!r} is not a number", param_hint="--set") from None
     return out
+
+
+#: ``type=`` of the options that take a learning rate (the fit refuses one that is not finite, or above 1)
+_LEARNING_RATE = click.FloatRange(min=0, min_open=True, max=1)
 
 
 @click.command()
@@ -64,6 +72,7 @@ def train(
     Example: synthgen train --data data/builtin --model vae_flow_post --out runs/builtin
     """
     from synthgen.train import TrainSettings, train_model
+    from synthgen.train.run import LAST
 
     settings = TrainSettings(
         model=model,
@@ -75,9 +84,15 @@ def train(
         device=device,
         model_settings=_settings(model_settings),
     )
-    summary = train_model(
-        data, out, settings, resume=resume, progress=progress_wanted(verbosity), log=click.echo if verbosity > 0 else None
-    )
+    try:
+        summary = train_model(
+            data, out, settings, resume=resume, progress=progress_wanted(verbosity), log=click.echo if verbosity > 0 else None
+        )
+    except KeyboardInterrupt:
+        if (out / LAST).exists():
+            raise  # the CLI says to continue with --resume
+        click.echo("\ninterrupted: no epoch finished: run the same command again, without --resume", err=True)
+        click.get_current_context().exit(130)
     if summary.get("resumed_finished_run"):
         click.echo(f"{out} was already finished ({summary['stopped']}): nothing to train")
     click.echo(
@@ -107,10 +122,10 @@ def export_onnx(model: Path) -> None:
 @click.command("refit-flow")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="The dataset the run was trained on.")
-@click.option("--consistency-weight", type=float, default=30.0, show_default=True, help="Weight of |f^-1(p) - z|^2 / 2.")
-@click.option("--epochs", type=int, default=30, show_default=True, help="Passes over the run's training latents.")
-@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the batch order (and a new flow's weights).")
+@click.option("--consistency-weight", type=click.FloatRange(min=0), default=30.0, show_default=True, help="Weight of |f^-1(p) - z|^2 / 2.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="Passes over the run's training latents.")
+@click.option("--lr", "learning_rate", type=_LEARNING_RATE, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the batch order (and a new flow's weights).")
 @click.option(
     "--new-flow",
     type=(click.IntRange(min=1), click.IntRange(min=2)),
@@ -145,11 +160,14 @@ def refit_flow(
 ) -> None:
     """Refit the latent <-> parameter flow of a trained vae_flow_post RUN on its frozen encoder.
 
-    Makes the flow's inverse of a preset land at the encoder's latent of its sound, keeping the
-    epoch whose presets sound closest among those where the two directions agree; replaces
-    RUN/model.pt (and its ONNX export) and writes RUN/refit.json. With --spectral-weight it also
-    learns presets that sound like each training sound, through the render-free proxy that
-    `synthgen train-surrogate RUN` made.
+    RUN is the run folder (the --out of `synthgen train`) or its model.pt. Makes the flow's inverse
+    of a preset land at the encoder's latent of its sound. Keeps the epoch whose presets sound
+    closest (the lowest validation parameter MSE with --sound-rows 0) among those where the two
+    directions agree: median |latent - f^-1(preset)| / median |latent| under 0.5; if no epoch gets
+    there, the one with the lowest ratio, with a warning. Replaces RUN/model.pt (and its ONNX
+    export), keeping the replaced one as RUN/model.before-refit-flow.pt, and writes RUN/refit.json.
+    With --spectral-weight it also learns presets that sound like each training sound, through the
+    render-free proxy that `synthgen train-surrogate RUN` made.
 
     Example (the shipped built-in model's refit, 5-7 minutes on one core):
     synthgen refit-flow runs/builtin --data data/builtin --consistency-weight 1500 --epochs 40 --lr 3e-3 --new-flow 6 256
@@ -167,7 +185,7 @@ def refit_flow(
         sound_rows=sound_rows,
         spectral_weight=spectral_weight,
     )
-    click.echo(_refit_line("refit", run, record["chosen"]))
+    _report_refit("refit", record)
 
 
 @click.command("refit-encoder")
@@ -176,9 +194,7 @@ def refit_flow(
 @click.option("--consistency-weight", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Weight of |f^-1(p) - z|^2 / 2.")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Passes over the run's training rows.")
 @click.option("--batch-size", type=click.IntRange(min=2), default=256, show_default=True, help="Rows per batch.")
-@click.option(
-    "--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=3e-4, show_default=True, help="Adam learning rate."
-)
+@click.option("--lr", "learning_rate", type=_LEARNING_RATE, default=3e-4, show_default=True, help="Adam learning rate.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the batch order and the posterior samples.")
 @verbosity_options()
 def refit_encoder(
@@ -186,12 +202,15 @@ def refit_encoder(
 ) -> None:
     """Refit the encoder and decoder of a trained vae_flow_post RUN to its frozen flow.
 
-    Trains them on the run's training rows with the model's own loss, the consistency term at
-    --consistency-weight, so that the encoder puts each sound where the flow's inverse puts its
-    preset (the start of a macro walk from a preset). Best after `synthgen refit-flow`: the flow
+    RUN is the run folder (the --out of `synthgen train`) or its model.pt. Trains them on the run's
+    training rows with the model's own loss, the consistency term at --consistency-weight, so that
+    the encoder puts each sound where the flow's inverse puts its preset (the start of a macro walk
+    from a preset). Best after `synthgen refit-flow`: the flow
     adapts to the encoder there, the encoder to the flow here. Keeps the epoch with the lowest
     validation parameter MSE among those whose median |latent - f^-1(preset)| / median |latent| is
-    under 0.5; replaces RUN/model.pt (and its ONNX export) and writes RUN/encoder_refit.json.
+    under 0.5 (if none is, the one with the lowest ratio, with a warning); replaces RUN/model.pt (and
+    its ONNX export), keeping the replaced one as RUN/model.before-refit-encoder.pt, and writes
+    RUN/encoder_refit.json.
     About 100 s per epoch of 70,000 rows on two CPU cores.
 
     Example: synthgen refit-encoder runs/amsynth --data data/amsynth --consistency-weight 300 --epochs 3
@@ -199,17 +218,35 @@ def refit_encoder(
     from synthgen.train.encoder_refit import refit_encoder as refit
 
     record = refit(run, data, consistency_weight, epochs, batch_size, learning_rate, seed, progress=progress_wanted(verbosity))
-    if verbosity >= 0:
-        click.echo(_refit_line("refit the encoder of", run, record["chosen"]))
+    _report_refit("refit the encoder of", record, quiet=verbosity < 0)
 
 
-def _refit_line(did: str, run: Path, chosen: dict[str, float]) -> str:
-    """One line on the epoch a refit kept: its validation scores (and its renders', where it made them)."""
-    sound = f", log-mel MSE of its renders {chosen['valid_sound_log_mel_mse']:.3f}" if "valid_sound_log_mel_mse" in chosen else ""
-    return (
-        f"{did} {run / 'model.pt'} (epoch {chosen['epoch'] + 1}): validation parameter MSE {chosen['valid_param_mse']:.4f}, "
-        f"median |latent - f^-1(preset)| / median |latent| {chosen['valid_consistency_ratio']:.2f}{sound}"
-    )
+# The validation scores a refit reports, before and after, with their labels and formats.
+_REFIT_SCORES = (
+    ("valid_param_mse", "parameter MSE", ".4f"),
+    ("valid_consistency_ratio", "median |latent - f^-1(preset)| / median |latent|", ".2f"),
+    ("valid_surrogate_log_mel_mse", "proxy log-mel MSE", ".3f"),
+    ("valid_sound_log_mel_mse", "log-mel MSE of its renders", ".3f"),
+)
+
+
+def _report_refit(did: str, record: dict[str, Any], quiet: bool = False) -> None:
+    """The epoch a refit kept, its validation scores before -> after and where the replaced model is
+    (unless ``quiet``); a warning on stderr when no epoch brought the consistency ratio under its bound."""
+    from synthgen.train.refit import CONSISTENT_RATIO
+
+    chosen, before = record["chosen"], record["before"]
+    model = Path(record["replaced"]).with_name("model.pt")
+    if not quiet:
+        scores = ", ".join(f"{label} {before[k]:{f}} -> {chosen[k]:{f}}" for k, label, f in _REFIT_SCORES if k in chosen)
+        click.echo(f"{did} {model} (epoch {chosen['epoch'] + 1} of {len(record['history'])}); validation {scores}")
+        click.echo(f"the model it replaced is kept as {record['replaced']}")
+    if chosen["valid_consistency_ratio"] >= CONSISTENT_RATIO:
+        click.echo(
+            f"warning: no epoch brought median |latent - f^-1(preset)| / median |latent| under {CONSISTENT_RATIO}: "
+            f"kept epoch {chosen['epoch'] + 1}, the one with the lowest ({chosen['valid_consistency_ratio']:.2f})",
+            err=True,
+        )
 
 
 @click.command("train-surrogate")
@@ -217,9 +254,7 @@ def _refit_line(did: str, run: Path, chosen: dict[str, float]) -> str:
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="The dataset the run was trained on.")
 @click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True, help="Passes over the run's training rows.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Rows per batch.")
-@click.option(
-    "--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True, help="Adam learning rate."
-)
+@click.option("--lr", "learning_rate", type=_LEARNING_RATE, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--hidden", type=click.IntRange(min=1), default=1024, show_default=True, help="Width of the hidden layers.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the initialization and the batch order.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, or auto (a GPU when there is one).")

@@ -2,6 +2,7 @@
 
 __all__ = ["CONV_DEFAULTS", "PITCH_CENTER", "SynthModel", "pitch_feature"]
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -68,9 +69,6 @@ class SynthModel(nn.Module, ABC):
 
     def __init__(self, n_classes: Sequence[int], n_mels: int, n_frames: int, **settings: int | float) -> None:
         super().__init__()
-        unknown = sorted(set(settings) - set(self.DEFAULTS) - {"pitch_conditioning"})
-        if unknown:
-            raise SynthgenError(f"model {self.NAME!r} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(self.DEFAULTS))}")
         self.layout = ParamLayout(n_classes)
         self.n_params = self.layout.size
         self.n_mels, self.n_frames = int(n_mels), int(n_frames)
@@ -79,16 +77,30 @@ class SynthModel(nn.Module, ABC):
             "n_mels": self.n_mels,
             "n_frames": self.n_frames,
         }
-        for key, default in {"pitch_conditioning": 1, **self.DEFAULTS}.items():
-            value = settings.get(key, default)
-            try:
-                cast = type(default)(value)
-            except (TypeError, ValueError):
-                cast = None
-            if cast is None or cast < 0 or (cast == 0 and key not in _ZERO_ALLOWED):
-                least = "0 or more" if key in _ZERO_ALLOWED else "positive"
-                raise SynthgenError(f"setting {key!r} of model {self.NAME!r} must be a {least} {type(default).__name__}, got {value!r}")
-            self.config[key] = cast
+        self.config.update(self.checked_settings({"pitch_conditioning": 1, **self.DEFAULTS, **settings}))
+
+    @classmethod
+    def checked_settings(cls, settings: dict[str, object]) -> dict[str, int | float]:
+        """``settings`` cast to their defaults' types, each checked to be a finite number of that type
+        (0 only where :data:`_ZERO_ALLOWED`; no booleans; an int setting takes whole numbers only).
+
+        Raises:
+            SynthgenError: one line naming the first unknown setting, or the first given a value of the wrong kind.
+        """
+        defaults: dict[str, int | float] = {"pitch_conditioning": 1, **cls.DEFAULTS}
+        unknown = sorted(set(settings) - set(defaults))
+        if unknown:
+            raise SynthgenError(f"model {cls.NAME!r} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(cls.DEFAULTS))}")
+        checked = {}
+        for key, value in settings.items():
+            kind = type(defaults[key])
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (kind is int and not float(value).is_integer()) or value < 0 or (value == 0 and key not in _ZERO_ALLOWED):
+                what = "a whole number (int)" if kind is int else "a finite number (float)"
+                least = "0 or more" if key in _ZERO_ALLOWED else "above 0"
+                raise SynthgenError(f"setting {key!r} of model {cls.NAME!r} must be {what} {least}, got {value!r}")
+            checked[key] = kind(value)
+        return checked
 
     @property
     def n_conditions(self) -> int:

@@ -12,11 +12,9 @@ from tqdm.auto import tqdm
 from synthgen.dataset import open_dataset
 from synthgen.model import MelStats
 from synthgen.train.data import MelBatches
+from synthgen.train.loop import check_fit_options
 from synthgen.train.refit import BestEpoch, encoder_rows, flow_scores, load_invertible_run, save_refit
-from synthgen.train.run import run_split
-
-#: the name of the refit in the model's summary and of its record next to the run's model.pt (``<name>.json``)
-ENCODER_REFIT = "encoder_refit"
+from synthgen.train.run import ENCODER_REFIT, run_split
 
 
 def refit_encoder(
@@ -40,24 +38,27 @@ def refit_encoder(
     statistics follow the encoder's new latents (else they describe latents it no longer makes,
     and pick classes worse). ``model.pt`` is replaced by the best epoch (by
     :func:`~synthgen.train.refit.epoch_key`: among those whose median |latent - f^-1(preset)| /
-    median |latent| on validation rows is below 0.5, the lowest parameter MSE) and re-exported to
-    ONNX; ``encoder_refit.json`` records the settings and every epoch's scores.
+    median |latent| on validation rows is below 0.5, the lowest parameter MSE; if none is, the
+    lowest ratio) and re-exported to ONNX; the replaced one is kept as ``model.before-refit-encoder.pt``,
+    and ``encoder_refit.json`` records the settings, the scores before the refit and every epoch's.
+    Every argument is checked before any work, and nothing is written unless the refit completes.
 
     Arguments:
-        run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
+        run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``), or its ``model.pt``.
         data_path: the dataset the run was trained on.
 
     Returns:
         The record written to ``encoder_refit.json``.
     """
-    run = Path(run)
-    payload, model = load_invertible_run(run, "a flow to refit the encoder to")
+    check_fit_options(epochs, batch_size, learning_rate, seed)
+    run, payload, model = load_invertible_run(run, "a flow to refit the encoder to")
+    new_settings = model.checked_settings({"consistency_weight": consistency_weight})
     torch.manual_seed(seed)
     frozen = [model.regression, *([model.classifier] if model.classifier is not None else [])]
     for part in frozen:
         part.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
-    model.config["consistency_weight"] = float(consistency_weight)
+    model.config.update(new_settings)
     optimizer = torch.optim.Adam(trained, lr=learning_rate)
     stats = MelStats(**payload["mel_stats"])
     history, kept = [], BestEpoch()
@@ -65,6 +66,7 @@ def refit_encoder(
         split = run_split(run, data)
         train = MelBatches(data, split["train"], stats, batch_size, shuffle=True, seed=seed)
         valid = MelBatches(data, split["valid"], stats, 512, shuffle=False)
+        before = flow_scores(model, encoder_rows(model, valid, False))
         for epoch in range(epochs):
             model.train()  # the classifier's batch-norm statistics follow the new latents; its weights stay
             train.epoch = epoch
@@ -81,5 +83,5 @@ def refit_encoder(
             history.append(row)
             kept.offer(model, row)
     record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
-    record.update(seed=seed, chosen={"consistency_weight": consistency_weight, **kept.restore(model)}, history=history)
+    record.update(seed=seed, before=before, chosen={"consistency_weight": consistency_weight, **kept.restore(model)}, history=history)
     return save_refit(run, payload, model, ENCODER_REFIT, record)

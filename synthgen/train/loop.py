@@ -1,6 +1,6 @@
 """The fit loop: warm-ups, validation, LR halving, early stopping and exact resume, over a :class:`RunFolder`."""
 
-__all__ = ["TrainSettings", "resolve_device", "train_model"]
+__all__ = ["TrainSettings", "check_fit_options", "resolve_device", "train_model"]
 
 import dataclasses
 import math
@@ -27,6 +27,20 @@ from synthgen.versions import training_versions
 # autoencoders' parameter term sums over P parameters, so their regression is weighted up, as the
 # original work did; vae_flow_post's Gaussian likelihood (std 0.05) is already on that scale.
 PARAM_WEIGHTS = {"vae": 200.0, "wae": 200.0, "vae_flow": 200.0}
+# The option of `synthgen train` that sets a field of TrainSettings; the others are named as fields.
+_OPTIONS = {"model": "--model", "batch_size": "--batch-size", "learning_rate": "--lr", "patience": "--patience", "seed": "--seed"}
+
+
+def check_fit_options(epochs: int, batch_size: int, learning_rate: float, seed: int) -> None:
+    """Refuse, in one line, an epoch count, batch size, learning rate or seed no fit of a model can use."""
+    if epochs < 1:
+        raise SynthgenError(f"--epochs must be at least 1, got {epochs}")
+    if batch_size < 2:
+        raise SynthgenError(f"--batch-size must be at least 2 (batch normalization needs two rows), got {batch_size}")
+    if not (math.isfinite(learning_rate) and 0 < learning_rate <= 1):
+        raise SynthgenError(f"--lr must be a number above 0 and at most 1 (usually 1e-4 to 1e-2), got {learning_rate}")
+    if seed < 0:
+        raise SynthgenError(f"--seed must be 0 or more, got {seed}")
 
 
 @dataclass(frozen=True)
@@ -69,14 +83,21 @@ class TrainSettings:
         """Refuse settings no run can train with, in one line each."""
         if self.model not in MODEL_NAMES:
             raise SynthgenError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
-        if self.epochs < 1:
-            raise SynthgenError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 2:
-            raise SynthgenError(f"--batch-size must be at least 2 (batch normalization needs two rows), got {self.batch_size}")
-        if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= 1):
-            raise SynthgenError(f"--lr must be a number above 0 and at most 1 (usually 1e-4 to 1e-2), got {self.learning_rate}")
+        check_fit_options(self.epochs, self.batch_size, self.learning_rate, self.seed)
         if self.patience < 0:
             raise SynthgenError(f"--patience must be 0 or more epochs, got {self.patience}")
+
+    def difference_from(self, recorded: "TrainSettings") -> str | None:
+        """The first setting, other than ``epochs`` and ``device``, in which these differ from ``recorded``
+        (a run's, on resume), as ``--model was vae, now mlp``; None when they agree."""
+        for name in (f.name for f in dataclasses.fields(self) if f.name not in ("epochs", "device")):
+            was, now = getattr(recorded, name), getattr(self, name)
+            if name == "model_settings" and was != now:
+                key = next(k for k in sorted({*was, *now}) if was.get(k) != now.get(k))
+                return f"--set {key} was {was.get(key, 'not given')}, now {now.get(key, 'not given')}"
+            if was != now:
+                return f"{_OPTIONS.get(name, name)} was {was}, now {now}"
+        return None
 
     def warm_epochs(self) -> int:
         """Epochs before both weights reach their final values: early stopping waits for them."""
@@ -196,21 +217,21 @@ def train_model(
             NaN (``model.pt`` then keeps the best model of the epochs before).
     """
     settings.check()
-    run = RunFolder.open(out, resume)
     device = resolve_device(settings.device)
     data = open_dataset(data_path)
-    state = run.resume_state(settings, data, device) if resume else {}
-    split = run.split(data, settings.seed, resume)
-    torch.manual_seed(settings.seed)
-    stats = mel_stats(data, split["train"], seed=settings.seed)
     feats = data.config.features
-    model = build_model(
+    torch.manual_seed(settings.seed)
+    model = build_model(  # first, so that a bad model setting is refused before the run folder is touched
         settings.model,
         n_classes=list(data.space.n_classes),
         n_mels=feats.n_mels,
         n_frames=feats.n_frames,
         **settings.model_settings,
     ).to(device)
+    run = RunFolder.open(out, resume)
+    state = run.resume_state(settings, data, device) if resume else {}
+    split = run.split(data, settings.seed, resume)
+    stats = mel_stats(data, split["train"], seed=settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, settings.patience // 2))
     train_batches = MelBatches(data, split["train"], stats, settings.batch_size, shuffle=True, seed=settings.seed)

@@ -1,8 +1,20 @@
 """Second stage for ``vae_flow_post``: refit the regression flow on the frozen encoder's latents."""
 
-__all__ = ["BestEpoch", "encoder_rows", "epoch_key", "flow_scores", "load_invertible_run", "refit_flow", "save_refit"]
+__all__ = [
+    "CONSISTENT_RATIO",
+    "BestEpoch",
+    "encoder_rows",
+    "epoch_key",
+    "flow_scores",
+    "load_invertible_run",
+    "refit_flow",
+    "save_refit",
+]
 
 import json
+import math
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +32,13 @@ from synthgen.synths.rendering import render_at_pitches
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.export import export_onnx
-from synthgen.train.run import run_split
+from synthgen.train.loop import check_fit_options
+from synthgen.train.run import BEST, FLOW_REFIT, replaced_model, run_folder, run_split
 from synthgen.train.surrogate import SURROGATE_FILE, load_surrogate
 from synthgen.versions import training_versions
+
+#: an epoch whose median |latent - f^-1(preset)| / median |latent| on validation rows is under this has both directions agree
+CONSISTENT_RATIO = 0.5
 
 
 def encoder_rows(model: SynthModel, batches: MelBatches, keep_mel: bool) -> dict[str, torch.Tensor]:
@@ -107,19 +123,21 @@ class _SoundCheck:
         return float(((log_mel(audio, self.config.render.sample_rate, self.config.features) - self.mel) ** 2).mean())
 
 
-def load_invertible_run(run: Path, what: str) -> tuple[dict[str, Any], SynthModel]:
-    """The checkpoint payload and module of ``RUN/model.pt``, which must be a ``vae_flow_post`` (``what``
-    it has that the others lack, for the error)."""
-    payload, model = load_trained_module(run / "model.pt")
+def load_invertible_run(run: str | Path, what: str) -> tuple[Path, dict[str, Any], SynthModel]:
+    """The run folder ``run`` names (see :func:`~synthgen.train.run.run_folder`), and the checkpoint payload
+    and module of its ``model.pt``, which must be a ``vae_flow_post`` (``what`` it has that the others
+    lack, for the error)."""
+    folder = run_folder(run)
+    payload, model = load_trained_module(folder / BEST)
     if not model.is_invertible:
-        raise SynthgenError(f"{run} holds a {payload['model']} model; only vae_flow_post has {what}")
-    return payload, model
+        raise SynthgenError(f"{folder} holds a {payload['model']} model; only vae_flow_post has {what}")
+    return folder, payload, model
 
 
 def epoch_key(scores: dict[str, float]) -> tuple[bool, float]:
-    """Orders epochs, best first: those with a consistency ratio under 0.5 by how their presets sound
-    (by parameter MSE without a sound check), then the others by their ratio."""
-    consistent = scores["valid_consistency_ratio"] < 0.5
+    """Orders epochs, best first: those with a consistency ratio under :data:`CONSISTENT_RATIO` by how
+    their presets sound (by parameter MSE without a sound check), then the others by their ratio."""
+    consistent = scores["valid_consistency_ratio"] < CONSISTENT_RATIO
     error = scores.get("valid_sound_log_mel_mse", scores["valid_param_mse"])
     return not consistent, error if consistent else scores["valid_consistency_ratio"]
 
@@ -168,13 +186,15 @@ def refit_flow(
     learns presets that sound like the row, not only parameters near its own (several presets can
     make one sound, and their average rarely does). ``model.pt`` is replaced by the best epoch among
     those whose consistency ratio is below 0.5 (else the one with the lowest ratio), and re-exported
-    to ONNX; ``refit.json`` records the settings and per-epoch scores. The best epoch has the lowest
+    to ONNX; the replaced one is kept as ``model.before-refit-flow.pt``, and ``refit.json`` records the
+    settings, the scores before the refit and per epoch. Every argument is checked before any work, and
+    nothing is written unless the refit completes. The best epoch has the lowest
     validation parameter MSE, or with ``sound_rows``, the lowest log-mel MSE between validation sounds
     and the renders of the presets the flow gives for them: parameter error is a poor guide to how a
     preset sounds.
 
     Arguments:
-        run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``).
+        run: a run folder of ``synthgen train --model vae_flow_post`` (``model.pt``, ``split.npz``), or its ``model.pt``.
         data_path: the dataset the run was trained on.
         flow_size: ``(steps, hidden)``: start from a new flow of that many coupling steps and
             hidden units instead of the trained one (a larger flow bends more to fit both directions).
@@ -185,8 +205,12 @@ def refit_flow(
     Returns:
         The record written to ``refit.json``.
     """
-    run = Path(run)
-    payload, model = load_invertible_run(run, "a flow to refit")
+    check_fit_options(epochs, batch_size, learning_rate, seed)
+    if not (math.isfinite(spectral_weight) and spectral_weight >= 0) or sound_rows < 0:
+        raise SynthgenError(f"--spectral-weight and --sound-rows must be 0 or more, got {spectral_weight} and {sound_rows}")
+    run, payload, model = load_invertible_run(run, "a flow to refit")
+    flow = {} if flow_size is None else {"regression_steps": flow_size[0], "regression_hidden": flow_size[1]}
+    new_settings = model.checked_settings({"consistency_weight": consistency_weight, **flow})
     surrogate, surrogate_record = load_surrogate(run / SURROGATE_FILE, payload) if spectral_weight > 0 else (None, None)
     stats = MelStats(**payload["mel_stats"])
     with open_dataset(data_path) as data:
@@ -195,10 +219,10 @@ def refit_flow(
         valid = encoder_rows(model, MelBatches(data, split["valid"], stats, 512, shuffle=False), surrogate is not None)
         picks = np.unique(np.linspace(0, len(valid["z"]) - 1, min(sound_rows, len(valid["z"]))).astype(int))
         sound_check = _SoundCheck(data, split["valid"][picks], valid["z"][picks]) if sound_rows > 0 else None
-    model.config["consistency_weight"] = float(consistency_weight)
+    before = _epoch_scores(model, valid, surrogate, stats.std, sound_check)
+    model.config.update(new_settings)
     if flow_size is not None:
         torch.manual_seed(seed)
-        model.config["regression_steps"], model.config["regression_hidden"] = flow_size
         model._build_param_map()
     heads = [*model.regression.parameters(), *(model.classifier.parameters() if model.classifier is not None else [])]
     optimizer = torch.optim.Adam(heads, lr=learning_rate)
@@ -214,9 +238,7 @@ def refit_flow(
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(heads, 10.0)
             optimizer.step()
-        row = {"epoch": epoch, **flow_scores(model, valid, surrogate, stats.std)}
-        if sound_check is not None:
-            row["valid_sound_log_mel_mse"] = sound_check(model)
+        row = {"epoch": epoch, **_epoch_scores(model, valid, surrogate, stats.std, sound_check)}
         history.append(row)
         kept.offer(model, row)
     chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **kept.restore(model)}
@@ -225,16 +247,43 @@ def refit_flow(
     record = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, "epochs": epochs}
     record.update(batch_size=batch_size, learning_rate=learning_rate)
     record["flow_size"] = None if flow_size is None else {"steps": flow_size[0], "hidden": flow_size[1]}
-    record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, chosen=chosen, history=history)
-    return save_refit(run, payload, model, "refit", record)
+    record.update(seed=seed, sound_rows=len(picks) if sound_check else 0, before=before, chosen=chosen, history=history)
+    return save_refit(run, payload, model, FLOW_REFIT, record)
+
+
+def _epoch_scores(
+    model: SynthModel, valid: dict[str, torch.Tensor], surrogate: SoundSurrogate | None, mel_std: float, sound_check: "_SoundCheck | None"
+) -> dict[str, float]:
+    """:func:`flow_scores` on the validation rows, and with a sound check, the log-mel MSE of its renders."""
+    scores = flow_scores(model, valid, surrogate, mel_std)
+    if sound_check is not None:
+        scores["valid_sound_log_mel_mse"] = sound_check(model)
+    return scores
 
 
 def save_refit(run: Path, payload: dict[str, Any], model: SynthModel, name: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Replace ``RUN/model.pt`` by ``model`` (its summary keeping ``record["chosen"]`` under ``name``),
-    renew its ONNX export and write ``record`` to ``RUN/<name>.json``; returns ``record``."""
-    summary = {**payload.get("summary", {}), name: record["chosen"]}
-    save_checkpoint({**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}, run / "model.pt")
-    export_onnx(run / "model.pt")
-    record["versions"] = training_versions()
+    """Replace ``RUN/model.pt`` by ``model`` (its summary keeping ``record["chosen"]`` under ``name``) and
+    its ONNX export, keep the replaced one as :func:`~synthgen.train.run.replaced_model`, and write
+    ``record`` to ``RUN/<name>.json``; returns ``record``.
+
+    The new checkpoint and its export are written to a folder of their own first and moved in only
+    once both are complete, so a failure leaves ``model.pt`` as it was.
+    """
+    staging = run / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        summary = {**payload.get("summary", {}), name: record["chosen"]}
+        new = {**payload, "config": model.config, "state_dict": model.state_dict(), "summary": summary}
+        save_checkpoint(new, staging / BEST)
+        exported = export_onnx(staging / BEST)
+        backup = replaced_model(run, name)
+        shutil.copyfile(run / BEST, backup)
+        for file in reversed(exported):  # the sidecar first: it names the new checkpoint, so the old one runs on torch meanwhile
+            os.replace(file, run / file.name)
+        os.replace(staging / BEST, run / BEST)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    record.update(replaced=str(backup), versions=training_versions())
     (run / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record

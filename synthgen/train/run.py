@@ -1,6 +1,17 @@
 """A training run's folder: its checks, split, summary, metrics files, checkpoints and resume state."""
 
-__all__ = ["BEST", "LAST", "RUN_FORMAT", "RunFolder", "run_split"]
+__all__ = [
+    "BEST",
+    "ENCODER_REFIT",
+    "FLOW_REFIT",
+    "LAST",
+    "REFIT_COMMANDS",
+    "RUN_FORMAT",
+    "RunFolder",
+    "replaced_model",
+    "run_folder",
+    "run_split",
+]
 
 import csv
 import dataclasses
@@ -27,6 +38,30 @@ RUN_FORMAT = "synthgen-run-1"
 BEST = "model.pt"
 #: the rows of each split, fixed at the run's start
 SPLIT = "split.npz"
+#: the refits that replace a run's model.pt, by the name of their record (``<name>.json``)
+FLOW_REFIT, ENCODER_REFIT = "refit", "encoder_refit"
+#: the command that makes each refit
+REFIT_COMMANDS = {FLOW_REFIT: "refit-flow", ENCODER_REFIT: "refit-encoder"}
+
+
+def run_folder(path: str | Path) -> Path:
+    """The run folder that ``path`` names: the folder itself, or the folder of its ``model.pt``.
+
+    Raises:
+        SynthgenError: ``path`` is another file, or nothing.
+    """
+    path = Path(path)
+    if path.is_file() and path.name == BEST:
+        return path.parent
+    if not path.is_dir():
+        what = "is a file" if path.exists() else "does not exist"
+        raise SynthgenError(f"{path} {what}: RUN is a run folder (the --out of `synthgen train`) or its {BEST}")
+    return path
+
+
+def replaced_model(run: Path, name: str) -> Path:
+    """Where refit ``name`` keeps the ``model.pt`` it replaced: ``model.before-<command>.pt``."""
+    return run / f"model.before-{REFIT_COMMANDS[name]}.pt"
 
 
 @dataclass(frozen=True)
@@ -49,15 +84,20 @@ class RunFolder:
             raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
         if resume and not (out / LAST).exists():
             raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
+        refits = [command for name, command in REFIT_COMMANDS.items() if (out / f"{name}.json").exists()]
+        if resume and refits:
+            raise SynthgenError(
+                f"{out / BEST} was refitted ({refits[0]}); resuming training would discard the refit: train into a new --out"
+            )
         out.mkdir(parents=True, exist_ok=True)
         return cls(out)
 
     def resume_state(self, settings: Any, data: DatasetFile, device: Any) -> dict[str, Any]:
         """The last epoch's state, after checking it was trained with ``settings`` (``epochs`` and ``device`` may differ) on ``data``."""
         state = load_checkpoint(self.out / LAST, device)
-        saved = type(settings)(**state["settings"])
-        if dataclasses.replace(saved, epochs=settings.epochs, device=settings.device) != settings:
-            raise SynthgenError(f"{self.out} was trained with other settings; resume it with the same options")
+        difference = settings.difference_from(type(settings)(**state["settings"]))
+        if difference is not None:
+            raise SynthgenError(f"{self.out} was trained with other settings ({difference}): resume it with the same options")
         self._check_same_data(state["summary"], data)
         return state
 

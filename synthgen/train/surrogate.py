@@ -19,7 +19,7 @@ from synthgen.nn.surrogate import SURROGATE_DEFAULTS, SoundSurrogate
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.loop import resolve_device
-from synthgen.train.run import BEST, run_split
+from synthgen.train.run import BEST, run_folder, run_split
 from synthgen.versions import training_versions
 
 #: the proxy's file in a run folder
@@ -60,7 +60,7 @@ def train_surrogate(
     Returns:
         The checkpoint's summary (``best_valid_log_mel_mse`` is in the dataset's log-mel units).
     """
-    run = Path(run)
+    run = run_folder(run)
     payload = load_checkpoint(run / BEST)
     stats = MelStats(**payload["mel_stats"])
     device_ = resolve_device(device)

@@ -1,0 +1,94 @@
+"""The train command's checks of what it is given, and what it says when interrupted or resumed with other options."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import synthgen.train.loop as loop
+from synthgen.cli import main
+from synthgen.errors import SynthgenError
+from synthgen.model import load_checkpoint
+from synthgen.train.run import LAST
+
+
+def _train(data: Path, out: Path, *options: str) -> tuple[int, str, str]:
+    args = ["train", "--data", str(data), "--out", str(out), "--model", "mlp", "--epochs", "1", "--batch-size", "16", "-q"]
+    result = CliRunner().invoke(main, [*args, "--set", "hidden=32", *options])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("layers=3.5", "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got 3.5"),
+        ("layers=true", "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got True"),
+        ("dropout=NaN", "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got nan"),
+        ("dropout=Infinity", "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got inf"),
+        ('dropout="0.1"', "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got '0.1'"),
+        ("hidden=64", "hidden is given twice (32, then 64): give each setting once"),
+    ],
+)
+def test_a_nonsense_model_setting_is_refused_before_the_run_folder_is_made(
+    builtin_dataset: Path, tmp_path: Path, setting: str, message: str
+) -> None:
+    code, _, stderr = _train(builtin_dataset, tmp_path / "run", "--set", setting)
+    assert code not in (0, None) and len(stderr.strip().splitlines()) == 1 and message in stderr, stderr
+    assert not (tmp_path / "run").exists()
+
+
+def _interrupt_at_pass(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Ctrl-C at the ``n``-th pass over a split (each epoch makes two: training, validation)."""
+    real, passes = loop._run_epoch, [0]
+
+    def run_epoch(*args: object, **kwargs: object) -> dict[str, float]:
+        passes[0] += 1
+        if passes[0] == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_run_epoch", run_epoch)
+
+
+def test_ctrl_c_says_whether_there_is_an_epoch_to_resume(builtin_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupt_at_pass(monkeypatch, 1)
+    code, _, stderr = _train(builtin_dataset, tmp_path / "first", "--epochs", "2")
+    assert code == 130 and stderr.strip() == "interrupted: no epoch finished: run the same command again, without --resume"
+    assert not (tmp_path / "first" / LAST).exists()
+    _interrupt_at_pass(monkeypatch, 3)
+    code, _, stderr = _train(builtin_dataset, tmp_path / "first", "--epochs", "2")  # the same command again, as told
+    assert code == 130 and "run the same command with --resume" in stderr
+    assert load_checkpoint(tmp_path / "first" / LAST)["epoch"] == 0
+
+
+def test_resuming_with_other_options_names_the_first_that_differs(builtin_dataset: Path, tmp_path: Path) -> None:
+    assert _train(builtin_dataset, tmp_path)[0] == 0
+    for options, difference in (
+        (["--model", "cnn"], "--model was mlp, now cnn"),
+        (["--set", "dropout=0.1"], "--set dropout was not given, now 0.1"),
+        (["--lr", "0.01"], "--lr was 0.001, now 0.01"),
+    ):
+        code, _, stderr = _train(builtin_dataset, tmp_path, "--epochs", "2", "--resume", *options)
+        assert code == 1 and f"was trained with other settings ({difference}): resume it with the same options" in stderr
+
+
+def test_a_damaged_checkpoint_is_called_truncated_or_corrupt(tiny_model: Path, tmp_path: Path) -> None:
+    whole = (tiny_model / "model.pt").read_bytes()
+    for name, content in (("half.pt", whole[: len(whole) // 2]), ("empty.pt", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(SynthgenError, match=rf"{name} is truncated or corrupt \({len(content)} bytes, .*\): copy it again"):
+            load_checkpoint(tmp_path / name)
+    (tmp_path / "notes.pt").write_text("not a model\n")
+    with pytest.raises(SynthgenError, match="notes.pt is not a synthgen model checkpoint"):
+        load_checkpoint(tmp_path / "notes.pt")
+
+
+def test_evaluating_a_model_on_its_training_data_warns_on_stderr_even_when_quiet(
+    tiny_model: Path, builtin_dataset: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    args = ["evaluate", "--model", str(tiny_model), "--data", str(builtin_dataset), "--max-rows", "4", "--out", str(tmp_path), "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: vae_flow_post was trained on {builtin_dataset / 'dataset.h5'}: its scores are not on held-out sounds"]
