@@ -155,14 +155,25 @@ def load_config(name_or_path: str | Path) -> SynthConfig:
     return parse_config(data, source=str(path))
 
 
+#: keys a config may have at its top level, in a ``learned`` entry, and under ``plugin`` and ``volume``
+_TOP_KEYS = ("name", "backend", "description", "plugin", "dsp", "render", "features", "volume", "search_budget", "learned", "fixed")
+_PARAMETER_KEYS = ("name", "kind", "range", "values", "steps", "scale")
+_PLUGIN_KEYS = ("file", "search_paths")
+_VOLUME_KEYS = ("parameter", "exponent")
+
+
+def _check_keys(mapping: dict, allowed: tuple[str, ...] | list[str], where: str, prefix: str = "") -> None:
+    """Refuse a key that is not in ``allowed`` (a typo would otherwise be ignored), in one line naming it."""
+    for key in mapping:
+        if key not in allowed:
+            raise SynthgenError(f"{where}: unknown key '{prefix}{key}' (allowed here: {', '.join(allowed)})")
+
+
 def _section(data: dict, key: str, cls: type, source: str) -> Any:
     values = data.get(key) or {}
     if not isinstance(values, dict):
         raise SynthgenError(f"{source}: '{key}' must be a mapping")
-    known = {f.name: f.type for f in dataclasses.fields(cls)}
-    for k in values:
-        if k not in known:
-            raise SynthgenError(f"{source}: unknown key '{key}.{k}' (known: {', '.join(known)})")
+    _check_keys(values, [f.name for f in dataclasses.fields(cls)], source, f"{key}.")
     defaults = cls()
     kwargs = {}
     for k, v in values.items():
@@ -230,6 +241,7 @@ def _spec(entry: Any, i: int, source: str, unit_range: bool) -> ParameterSpec:
         raise SynthgenError(f"{where} must be a parameter name or a mapping with 'name'")
     name = str(entry["name"])
     where = f"{where} ({name})"
+    _check_keys(entry, _PARAMETER_KEYS, where)
     kind = entry.get("kind", "continuous")
     if kind not in KINDS:
         raise SynthgenError(f"{where}: kind '{kind}' is not one of {', '.join(KINDS)}")
@@ -270,6 +282,7 @@ def _volume(entry: Any, fixed: dict[str, float], backend: str, source: str) -> V
         return None
     if not isinstance(entry, dict) or "parameter" not in entry:
         raise SynthgenError(f"{source}: 'volume' must be a mapping with 'parameter' (and 'exponent'), got {entry!r}")
+    _check_keys(entry, _VOLUME_KEYS, source, "volume.")
     if backend != "plugin":
         raise SynthgenError(f"{source}: 'volume' is for plugin synths, whose native presets play outside synthgen")
     name = str(entry["parameter"])
@@ -281,10 +294,26 @@ def _volume(entry: Any, fixed: dict[str, float], backend: str, source: str) -> V
     return VolumeControl(name, exponent)
 
 
+def _dsp_file(name: str, source: str) -> Path:
+    """The Faust file a config names: beside the config, else (a relative name) among the shipped configs."""
+    path = Path(name)
+    beside = Path(source).parent / path if source != "<config>" else path
+    if beside.is_file():
+        return beside
+    shipped = CONFIG_DIR / path
+    if not path.is_absolute() and shipped.is_file():
+        return shipped
+    raise SynthgenError(
+        f"{source}: dsp file not found: {beside}; put it beside the config, or write a config with the Faust "
+        "source inlined: `synthgen info --synth CONFIG --write-config FILE.yaml`"
+    )
+
+
 def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     """Validate a config dict (as read from YAML) and build a :class:`SynthConfig`."""
     if not isinstance(data, dict):
         raise SynthgenError(f"{source}: a config must be a YAML mapping")
+    _check_keys(data, _TOP_KEYS, source)
     for key in ("name", "backend", "learned"):
         if key not in data:
             raise SynthgenError(f"{source}: missing key '{key}'")
@@ -292,6 +321,9 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     if backend not in ("faust", "plugin"):
         raise SynthgenError(f"{source}: backend '{backend}' must be 'faust' or 'plugin'")
     plugin = data.get("plugin") or {}
+    if not isinstance(plugin, dict):
+        raise SynthgenError(f"{source}: 'plugin' must be a mapping with 'file' (and 'search_paths')")
+    _check_keys(plugin, _PLUGIN_KEYS, source, "plugin.")
     if backend == "plugin" and not plugin.get("file"):
         raise SynthgenError(f"{source}: a plugin config needs 'plugin.file'")
     if backend == "faust" and not data.get("dsp"):
@@ -318,10 +350,7 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
     volume = _volume(data.get("volume"), fixed, backend, source)
     dsp = data.get("dsp")
     if dsp is not None and str(dsp).endswith(".dsp") and "\n" not in str(dsp):
-        dsp_path = (Path(source).parent / str(dsp)) if source != "<config>" else Path(str(dsp))
-        if not dsp_path.is_file():
-            raise SynthgenError(f"{source}: dsp file not found: {dsp_path}")
-        dsp = dsp_path.read_text()
+        dsp = _dsp_file(str(dsp), source).read_text()
     return SynthConfig(
         name=str(data["name"]),
         backend=backend,

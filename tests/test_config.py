@@ -1,15 +1,20 @@
 """Configs: shipped ones load; every bad input gets a one-line error naming file and key."""
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from synthgen.config import DEFAULT_SEARCH_BUDGET, config_names, load_config
+from synthgen.config import CONFIG_DIR, DEFAULT_SEARCH_BUDGET, config_names, load_config
 from synthgen.errors import SynthgenError
 from synthgen.synths.loading import load_synth
+from synthgen.synths.resolve import write_config_file
 
-from .conftest import requires_amsynth
+from .conftest import requires_amsynth, run_apart
+
+NEKOBI = Path("/usr/lib/vst/Nekobi-vst.so")
 
 GOOD = """
 name: t
@@ -64,13 +69,18 @@ def test_good_config_parses_kinds(tmp_path: Path) -> None:
         (GOOD.replace("steps: 5", "steps: 1"), "'steps' >= 2"),
         (GOOD.replace("backend: plugin", "backend: lv2"), "backend 'lv2'"),
         (GOOD + "render: {sample_rat: 44100}\n", "unknown key 'render.sample_rat'"),
-        (GOOD.replace("learned:", "learnt:"), "missing key 'learned'"),
+        (GOOD.replace("learned:", "learnt:"), "unknown key 'learnt' .*learned"),
+        ("name: t\nbackend: faust\ndsp: x.dsp\n", "missing key 'learned'"),
         (GOOD.replace("master_vol", "filter_cutoff"), "both learned and fixed"),
         (GOOD + "volume: {parameter: filter_cutoff}\n", "must name a parameter under 'fixed'"),
         (GOOD + "volume: {parameter: master_vol, exponent: 0}\n", "'volume.exponent' must be above 0"),
         (GOOD + "volume: master_vol\n", "'volume' must be a mapping with 'parameter'"),
         (GOOD + "search_budget: -5\n", "'search_budget' must be a whole number of renders"),
         (GOOD + "search_budget: 1.5\n", "'search_budget' must be a whole number of renders"),
+        (GOOD + "search_budgt: 330\n", r"unknown key 'search_budgt' \(allowed here: name, backend, .*search_budget"),
+        (GOOD.replace("range: [0.1, 1]}", "range: [0.1, 1], scal: log}"), r"learned\[0\] \(filter_cutoff\): unknown key .scal. .*scale"),
+        (GOOD.replace("search_paths:", "search_path:"), "unknown key 'plugin.search_path'"),
+        (GOOD + "volume: {parameter: master_vol, exponnt: 2}\n", "unknown key 'volume.exponnt'"),
     ],
 )
 def test_bad_config_one_line_error(tmp_path: Path, text: str, message: str) -> None:
@@ -104,3 +114,24 @@ def test_non_plugin_file_is_rejected(tmp_path: Path) -> None:
     fake.write_bytes(b"not a plugin")
     with pytest.raises(SynthgenError, match="not a VST2/VST3 plugin"):
         load_synth(load_config(write(tmp_path, GOOD)), plugin=fake)
+
+
+def test_a_copied_shipped_config_finds_the_shipped_dsp_file(tmp_path: Path) -> None:
+    (tmp_path / "my").mkdir()
+    copy = tmp_path / "my" / "b.yaml"
+    shutil.copy(CONFIG_DIR / "builtin.yaml", copy)
+    shipped = load_config("builtin")
+    assert load_config(copy).dsp == shipped.dsp
+    copy.write_text(copy.read_text().replace("dsp: builtin.dsp", "dsp: mine.dsp"))
+    with pytest.raises(SynthgenError, match=r"dsp file not found: .*mine.dsp; .*--write-config"):
+        load_config(copy)
+    # the way out the message names: a written config carries the Faust source itself
+    write_config_file(shipped, tmp_path / "inlined.yaml")
+    assert load_config(tmp_path / "inlined.yaml").dsp == shipped.dsp
+
+
+@pytest.mark.skipif(not NEKOBI.exists(), reason="Debian package dpf-plugins (Nekobi) is not installed")
+def test_another_plugin_given_with_plugin_is_named_as_such() -> None:
+    result = run_apart("info", "--synth", "amsynth", "--plugin", str(NEKOBI))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert re.search(rf"plugin file {NEKOBI} has no parameter '\w+'.* is --plugin the right plugin for that config\?", result.stderr)

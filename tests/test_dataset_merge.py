@@ -3,6 +3,7 @@
 __all__: list[str] = []
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,36 @@ def test_notes_and_variations_of_one_preset_share_a_split(two_notes: Path, aroun
 def test_human_banks_group_by_bank() -> None:
     banks = np.array(["a", "a", "b", "c"])
     np.testing.assert_array_equal(row_groups(banks, np.array(["x", "y~1", "z", "w"])), banks)
+
+
+def test_merge_keeps_only_the_columns_every_source_has(two_notes: Path, tmp_path: Path) -> None:
+    with_audio = tmp_path / "with_audio"
+    render_dataset(CONFIG, with_audio, n=2, seed=5, with_audio=True, progress=False)
+    lines: list[str] = []
+    merged = merge_datasets([with_audio, two_notes], tmp_path / "all", lines.append)
+    assert len(lines) == 1 and "left out column 'audio'" in lines[0] and str(two_notes) in lines[0]
+    with open_dataset(merged) as data:
+        assert "audio" not in data and "mel" in data
+        assert not data.metadata["with_audio"]
+        assert np.isfinite(data.read("mel")).all()
+        with pytest.raises(SynthgenError, match="has no column 'audio'"):
+            data.read("audio")
+
+
+def test_a_merged_dataset_names_the_source_that_changed_or_is_not_beside_it(around: Path, tmp_path: Path) -> None:
+    from synthgen.dataset.summary import describe_dataset
+    from synthgen.dataset.verify import verify_dataset
+
+    uniform = tmp_path / "uni"
+    render_dataset(CONFIG, uniform, n=4, seed=2, chunk_size=3, progress=False)  # its last shard is short
+    merged = merge_datasets([uniform, around], tmp_path / "all").parent
+    assert f"sources     {uniform}, {around}" in describe_dataset(merged)
+    shutil.copytree(merged, tmp_path / "elsewhere" / "all")
+    with pytest.raises(SynthgenError, match=r"refers to the shards of its source folders .* keep the merged folder beside"):
+        open_dataset(tmp_path / "elsewhere" / "all")
+    render_dataset(CONFIG, uniform, n=6, seed=2, chunk_size=3, progress=False)  # grown: its last shard is rendered again
+    changed = rf"source folder {uniform} changed since the merge .*run `synthgen dataset merge` again"
+    with pytest.raises(SynthgenError, match=changed):
+        open_dataset(merged)
+    with pytest.raises(SynthgenError, match=changed):
+        verify_dataset(merged)

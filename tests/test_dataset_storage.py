@@ -122,7 +122,7 @@ def test_damaged_manifest_is_rebuilt_or_explained(builtin_dataset: Path, fresh_c
     assert json.loads((folder / "manifest.json").read_text())["settings"]["seed"] == 0
     (folder / "manifest.json").write_text("{trunc")
     (folder / "dataset.h5").unlink()
-    with pytest.raises(SynthgenError, match="manifest.json is empty or damaged .* delete .* and render again"):
+    with pytest.raises(SynthgenError, match="manifest.json is missing, empty or damaged .* delete .* and render again"):
         rerender(folder)
 
 
@@ -153,7 +153,7 @@ def test_a_larger_n_grows_the_dataset(tmp_path: Path, builtin_config) -> None:
         np.testing.assert_allclose(data.read("mel", slice(0, 20)), first, atol=1e-3)
     with pytest.raises(SynthgenError, match="can grow a dataset but not shrink it"):
         render_dataset(builtin_config, folder, n=10, seed=1, chunk_size=8, progress=False)
-    with pytest.raises(SynthgenError, match=r"other settings \(seed differ\)"):
+    with pytest.raises(SynthgenError, match=r"other settings \(seed was 1, now 2\)"):
         render_dataset(builtin_config, folder, n=40, seed=2, chunk_size=8, progress=False)
 
 
@@ -235,3 +235,49 @@ def test_datasets_of_format_1_still_open(builtin_dataset: Path, fresh_copy) -> N
     shard_path(folder, 2).unlink()
     with pytest.raises(SynthgenError, match="chunk-000002.h5 is missing"):
         open_dataset(folder)
+
+
+def test_other_settings_name_their_old_and_new_values(builtin_dataset: Path, fresh_copy) -> None:
+    folder = fresh_copy(builtin_dataset)
+    with pytest.raises(SynthgenError, match=r"other settings \(notes were \[60\], now \[48\]\): use another --out"):
+        rerender(folder, notes=[(48, 127)])
+    with pytest.raises(SynthgenError, match=r"other settings \(velocities were \[127\], now \[100\]\)"):
+        rerender(folder, notes=[(60, 100)])
+
+
+def test_a_missing_manifest_is_rebuilt_from_the_finished_dataset(builtin_dataset: Path, fresh_copy) -> None:
+    folder = fresh_copy(builtin_dataset)
+    (folder / "manifest.json").unlink()
+    rerender(folder)
+    assert json.loads((folder / "manifest.json").read_text())["settings"]["seed"] == FIXTURE["seed"]
+    (folder / "manifest.json").unlink()
+    (folder / "dataset.h5").unlink()
+    with pytest.raises(SynthgenError, match="manifest.json is missing, empty or damaged and no finished dataset.h5"):
+        rerender(folder)
+
+
+def test_repeated_notes_are_refused(tmp_path: Path) -> None:
+    code, output = run("render", "--synth", "builtin", "--n", "2", "--notes", "60", "--notes", "C4", "--out", str(tmp_path / "d"))
+    assert "MIDI pitch 60 at velocity 127 is asked for more than once" in one_line_error(code, output)
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_full_disk_keeps_finished_shards_and_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "full"
+    create_dataset = h5py.Group.create_dataset
+
+    def fills_the_disk_on_shard_1(group: h5py.Group, name: str, **kwargs: object) -> h5py.Dataset:
+        made = create_dataset(group, name, **kwargs)
+        if "chunk-000001" in group.file.filename:
+            raise OSError(28, "No space left on device")
+        return made
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", fills_the_disk_on_shard_1)
+    with pytest.raises(SynthgenError, match=r"disk full while writing shard shards/chunk-000001.h5; finished shards are kept"):
+        rerender(folder, n=8, chunk_size=4)
+    assert not list(folder.rglob("*.tmp"))
+    assert chunks_to_render(folder, 2) == [1]
+    monkeypatch.undo()
+    rerender(folder, n=8, chunk_size=4)
+    with open_dataset(folder) as data:
+        np.testing.assert_array_equal(data.read("row_id"), np.arange(8))

@@ -1,5 +1,6 @@
 """Datasets of human presets: amsynth banks rendered through `synthgen render --presets`, presets list, errors."""
 
+import json
 import re
 from pathlib import Path
 
@@ -214,3 +215,42 @@ def test_presets_list_defaults_to_the_installed_banks() -> None:
     result = CliRunner().invoke(main, ["presets", "list"])
     assert result.exit_code == 0, result.output
     assert "amsynth_factory" in result.stdout and "presets in 28 banks" in result.stderr
+
+
+def test_a_silent_human_preset_is_named_and_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synthgen.config import load_config
+    from synthgen.dataset import render_dataset
+
+    config = load_config("builtin")
+    shipped = Path(__file__).parents[1] / "presets" / "builtin" / "bass" / "acid_bass.json"
+    bank = tmp_path / "mine"
+    bank.mkdir()
+    (bank / "loud.json").write_text(shipped.read_text())
+    document = json.loads(shipped.read_text())
+    document["parameters"]["volume"] = 0.0  # as authored, it plays nothing
+    (bank / "mute.json").write_text(json.dumps(document))
+    source = load_human_presets(bank, config, as_authored=True).source(seed=0)
+    render_dataset(config, tmp_path / "data", source=source, progress=False)
+    assert "dropped preset 'mute' (mine): it rendered silence" in capsys.readouterr().err
+    recorded = json.loads((tmp_path / "data" / "failed_presets.json").read_text())
+    assert [(r["bank"], r["preset"], r["reason"]) for r in recorded] == [("mine", "mute", "rendered silence")]
+    with open_dataset(tmp_path / "data") as data:
+        assert list(data.read("source_preset")) == ["loud"]
+
+
+@needs_banks
+def test_export_refuses_to_replace_a_file_or_write_an_empty_bank(small_banks: tuple[Path, Path], tmp_path: Path) -> None:
+    _, single = small_banks
+    out = tmp_path / "mine.bank"
+    out.write_text("mine")
+    code, output = _run("presets", "export", str(single), "--out", str(out))
+    assert code == 1 and output.count("\n") == 1 and "exists: give another file name, or --force" in output, output
+    assert out.read_text() == "mine"
+    code, output = _run("presets", "export", str(single), "--out", str(out), "--force")
+    assert code == 0, output
+    assert [p.name for p in read_bank(out)] == [p.name for p in read_bank(single)]
+    empty = tmp_path / "empty.bank"
+    write_bank([], empty)  # a header and no preset
+    code, output = _run("presets", "export", str(empty), "--out", str(tmp_path / "new.bank"))
+    assert code == 1 and output.count("\n") == 1 and "hold no preset" in output, output
+    assert not (tmp_path / "new.bank").exists()

@@ -195,7 +195,10 @@ def dataset() -> None:
 def dataset_merge(sources: tuple[Path, ...], out: Path) -> None:
     """Join datasets of one synth config (e.g. uniform draws and variations around human presets) into one.
 
-    No data is copied: the merged dataset refers to the sources' files, so keep them side by side.
+    No data is copied: the merged dataset refers to the sources' files, so keep them side by side,
+    and merge again after a source changes (a render that grows it). Sources of another config are
+    refused; sources with other columns merge, keeping only the columns every source has (audio
+    only if every source was rendered with --audio): a line names each column left out.
 
     \b
     Example:
@@ -204,7 +207,7 @@ def dataset_merge(sources: tuple[Path, ...], out: Path) -> None:
     from synthgen.dataset.merge import merge_datasets
     from synthgen.dataset.summary import describe_dataset
 
-    click.echo(describe_dataset(merge_datasets(list(sources), out)))
+    click.echo(describe_dataset(merge_datasets(list(sources), out, lambda line: click.echo(line, err=True))))
 
 
 @dataset.command("info")

@@ -32,7 +32,8 @@ def list_presets(paths: tuple[Path, ...]) -> None:
 @presets.command("export")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The amsynth bank to write (.bank, at most 128 presets).")
-def export(inputs: tuple[Path, ...], out: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace --out if it exists (without it, an existing file is refused).")
+def export(inputs: tuple[Path, ...], out: Path, force: bool) -> None:
     """Write synthgen JSON presets of amsynth as one bank file that amsynth opens.
 
     The JSON presets may come from resynth or any other synthgen command. A JSON preset is named
@@ -60,5 +61,5 @@ def export(inputs: tuple[Path, ...], out: Path) -> None:
             click.echo(f"note: {e}; output gains stay in the JSON presets only", err=True)
             return None
 
-    written = export_amsynth_bank(inputs, out, amsynth, config)
+    written = export_amsynth_bank(inputs, out, amsynth, config, replace=force)
     click.echo(f"wrote {out}: {len(written)} presets")

@@ -45,6 +45,8 @@ BROKEN_PEAK = 100.0
 MAX_ATTEMPTS = 32
 #: shard attribute holding the presets that crashed or hung the synth, as JSON
 FAILED_ATTR = "failed_presets"
+#: shard attribute holding the human presets dropped for a silent or broken render (not replaced), as JSON
+DROPPED_ATTR = "dropped_presets"
 
 
 def check_renders(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +137,8 @@ def preset_failure(job: RenderJob, row: int, attempt: int, reason: str) -> Prese
 class RenderedChunk:
     """The kept rows of one chunk; their audio ``(n_kept, n_samples)`` lies in the caller's buffer.
 
-    ``mel`` holds their log-mels ``(n_kept, n_mels, n_frames)`` where the renderer computed them.
+    ``mel`` holds their log-mels ``(n_kept, n_mels, n_frames)`` where the renderer computed them;
+    ``dropped`` the presets whose render was rejected and that the source does not replace (human presets).
     """
 
     chunk: int
@@ -147,6 +150,7 @@ class RenderedChunk:
     n_silent: int = 0
     n_broken: int = 0
     failures: list[PresetFailure] = field(default_factory=list)
+    dropped: list[PresetFailure] = field(default_factory=list)
     mel: np.ndarray | None = None
 
 
@@ -206,6 +210,9 @@ def render_chunk_audio(
                 result.n_silent += int(silent[0])
                 result.n_broken += int(broken[0])
                 accepted = not (silent[0] or broken[0])
+                if not accepted and not job.source.retry_rejected:
+                    why = "rendered silence" if silent[0] else "rendered broken audio (not finite, or too loud)"
+                    result.dropped.append(preset_failure(job, row, attempt, why))
             if accepted:
                 out[len(kept_rows)] = audio[0]
                 if mels is not None:
@@ -257,6 +264,7 @@ def write_chunk(job: RenderJob, rendered: RenderedChunk, audio: np.ndarray) -> N
         "n_broken": rendered.n_broken,
         "n_failed": len(rendered.failures),
         FAILED_ATTR: json.dumps([asdict(f) for f in rendered.failures]),
+        DROPPED_ATTR: json.dumps([asdict(f) for f in rendered.dropped]),
     }
     write_shard(shard_path(job.root, rendered.chunk), columns, attrs)
 
@@ -295,9 +303,10 @@ def render_chunk(
 
 
 def gather_failures(root: Path, n_chunks: int) -> list[dict[str, Any]]:
-    """Every skipped preset recorded in the shards of a finished render, in chunk order."""
+    """Every skipped or dropped preset recorded in the shards of a finished render, in chunk order."""
     failures: list[dict[str, Any]] = []
     for chunk in range(n_chunks):
         with h5py.File(shard_path(root, chunk), "r") as f:
             failures.extend(json.loads(f.attrs.get(FAILED_ATTR, "[]")))
+            failures.extend(json.loads(f.attrs.get(DROPPED_ATTR, "[]")))
     return failures

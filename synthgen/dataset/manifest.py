@@ -23,6 +23,8 @@ from synthgen.errors import SynthgenError
 LOCK_FILE = ".render.lock"
 #: the most rows one render may plan (weeks of rendering); bounds its memory and time
 MAX_ROWS = 100_000_000
+#: a changed setting whose value is longer than this (a Faust source) is named without its values
+_SHOWN_CHARS = 60
 
 
 def check_render_settings(settings: dict[str, Any]) -> None:
@@ -36,6 +38,12 @@ def check_render_settings(settings: dict[str, Any]) -> None:
             raise SynthgenError(f"MIDI pitch {pitch} is outside 0..127 (--notes)")
         if not 1 <= velocity <= 127:
             raise SynthgenError(f"MIDI velocity {velocity} is outside 1..127 (--velocities)")
+    notes = [tuple(note) for note in settings["notes"]]
+    if repeated := next((note for k, note in enumerate(notes) if note in notes[:k]), None):
+        raise SynthgenError(
+            f"MIDI pitch {repeated[0]} at velocity {repeated[1]} is asked for more than once (a note's name and number, "
+            "C4 and 60, are one note; see --notes and --velocities): give each note once"
+        )
     if settings["n_rows_planned"] > MAX_ROWS:
         raise SynthgenError(f"{settings['n_rows_planned']} rows planned, more than the {MAX_ROWS} one dataset may hold: lower --n")
 
@@ -64,7 +72,7 @@ def _read_settings(root: Path) -> dict[str, Any]:
         settings = _settings_from_dataset(root)
         if settings is None:
             raise SynthgenError(
-                f"{path} is empty or damaged and no finished {DATASET_FILE} is there to rebuild it from: "
+                f"{path} is missing, empty or damaged and no finished {DATASET_FILE} is there to rebuild it from: "
                 f"delete {root} and render again, or render into another --out"
             ) from None
         _write_manifest(root, settings)
@@ -74,25 +82,51 @@ def _read_settings(root: Path) -> dict[str, Any]:
     return manifest["settings"]
 
 
+def _holds_dataset(root: Path) -> bool:
+    """Whether ``root`` holds a dataset, finished or not (its manifest may be missing: it is rebuilt or explained)."""
+    return any((root / name).exists() for name in (MANIFEST_FILE, DATASET_FILE, SHARD_DIR))
+
+
 def _without_size(settings: dict[str, Any]) -> dict[str, Any]:
     source = {k: v for k, v in settings["source"].items() if k != "n_items"}
     return {**{k: v for k, v in settings.items() if k != "n_rows_planned"}, "source": source}
 
 
+def _readable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as the command line gives them: notes made of every pitch at every velocity become ``notes`` and ``velocities``."""
+    pitches = list(dict.fromkeys(p for p, _ in settings["notes"]))
+    velocities = list(dict.fromkeys(v for _, v in settings["notes"]))
+    if [[p, v] for p in pitches for v in velocities] != settings["notes"]:
+        return settings
+    return {**settings, "notes": pitches, "velocities": velocities}
+
+
+def _differences(before: Any, now: Any, key: str = "") -> list[str]:
+    """What changed from ``before`` to ``now``, one phrase per changed value (``notes were [48], now [60]``)."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        keys = sorted(set(before) | set(now))
+        return [d for k in keys for d in _differences(before.get(k), now.get(k), f"{key}.{k}" if key else k)]
+    if before == now:
+        return []
+    was, is_now = json.dumps(before), json.dumps(now)
+    if max(len(was), len(is_now)) > _SHOWN_CHARS:
+        return [f"{key} differs"]
+    return [f"{key} {'were' if isinstance(before, list) else 'was'} {was}, now {is_now}"]
+
+
 def _check_same_dataset(root: Path, previous: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Refuse to resume (or grow) a dataset with settings other than its own."""
+    """Refuse to resume (or grow) a dataset with settings other than its own, naming the old and new values."""
     before, now = _without_size(previous), _without_size(settings)
-    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-    source_changed = {k for k in set(before["source"]) | set(now["source"]) if before["source"].get(k) != now["source"].get(k)}
-    if changed == ["source"] and source_changed == {"presets_sha256"}:
+    changed = _differences(_readable(before), _readable(now))
+    if len(changed) == 1 and changed[0].startswith("source.presets_sha256 "):
         raise SynthgenError(
             f"the presets given with --presets changed since {root} was started (their fingerprint differs): "
             "render them into a new --out, or restore the preset files to resume"
         )
     if changed:
+        shown = "; ".join(changed[:3]) + ("; ..." if len(changed) > 3 else "")
         raise SynthgenError(
-            f"{root} holds a dataset made with other settings ({', '.join(changed)} differ): "
-            "use another --out, or the original command to resume it"
+            f"{root} holds a dataset made with other settings ({shown}): use another --out, or the original command to resume it"
         )
     if settings["n_rows_planned"] < previous["n_rows_planned"]:
         raise SynthgenError(
@@ -119,7 +153,7 @@ def prepare_folder(root: Path, settings: dict[str, Any]) -> Iterator[None]:
     if root.exists() and not root.is_dir():
         raise SynthgenError(f"--out {root} is a file; give a folder for the dataset")
     strangers = root.exists() and any(p.name not in (MANIFEST_FILE + ".tmp", LOCK_FILE) for p in root.iterdir())
-    if strangers and not (root / MANIFEST_FILE).exists():
+    if strangers and not _holds_dataset(root):
         raise SynthgenError(f"--out {root} is not empty and holds no synthgen dataset; give a new folder")
     root.mkdir(parents=True, exist_ok=True)
     with (root / LOCK_FILE).open("a") as lock:
@@ -133,7 +167,7 @@ def prepare_folder(root: Path, settings: dict[str, Any]) -> Iterator[None]:
 
 def _start_or_grow(root: Path, settings: dict[str, Any]) -> None:
     """Write the manifest of a new dataset, or check an existing one's and grow it to ``settings``."""
-    if (root / MANIFEST_FILE).exists():
+    if _holds_dataset(root):
         previous = _read_settings(root)
         _check_same_dataset(root, previous, settings)
         if settings["n_rows_planned"] > previous["n_rows_planned"]:

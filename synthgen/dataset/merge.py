@@ -2,6 +2,7 @@
 
 __all__ = ["merge_datasets"]
 
+from collections.abc import Callable
 from pathlib import Path
 
 from synthgen.dataset.reading import dataset_file, read_header
@@ -9,17 +10,19 @@ from synthgen.dataset.storage import DATASET_FILE, join_shards
 from synthgen.errors import SynthgenError
 
 
-def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
+def merge_datasets(sources: list[str | Path], out: str | Path, notify: Callable[[str], None] | None = None) -> Path:
     """Present the rows of several datasets, in order, as the dataset ``out``.
 
     The sources must share the synth config (parameters, render and feature settings); they may
     differ in where their presets come from (uniform draws, human presets, variations around
-    them), their seeds and their notes. ``out/dataset.h5`` refers to the sources' shards, so keep
-    the folders side by side.
+    them), their seeds, their notes and their columns: only the columns every source has are
+    merged (``audio`` only if every source was rendered with it). ``out/dataset.h5`` refers to the
+    sources' shards, so keep the folders side by side, and merge again after a source changes.
 
     Arguments:
         sources: dataset folders made by ``synthgen render`` (at least two).
         out: the new dataset folder (must not hold a dataset yet).
+        notify: called with one line for each column left out.
 
     Returns:
         The path of ``out/dataset.h5``.
@@ -29,10 +32,10 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
     out = Path(out)
     if (out / DATASET_FILE).exists() or (out.exists() and not out.is_dir()):
         raise SynthgenError(f"--out {out} already exists; give a new folder for the merged dataset")
-    metas, shards, given = [], [], set()
+    metas, shards, given, columns = [], [], set(), []
     for source in sources:
         file = dataset_file(source)
-        meta, records, _ = read_header(file)
+        meta, records, names = read_header(file)
         if metas and meta["config"] != metas[0]["config"]:
             raise SynthgenError(f"{source} was rendered with another synth config than {sources[0]}; only datasets of one config merge")
         files = [file.parent.absolute() / record.file for record in records]
@@ -41,6 +44,12 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
         shards += files
         given.update(f.resolve() for f in files)
         metas.append({**meta, "path": str(file.parent.absolute())})
+        columns.append(set(names))
+    kept = set.intersection(*columns)
+    for name in sorted(set.union(*columns) - kept):
+        lacking = ", ".join(str(source) for source, names in zip(sources, columns, strict=True) if name not in names)
+        if notify is not None:
+            notify(f"left out column '{name}': {lacking} has none, and a merged dataset keeps only the columns every source has")
     out.mkdir(parents=True, exist_ok=True)
     settings = {
         "config": metas[0]["config"],
@@ -51,4 +60,4 @@ def merge_datasets(sources: list[str | Path], out: str | Path) -> Path:
         "chunk_size": metas[0]["chunk_size"],
         "with_audio": all(m["with_audio"] for m in metas),
     }
-    return join_shards(out, shards, settings)
+    return join_shards(out, shards, settings, kept)

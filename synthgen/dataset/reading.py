@@ -5,9 +5,20 @@ is an error that names it (never rows of zeros, never a same-named file found el
 :data:`MAX_OPEN_SHARDS` shard files are open at once, so memory stays flat in the number of shards.
 """
 
-__all__ = ["MAX_OPEN_SHARDS", "DatasetFile", "dataset_file", "open_dataset", "read_header"]
+__all__ = [
+    "MAX_OPEN_SHARDS",
+    "DatasetFile",
+    "dataset_file",
+    "is_merged",
+    "merged_shard_error",
+    "open_dataset",
+    "read_header",
+    "size_problem",
+    "source_folders",
+]
 
 import json
+import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -71,10 +82,49 @@ def read_header(file: Path) -> tuple[dict[str, Any], list[ShardRecord], dict[str
     return metadata, shards, columns
 
 
-def _check_shards_present(file: Path, shards: list[ShardRecord]) -> None:
-    """Every listed shard exists beside ``file`` and has the size it was written with."""
+def is_merged(metadata: dict[str, Any]) -> bool:
+    """Whether a dataset was made by ``synthgen dataset merge``: its shards lie in its source folders."""
+    return metadata.get("source", {}).get("kind") == "merged"
+
+
+def _shard_folder(root: Path, shard: str) -> Path:
+    """The dataset folder a shard was rendered into: ``root`` itself, or one of a merged dataset's sources."""
+    return Path(os.path.normpath(root / shard)).parent.parent
+
+
+def source_folders(root: Path, shards: list[ShardRecord]) -> list[Path]:
+    """The folders the shards of the dataset in ``root`` lie in, in row order (a merged dataset: its sources)."""
+    return list(dict.fromkeys(_shard_folder(root, s.file) for s in shards))
+
+
+def merged_shard_error(file: Path, shards: list[ShardRecord], shard: str, problem: str) -> SynthgenError:
+    """One line for a shard of a merged dataset that is not as it was merged: its source folder moved or changed."""
+    folder = _shard_folder(file.parent, shard)
+    if not folder.is_dir():
+        sources = ", ".join(map(str, source_folders(file.parent, shards)))
+        return SynthgenError(
+            f"{file} is a merged dataset that refers to the shards of its source folders ({sources}), and {folder} "
+            "is not there: keep the merged folder beside its sources, or merge them again where they are"
+        )
+    return SynthgenError(
+        f"{file}: source folder {folder} changed since the merge (shard {Path(shard).name}: {problem}): "
+        "run `synthgen dataset merge` again to merge what it holds now"
+    )
+
+
+def size_problem(path: Path, record: ShardRecord) -> str | None:
+    """How a shard's size differs from the one it was written with, or ``None``."""
+    if record.bytes is None or path.stat().st_size == record.bytes:
+        return None
+    return f"{path.stat().st_size} bytes where {record.bytes} were written"
+
+
+def _check_shards_present(file: Path, shards: list[ShardRecord], merged: bool) -> None:
+    """Every listed shard exists where ``file`` says and has the size it was written with."""
     root = file.parent
     missing = [s.file for s in shards if not (root / s.file).is_file()]
+    if missing and merged:
+        raise merged_shard_error(file, shards, missing[0], "missing")
     if missing and not (root / SHARD_DIR).is_dir():
         raise SynthgenError(f"{file} keeps its rows in the {SHARD_DIR}/ folder beside it, which is missing: copy the whole dataset folder")
     if missing:
@@ -84,11 +134,14 @@ def _check_shards_present(file: Path, shards: list[ShardRecord]) -> None:
             "or run the render command that made it again to re-render missing shards"
         )
     for s in shards:
-        if s.bytes is not None and (root / s.file).stat().st_size != s.bytes:
-            raise SynthgenError(
-                f"{file}: shard {s.file} changed size since it was written (truncated or replaced): "
-                "run the render command that made it again to re-render it"
-            )
+        if (problem := size_problem(root / s.file, s)) is None:
+            continue
+        if merged:
+            raise merged_shard_error(file, shards, s.file, problem)
+        raise SynthgenError(
+            f"{file}: shard {s.file} changed size since it was written (truncated or replaced): "
+            "run the render command that made it again to re-render it"
+        )
 
 
 class _OpenShard:
@@ -123,6 +176,7 @@ class DatasetFile:
             ``n_rows``, ``counts`` and ``format_version``; the config is stored once.
         config: the synth config the dataset was rendered with.
         space: its parameter space.
+        source_folders: the dataset folders its shards lie in: its own folder, or a merged dataset's sources.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -132,7 +186,9 @@ class DatasetFile:
         self.format_version: int = self.metadata["format_version"]
         self.config: SynthConfig = parse_config(self.metadata["config"], source=str(self.path))
         self.space = self.config.space
-        _check_shards_present(self.path, shards)
+        self._merged = is_merged(self.metadata)
+        _check_shards_present(self.path, shards, self._merged)
+        self.source_folders = source_folders(self.root, shards)
         self._shards = [s for s in shards if s.rows]
         self._starts = np.cumsum([0, *(s.rows for s in self._shards)])
         self._open: OrderedDict[int, _OpenShard] = OrderedDict()
@@ -160,6 +216,8 @@ class DatasetFile:
             self._open.popitem()[1].close()
 
     def _damaged(self, k: int, reason: str) -> SynthgenError:
+        if self._merged:
+            return merged_shard_error(self.path, self._shards, self._shards[k].file, f"damaged, {reason}")
         return SynthgenError(
             f"shard {self._shards[k].file} of {self.root} is damaged ({reason}): "
             "run the render command that made the dataset again to re-render it"

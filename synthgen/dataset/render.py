@@ -24,7 +24,8 @@ from synthgen.dataset.workers import WorkerPool
 from synthgen.errors import SynthgenError
 from synthgen.synths.rendering import usable_cpus
 
-#: the presets that crashed or hung the synth and were skipped, written next to ``dataset.h5``
+#: the presets that crashed or hung the synth and were skipped, and the human presets dropped for a
+#: silent or broken render, written next to ``dataset.h5``
 FAILED_FILE = "failed_presets.json"
 #: where chunks can render: supervised worker processes here, or Ray tasks (here or on a cluster)
 BACKENDS = ("local", "ray")
@@ -159,6 +160,8 @@ def _tally(job: RenderJob, bar: tqdm, counts: dict[str, int], rendered: Rendered
     counts["silent"] += rendered.n_silent
     counts["broken"] += rendered.n_broken
     counts["failed"] += len(rendered.failures)
+    for preset in rendered.dropped:
+        _notify(f"dropped preset '{preset.preset}' ({preset.bank}): it {preset.reason}; listed in {FAILED_FILE}")
     bar.update(job.chunk_rows(rendered.chunk))
     bar.set_postfix(counts)
 

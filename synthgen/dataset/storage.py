@@ -25,10 +25,13 @@ __all__ = [
     "write_text_atomic",
 ]
 
+import errno
 import hashlib
 import json
 import os
 import platform
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -79,11 +82,15 @@ def _checksum_path(shard: Path) -> Path:
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` all at once: a crash or a full disk leaves the old file or the new one."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def file_sha256(path: Path) -> str:
@@ -113,23 +120,39 @@ def write_shard(path: Path, columns: dict[str, np.ndarray], attrs: dict[str, Any
         attrs: facts about the chunk; numbers (e.g. rejected renders) are summed over shards into the
             metadata's ``counts``.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        for name, values in columns.items():
-            dtype = _STRING if values.dtype.kind in "OU" else values.dtype
-            f.create_dataset(name, data=values, dtype=dtype)
-        f.attrs.update(attrs)
-    digest = file_sha256(tmp)
-    os.replace(tmp, path)
-    _record_checksum(path, digest)
+    with _writing(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, values in columns.items():
+                dtype = _STRING if values.dtype.kind in "OU" else values.dtype
+                f.create_dataset(name, data=values, dtype=dtype)
+            f.attrs.update(attrs)
+        digest = file_sha256(tmp)
+        os.replace(tmp, path)
+        _record_checksum(path, digest)
 
 
 def write_shard_file(path: Path, data: bytes) -> None:
     """Write the bytes of a shard made elsewhere (another machine) atomically, then record their checksum."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    _record_checksum(path, hashlib.sha256(data).hexdigest())
+    with _writing(path) as tmp:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        _record_checksum(path, hashlib.sha256(data).hexdigest())
+
+
+@contextmanager
+def _writing(shard: Path) -> Iterator[Path]:
+    """The temporary file a shard is written through; on any error it is removed, and a full disk is said in one line."""
+    tmp = shard.with_name(shard.name + ".tmp")
+    try:
+        yield tmp
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.errno != errno.ENOSPC:
+            raise
+        raise SynthgenError(
+            f"disk full while writing shard {shard.parent.name}/{shard.name}; finished shards are kept: "
+            "free space and run the same command again"
+        ) from None
 
 
 def _record_checksum(shard: Path, digest: str) -> None:
@@ -193,10 +216,11 @@ def finalize_dataset(root: Path, n_chunks: int, settings: dict[str, Any]) -> Pat
     return join_shards(root, [shard_path(root, k) for k in range(n_chunks)], settings)
 
 
-def join_shards(root: Path, shards: list[Path], settings: dict[str, Any]) -> Path:
+def join_shards(root: Path, shards: list[Path], settings: dict[str, Any], columns: Collection[str] | None = None) -> Path:
     """Write ``root/dataset.h5`` over ``shards`` (in row order, in any folder), as :func:`finalize_dataset` does.
 
-    Shards are recorded by paths relative to ``root``, so folders that refer to each other can move together.
+    Shards are recorded by paths relative to ``root``, so folders that refer to each other can move
+    together. ``columns``: the columns to present (default: every column of the shards).
     """
     records: list[ShardRecord] = []
     counts: dict[str, int] = {}
@@ -208,7 +232,8 @@ def join_shards(root: Path, shards: list[Path], settings: dict[str, Any]) -> Pat
                 if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number):
                     counts[key] = counts.get(key, 0) + int(value)
             for name, ds in f.items():
-                shapes[name] = (ds.shape[1:], ds.dtype)
+                if columns is None or name in columns:
+                    shapes[name] = (ds.shape[1:], ds.dtype)
         records.append(ShardRecord(os.path.relpath(path, root), rows, path.stat().st_size, recorded_checksum(path)))
     total = sum(r.rows for r in records)
     if total == 0:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.dataset.reading import DatasetFile, open_dataset
+from synthgen.dataset.reading import DatasetFile, is_merged, open_dataset
 from synthgen.features import AUDIBLE_DB, DB_PER_NEPER
 
 
@@ -27,6 +27,7 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
         unit = data.read("params_unit", idx)
         banks = sorted(set(data.read("source_bank")))
         columns = data.columns()
+        merged_from = data.source_folders if is_merged(meta) else []
     feats, render, counts = config.features, config.render, meta["counts"]
     run = meta.get("render_run")
     rejected = ", ".join(f"{v} {k.removeprefix('n_')}" for k, v in counts.items())
@@ -35,6 +36,7 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
     lines = [
         f"dataset {data.path} (format {data.format_version})",
         f"  synth       {config.name} ({config.backend}), seed {meta['seed']}, source {meta['source']['kind']}",
+        *([f"  sources     {', '.join(map(str, merged_from))} (merged; their shards are read where they are)"] if merged_from else []),
         f"  rows        {n} (planned {meta['n_rows_planned']}; rejected renders: {rejected or 'none'})",
         *([f"  rendered    with {run['backend']}; {run['chunks_retried']} chunks retried after their worker died"] if run else []),
         f"  notes       {', '.join(f'pitch {p} vel {v}' for p, v in meta['notes'])}; "

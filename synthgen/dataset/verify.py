@@ -6,7 +6,7 @@ from pathlib import Path
 
 import h5py
 
-from synthgen.dataset.reading import dataset_file, read_header
+from synthgen.dataset.reading import dataset_file, is_merged, merged_shard_error, read_header, size_problem
 from synthgen.dataset.storage import ShardRecord, file_sha256
 from synthgen.errors import SynthgenError
 
@@ -16,8 +16,8 @@ def _shard_problem(root: Path, record: ShardRecord) -> str | None:
     path = root / record.file
     if not path.is_file():
         return "missing"
-    if record.bytes is not None and path.stat().st_size != record.bytes:
-        return f"{path.stat().st_size} bytes where {record.bytes} were written"
+    if (problem := size_problem(path, record)) is not None:
+        return problem
     if record.sha256 is not None and file_sha256(path) != record.sha256:
         return "checksum differs (corrupted or replaced)"
     try:
@@ -41,11 +41,16 @@ def verify_dataset(path: str | Path) -> str:
         One line: how many shards and rows were checked, and how.
 
     Raises:
-        SynthgenError: naming the damaged shards (one line).
+        SynthgenError: naming the damaged shards (one line); for a merged dataset, the source folder
+            that changed since the merge.
     """
     file = dataset_file(path)
-    _, shards, _ = read_header(file)
-    problems = [f"{s.file} {problem}" for s in shards if (problem := _shard_problem(file.parent, s)) is not None]
+    metadata, shards, _ = read_header(file)
+    found = [(s.file, problem) for s in shards if (problem := _shard_problem(file.parent, s)) is not None]
+    if found and is_merged(metadata):
+        more = f"; {len(found) - 1} more shards differ" if len(found) > 1 else ""
+        raise merged_shard_error(file, shards, found[0][0], found[0][1] + more)
+    problems = [f"{shard} {problem}" for shard, problem in found]
     if problems:
         listed = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
         raise SynthgenError(

@@ -128,6 +128,15 @@ def read_preset_files(paths: str | Path | Iterable[str | Path]) -> list[FilePres
     return [preset for file in find_preset_files(paths) for preset in PRESET_FORMATS[file.suffix.lower()][1](file)]
 
 
+def _presets_in(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], list[FilePreset]]:
+    """The preset files that ``paths`` stand for and their presets; one line if they hold none."""
+    files = find_preset_files(paths)
+    presets = read_preset_files(files)
+    if not presets:
+        raise SynthgenError(f"no presets in {', '.join(map(str, files))}: the files hold no preset")
+    return files, presets
+
+
 @dataclass(frozen=True)
 class LoadedPresets:
     """Human presets in a config's unit space, ready to render.
@@ -223,10 +232,7 @@ def load_human_presets(paths: str | Path | Iterable[str | Path], config: SynthCo
     Returns:
         The presets in unit space with their banks and names; ``.source(seed)`` renders them.
     """
-    files = find_preset_files(paths)
-    presets = read_preset_files(files)
-    if not presets:
-        raise SynthgenError(f"no presets in {', '.join(map(str, files))}: the files hold no preset")
+    files, presets = _presets_in(paths)
     for preset in presets:
         if not fits_config(preset.synth, preset.backend, preset.values, config):
             raise SynthgenError(
@@ -278,13 +284,15 @@ def export_amsynth_bank(
     out: str | Path,
     amsynth: Callable[[], Synth | None] | None = None,
     config: SynthConfig | None = None,
+    replace: bool = False,
 ) -> list[AmsynthPreset]:
     """Write the presets of preset files (synthgen JSON presets of amsynth, or banks) as one amsynth bank.
 
     Each preset keeps its name (a JSON preset: its file's stem); parameters it does not set take
     amsynth's defaults. Given ``amsynth`` (called for the synth when first needed; ``None``: not
     at hand) and a ``config`` naming its volume, a JSON preset's ``output_gain_db`` goes into that
-    volume (:func:`~synthgen.presets.volume.at_output_gain`).
+    volume (:func:`~synthgen.presets.volume.at_output_gain`). An existing ``out`` is replaced only
+    with ``replace``; inputs that hold no preset are refused.
 
     Returns:
         The presets written, as :func:`synthgen.presets.amsynth_bank.read_bank` reads them back.
@@ -292,7 +300,9 @@ def export_amsynth_bank(
     out = Path(out)
     if out.suffix != ".bank":
         raise SynthgenError(f"--out {out}: an amsynth bank file's name must end in .bank")
-    presets = read_preset_files(paths)
+    if out.exists() and not replace:
+        raise SynthgenError(f"--out {out} exists: give another file name, or --force to replace it")
+    presets = _presets_in(paths)[1]
     if len(presets) > PRESETS_PER_BANK:
         raise SynthgenError(f"an amsynth bank holds at most {PRESETS_PER_BANK} presets, got {len(presets)}: export them in groups")
     for preset in presets:

@@ -55,23 +55,35 @@ def load_synth(config: SynthConfig, plugin: str | Path | None = None, check: boo
     else:
         synth = load_plugin(resolve_plugin_path(config, plugin), config.render.sample_rate)
     if check:
-        check_config_fits(config, synth)
+        check_config_fits(config, synth, plugin)
     return synth
 
 
-def check_config_fits(config: SynthConfig, synth: Synth) -> None:
+def check_config_fits(config: SynthConfig, synth: Synth, plugin: str | Path | None = None) -> None:
     """Refuse a config that names parameters the synth lacks, or values beyond the synth's own limits.
 
     A value outside a parameter's limits (a Faust slider's min..max, a plugin's 0..1) would be
     clipped by the synth while the dataset stored the value as given: labels that lie.
+
+    Arguments:
+        config: the synth config.
+        synth: the synth built from it.
+        plugin: the plugin file given with ``--plugin`` in place of the config's own, if any: a
+            missing name then most likely means another plugin, and the message says so.
     """
     where = config.source or config.name
     limits = {p.name: (p.low, p.high) for p in synth.parameters()}
     for name in [*config.space.names, *config.space.fixed]:
-        if name not in limits:
+        if name in limits:
+            continue
+        if plugin is not None:
             raise SynthgenError(
-                f"{where}: unknown parameter '{name}' for synth '{config.name}' (list them with `synthgen info --synth {config.name}`)"
+                f"plugin file {plugin} has no parameter '{name}', which the config of synth '{config.name}' ({where}) names: "
+                f"is --plugin the right plugin for that config? (list its parameters with `synthgen info --synth {plugin}`)"
             )
+        raise SynthgenError(
+            f"{where}: unknown parameter '{name}' for synth '{config.name}' (list them with `synthgen info --synth {config.name}`)"
+        )
     wanted = {s.name: (s.low, s.high) for s in config.space.specs} | {k: (v, v) for k, v in config.space.fixed.items()}
     for name, (low, high) in wanted.items():
         lo, hi = limits[name]
