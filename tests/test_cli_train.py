@@ -1,5 +1,7 @@
 """The train command's checks of what it is given, and what it says when interrupted or resumed with other options."""
 
+import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,20 @@ def test_evaluating_a_model_on_its_training_data_warns_on_stderr_even_when_quiet
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: vae_flow_post was trained on {builtin_dataset / 'dataset.h5'}: its scores are not on held-out sounds"]
+
+
+def test_a_run_resumed_for_more_epochs_keeps_the_schedule_it_started_with(
+    builtin_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = ["--model", "vae", "--set", "channels=4", "--set", "conv_layers=2", "--set", "hidden=16"]
+    base = ["train", "--data", str(builtin_dataset), "--out", str(tmp_path), "--batch-size", "32", "-q", *options]
+    assert CliRunner().invoke(main, [*base, "--epochs", "4"]).exit_code == 0
+    _interrupt_at_pass(monkeypatch, 5)  # two more epochs of the forty asked for
+    assert CliRunner().invoke(main, [*base, "--epochs", "40", "--resume"]).exit_code == 130
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    # warmed up on the 4-epoch run's schedule (beta over 4 // 4 = 1 epoch), not a 40-epoch one restarted (over 10)
+    assert [float(r["beta"]) for r in rows[3:]] == [1.0, 1.0, 1.0]
+    assert float(rows[5]["gamma"]) == pytest.approx(float(rows[3]["gamma"]))
+    recorded = json.loads((tmp_path / "run.json").read_text())["settings"]
+    assert recorded["beta_warmup_epochs"] == 1 and recorded["gamma_warmup_epochs"] == 1 and recorded["param_weight"] > 0

@@ -50,7 +50,8 @@ class TrainSettings:
     KL/MMD weight ``beta`` rises linearly from 0 to 1 over ``beta_warmup_epochs``; the parameter
     weight ``gamma`` stays 0 until ``gamma_start_epoch`` and then rises to 1 over
     ``gamma_warmup_epochs`` (the paper's schedule, scaled to the run's length when left at -1), and
-    is then multiplied by ``param_weight`` (-1: the model's default in :data:`PARAM_WEIGHTS`).
+    is then multiplied by ``param_weight`` (-1: the model's default in :data:`PARAM_WEIGHTS`). A run
+    records the values it used (:meth:`resolved`), and keeps them when resumed for more epochs.
     """
 
     model: str = "vae_flow_post"
@@ -66,14 +67,25 @@ class TrainSettings:
     device: str = "auto"
     model_settings: dict[str, Any] = field(default_factory=dict)
 
+    def resolved(self, recorded: "TrainSettings | None" = None) -> "TrainSettings":
+        """These settings with each automatic schedule value (-1) made concrete: ``recorded``'s (a resumed run's
+        own, so that a longer run goes on with the schedule it started with), else scaled to ``epochs``."""
+        auto = recorded or self
+        concrete = {
+            "beta_warmup_epochs": auto.beta_warmup_epochs if auto.beta_warmup_epochs >= 0 else max(1, auto.epochs // 4),
+            "gamma_start_epoch": max(auto.gamma_start_epoch, 0),
+            "gamma_warmup_epochs": auto.gamma_warmup_epochs if auto.gamma_warmup_epochs >= 0 else max(1, auto.epochs // 5),
+            "param_weight": auto.param_scale(),
+        }
+        return dataclasses.replace(self, **{k: v for k, v in concrete.items() if getattr(self, k) < 0})
+
     def schedule(self, epoch: int) -> tuple[float, float]:
         """``(beta, gamma)`` at ``epoch`` (0-based)."""
-        beta_warm = self.beta_warmup_epochs if self.beta_warmup_epochs >= 0 else max(1, self.epochs // 4)
-        start = self.gamma_start_epoch if self.gamma_start_epoch >= 0 else 0
-        gamma_warm = self.gamma_warmup_epochs if self.gamma_warmup_epochs >= 0 else max(1, self.epochs // 5)
-        beta = min(1.0, (epoch + 1) / max(beta_warm, 1))
-        gamma = 0.0 if epoch < start else min(1.0, (epoch - start + 1) / max(gamma_warm, 1))
-        return beta, gamma * self.param_scale()
+        s = self.resolved()
+        beta = min(1.0, (epoch + 1) / max(s.beta_warmup_epochs, 1))
+        start = s.gamma_start_epoch
+        gamma = 0.0 if epoch < start else min(1.0, (epoch - start + 1) / max(s.gamma_warmup_epochs, 1))
+        return beta, gamma * s.param_weight
 
     def param_scale(self) -> float:
         """The final weight of the parameter term."""
@@ -230,6 +242,7 @@ def train_model(
     ).to(device)
     run = RunFolder.open(out, resume)
     state = run.resume_state(settings, data, device) if resume else {}
+    settings = settings.resolved(TrainSettings(**state["settings"]).resolved() if resume else None)
     split = run.split(data, settings.seed, resume)
     stats = mel_stats(data, split["train"], seed=settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)

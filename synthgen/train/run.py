@@ -95,7 +95,8 @@ class RunFolder:
     def resume_state(self, settings: Any, data: DatasetFile, device: Any) -> dict[str, Any]:
         """The last epoch's state, after checking it was trained with ``settings`` (``epochs`` and ``device`` may differ) on ``data``."""
         state = load_checkpoint(self.out / LAST, device)
-        difference = settings.difference_from(type(settings)(**state["settings"]))
+        recorded = type(settings)(**state["settings"]).resolved()
+        difference = settings.resolved(recorded).difference_from(recorded)
         if difference is not None:
             raise SynthgenError(f"{self.out} was trained with other settings ({difference}): resume it with the same options")
         self._check_same_data(state["summary"], data)
