@@ -101,7 +101,8 @@ def test_a_run_resumed_for_more_epochs_keeps_the_schedule_it_started_with(
 ) -> None:
     options = ["--model", "vae", "--set", "channels=4", "--set", "conv_layers=2", "--set", "hidden=16"]
     base = ["train", "--data", str(builtin_dataset), "--out", str(tmp_path), "--batch-size", "32", "-q", *options]
-    assert CliRunner().invoke(main, [*base, "--epochs", "4"]).exit_code == 0
+    first = CliRunner().invoke(main, [*base, "--epochs", "4"])
+    assert first.exit_code == 0 and "rows: a model needs thousands to be of use" in first.stderr, first.output
     _interrupt_at_pass(monkeypatch, 5)  # two more epochs of the forty asked for
     assert CliRunner().invoke(main, [*base, "--epochs", "40", "--resume"]).exit_code == 130
     rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))

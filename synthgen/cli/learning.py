@@ -12,6 +12,8 @@ import click
 from synthgen.cli.options import progress_wanted, verbosity_options
 
 MODEL_CHOICES = ("mlp", "cnn", "vae", "wae", "vae_flow", "vae_flow_post")
+#: fewer training rows than this get a note that the model will be of little use
+FEW_TRAINING_ROWS = 1000
 
 
 def _settings(pairs: tuple[str, ...]) -> dict[str, object]:
@@ -100,6 +102,10 @@ def train(
         f"(mean preset: {summary['mean_preset_valid_mse']:.4f}); model in {out / 'model.pt'}"
         + (f"; {summary['stopped']}" if summary.get("stopped") and not summary.get("resumed_finished_run") else "")
     )
+    if summary["n_train"] < FEW_TRAINING_ROWS:
+        click.echo(
+            f"note: it learned from {summary['n_train']} rows: a model needs thousands to be of use (render more: --n 10000)", err=True
+        )
 
 
 @click.command("export-onnx")
