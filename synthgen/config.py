@@ -142,7 +142,8 @@ def load_config(name_or_path: str | Path) -> SynthConfig:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             raise SynthgenError(
-                f"unknown synth config '{name_or_path}': choose one of {', '.join(config_names())} or give a path to a .yaml file"
+                f"unknown synth config '{name_or_path}': choose one of {', '.join(config_names())}, or give a path to a .yaml "
+                "file (--synth also takes a plugin file: .so, .vst3)"
             )
     if not path.is_file():
         raise SynthgenError(f"config file not found: {path}")

@@ -112,7 +112,7 @@ def render_dataset(
     # With a CPU to spare, this process computes the log-mels while the workers render; without, they do.
     with WorkerPool(job, workers, render_timeout_s, _notify, features=workers >= cpus) as pool:
         if asked > cpus:
-            _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {cpus} workers")
+            _notify(f"--jobs {asked} is more than the {cpus} CPUs here: rendering with {workers} worker{'s' * (workers != 1)}")
         with prepare_folder(root, job.settings()):
             if todo := chunks_to_render(root, job.n_chunks):
                 _render_chunks(job, pool, todo, progress)
