@@ -27,6 +27,7 @@ __all__ = [
 import hashlib
 import importlib.util
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -52,7 +53,7 @@ INFERENCE_PATHS = ("infer", "encode", "params_from_latent", "latent_from_params"
 PITCHED_PATHS = ("infer", "encode", "decode")
 
 Backend = Literal["auto", "torch", "onnx"]
-# torch.save writes a zip archive: a file that opens so but does not load was damaged on the way
+# torch.save writes a zip archive: one that starts so but has lost its end (its directory) was cut on the way
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -261,8 +262,8 @@ def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict[str, Any]:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # torch raises many types for foreign or damaged files
         with open(path, "rb") as f:
-            torch_archive = f.read(4) == _ZIP_MAGIC
-        if torch_archive or isinstance(e, EOFError):
+            cut_archive = f.read(4) == _ZIP_MAGIC and not zipfile.is_zipfile(path)  # a zip's directory is at its end
+        if cut_archive or isinstance(e, EOFError):
             raise SynthgenError(
                 f"{path} is truncated or corrupt ({path.stat().st_size} bytes, torch cannot read it): copy it again"
             ) from None

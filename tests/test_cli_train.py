@@ -4,6 +4,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -29,6 +30,7 @@ def _train(data: Path, out: Path, *options: str) -> tuple[int, str, str]:
         ("dropout=Infinity", "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got inf"),
         ('dropout="0.1"', "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got '0.1'"),
         ("hidden=64", "hidden is given twice (32, then 64): give each setting once"),
+        ("layers=1" + "0" * 400, "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got 100000000000000000..."),
     ],
 )
 def test_a_nonsense_model_setting_is_refused_before_the_run_folder_is_made(
@@ -83,6 +85,9 @@ def test_a_damaged_checkpoint_is_called_truncated_or_corrupt(tiny_model: Path, t
     (tmp_path / "notes.pt").write_text("not a model\n")
     with pytest.raises(SynthgenError, match="notes.pt is not a synthgen model checkpoint"):
         load_checkpoint(tmp_path / "notes.pt")
+    np.savez(tmp_path / "arrays.npz", x=np.zeros(3))  # a whole zip archive, but not torch's: copying it again would not help
+    with pytest.raises(SynthgenError, match="arrays.npz is not a synthgen model checkpoint"):
+        load_checkpoint(tmp_path / "arrays.npz")
 
 
 def test_evaluating_a_model_on_its_training_data_warns_on_stderr_even_when_quiet(

@@ -62,6 +62,9 @@ def test_merge_refuses_other_configs_repeated_rows_and_existing_output(two_notes
     with pytest.raises(SynthgenError, match="already exists"):
         merge_datasets([two_notes, around], tmp_path / "z")
     assert not (tmp_path / "y").exists()
+    with pytest.raises(SynthgenError, match="holds a merged dataset .* render into its sources, then merge them again"):
+        render_dataset(CONFIG, tmp_path / "z", n=30, seed=3, progress=False)
+    assert not (tmp_path / "z" / "manifest.json").exists() and not (tmp_path / "z" / "shards").exists()  # nothing rendered into it
 
 
 def test_notes_and_variations_of_one_preset_share_a_split(two_notes: Path, around: Path, tmp_path: Path) -> None:

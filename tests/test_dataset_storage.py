@@ -269,7 +269,8 @@ def test_a_full_disk_keeps_finished_shards_and_leaves_no_partial_file(tmp_path: 
     def fills_the_disk_on_shard_1(group: h5py.Group, name: str, **kwargs: object) -> h5py.Dataset:
         made = create_dataset(group, name, **kwargs)
         if "chunk-000001" in group.file.filename:
-            raise OSError(28, "No space left on device")
+            # as h5py raises it from a failed HDF5 write: the errno only in the message
+            raise OSError("Can't synchronously write data (file write failed: errno = 28, error message = 'No space left on device')")
         return made
 
     monkeypatch.setattr(h5py.Group, "create_dataset", fills_the_disk_on_shard_1)

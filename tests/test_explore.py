@@ -127,8 +127,13 @@ def test_walks_play_at_a_presets_own_note_or_the_note_asked(tiny_path: Path, tmp
     assert json.loads((tmp_path / "m" / "macro.json").read_text())["midi_pitch"] == 48
     audio, rate = sf.read(tmp_path / "m" / "dim02" / "walk_00.wav", dtype="float32")
     assert detect_pitch(audio[: rate * 2], rate, 256).midi_pitch == 48
-    code, output = _run("interpolate", preset, preset, "--model", tiny_path, "--note", "C5", "--steps", 2, "--out", tmp_path / "i")
-    assert "map to the same preset" in output  # refused, but the option was taken
+    darker = write_preset(
+        tmp_path / "dark.json", config, config.space.to_unit(np.array([[{**values, "cutoff": 90.0}[n] for n in config.space.names]]))[0]
+    )
+    code, output = _run("interpolate", preset, darker, "--model", tiny_path, "--note", "C5", "--steps", 2, "--out", tmp_path / "i")
+    assert code == 0 and json.loads((tmp_path / "i" / "interpolation.json").read_text())["midi_pitch"] == 72, output
+    audio, rate = sf.read(tmp_path / "i" / "params_walk_00.wav", dtype="float32")  # the walk's start: the saw preset itself
+    assert detect_pitch(audio[: rate * 2], rate, 256).midi_pitch == 72
     code, output = _run(
         "macro", "--model", tiny_path, "--from", preset, "--dims", 2, "--steps", 2, "--note", "C5", "--out", tmp_path / "m5"
     )

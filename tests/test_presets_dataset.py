@@ -149,13 +149,13 @@ def test_loading_reports_clipped_and_fixed_values(amsynth_config) -> None:
 
 
 @needs_banks
-def test_presets_list_prints_bank_index_name(small_banks) -> None:
+def test_presets_list_prints_bank_index_synth_name(small_banks) -> None:
     folder, _ = small_banks
     code, output = _run("presets", "list", str(folder))
     assert code == 0, output
-    lines = [line.split(maxsplit=2) for line in output.splitlines() if not line.endswith("banks")]
+    lines = [line.split(maxsplit=3) for line in output.splitlines() if not line.endswith("banks")]
     first = read_bank(SHIPPED_BANK_DIR / f"{SHIPPED_PICKS['brians']}.bank")[0]
-    assert lines[0] == ["brians", "0", first.name]
+    assert lines[0] == ["brians", "0", "amsynth", first.name]
     assert [line[:2] for line in lines] == [["brians", "0"], ["brians", "1"], ["patriks", "0"], ["patriks", "1"]]
 
 

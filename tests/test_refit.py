@@ -94,7 +94,7 @@ def test_refit_flow_keeps_the_replaced_model_and_reports_before_and_after(run: P
     kept = run / "model.before-refit-flow.pt"
     assert kept.read_bytes() == old
     assert f"refit {run / 'model.pt'} (epoch 1 of 1); validation parameter MSE " in stdout
-    assert " -> " in stdout and f"the model it replaced is kept as {kept}" in stdout
+    assert " -> " in stdout and f"the model from before the first such refit is kept as {kept}" in stdout
     record = json.loads((run / "refit.json").read_text())
     assert record["before"]["valid_param_mse"] > 0 and record["replaced"] == str(kept)
     ratio = record["chosen"]["valid_consistency_ratio"]
@@ -104,6 +104,8 @@ def test_refit_flow_keeps_the_replaced_model_and_reports_before_and_after(run: P
     ]
     assert load_model(run).backend == "onnx"  # the new export matches the new checkpoint
     assert load_model(kept, backend="torch").summary.get("refit") is None
+    again = _invoke("refit-flow", run, "--data", builtin_dataset, "--epochs", "1", "--sound-rows", "0")
+    assert again[0] == 0 and kept.read_bytes() == old  # a second refit keeps the model from before the first
 
 
 def test_refit_encoder_keeps_the_replaced_model_and_warns_even_when_quiet(run: Path, builtin_dataset: Path) -> None:
@@ -125,11 +127,14 @@ def test_run_must_be_a_run_folder_or_its_model(tmp_path: Path, builtin_dataset: 
             assert code == 1 and f"{path} {what}: RUN is a run folder (the --out of `synthgen train`) or its model.pt" in stderr
 
 
-def test_resuming_the_training_of_a_refitted_run_is_refused(run: Path, builtin_dataset: Path) -> None:
+def test_training_a_refitted_run_again_is_refused(run: Path, builtin_dataset: Path) -> None:
     refit_flow(run, builtin_dataset, epochs=1, batch_size=16)
     refitted = _digest(run / "model.pt")
     tiny = {"channels": 8, "conv_layers": 3, "hidden": 32}
     settings = TrainSettings(model="vae_flow_post", epochs=2, batch_size=16, model_settings=tiny)
-    with pytest.raises(SynthgenError, match=r"model.pt was refitted \(refit-flow\); resuming training would discard the refit: train into"):
-        train_model(builtin_dataset, run, settings, resume=True, progress=False)
+    for resume in (True, False):  # with --resume or without, one answer
+        with pytest.raises(
+            SynthgenError, match=r"model.pt was refitted \(refit-flow\): training it again would discard the refit; train into"
+        ):
+            train_model(builtin_dataset, run, settings, resume=resume, progress=False)
     assert _digest(run / "model.pt") == refitted

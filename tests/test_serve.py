@@ -232,13 +232,15 @@ def test_quick_moves_coalesce(make_instrument, serve_knobs) -> None:
 
 def test_save_and_load_presets(make_instrument, serve_knobs, serve_model, tmp_path: Path) -> None:
     instrument = make_instrument()
+    start = instrument.panel.state
+    instrument.panel.jump(start.z, start.unit, "a resynthesis", gain_db=-7.5)  # as a dropped sound leaves it
     with TestClient(create_app(instrument)) as client:
         client.post("/api/move", json={"type": "xy", "x": 0.8, "y": 0.3}).raise_for_status()
         saved = client.post("/api/presets", json={"name": "bright one"}).json()["files"]
         path = Path(saved[0])
         assert path == tmp_path / "presets" / "bright one.json"
         document = json.loads(path.read_text())
-        assert document["output_gain_db"] == pytest.approx(instrument.panel.state.gain_db)
+        assert document["output_gain_db"] == pytest.approx(-7.5)
         assert np.allclose(document["extra"]["latent"], instrument.panel.state.z, atol=1e-6)
         assert np.allclose(read_preset(path, serve_model.config), instrument.panel.state.unit, atol=1e-4)
         assert client.post("/api/presets", json={"name": "../escape"}).status_code == 400

@@ -68,9 +68,9 @@ def _register() -> None:
         learning.refit_flow,
         learning.refit_encoder,
         learning.train_surrogate,
+        learning.index,
         uses.resynth,
         uses.evaluate,
-        uses.index,
         uses.play,
     )
     for command in (*commands, presets.presets, serve.serve, *explore.COMMANDS):

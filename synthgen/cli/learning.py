@@ -1,7 +1,7 @@
 """Commands that learn from datasets and package what they learned: ``train``, ``refit-flow``, ``refit-encoder``,
-``train-surrogate``, ``export-onnx``."""
+``train-surrogate``, ``export-onnx`` and ``index``."""
 
-__all__ = ["export_onnx", "refit_encoder", "refit_flow", "train", "train_surrogate"]
+__all__ = ["export_onnx", "index", "refit_encoder", "refit_flow", "train", "train_surrogate"]
 
 import json
 from pathlib import Path
@@ -171,7 +171,7 @@ def refit_flow(
     closest (the lowest validation parameter MSE with --sound-rows 0) among those where the two
     directions agree: median |latent - f^-1(preset)| / median |latent| under 0.5; if no epoch gets
     there, the one with the lowest ratio, with a warning. Replaces RUN/model.pt (and its ONNX
-    export), keeping the replaced one as RUN/model.before-refit-flow.pt, and writes RUN/refit.json.
+    export), keeping the model from before the first refit-flow as RUN/model.before-refit-flow.pt, and writes RUN/refit.json.
     With --spectral-weight it also learns presets that sound like each training sound, through the
     render-free proxy that `synthgen train-surrogate RUN` made.
 
@@ -215,7 +215,7 @@ def refit_encoder(
     adapts to the encoder there, the encoder to the flow here. Keeps the epoch with the lowest
     validation parameter MSE among those whose median |latent - f^-1(preset)| / median |latent| is
     under 0.5 (if none is, the one with the lowest ratio, with a warning); replaces RUN/model.pt (and
-    its ONNX export), keeping the replaced one as RUN/model.before-refit-encoder.pt, and writes
+    its ONNX export), keeping the model from before the first refit-encoder as RUN/model.before-refit-encoder.pt, and writes
     RUN/encoder_refit.json.
     About 100 s per epoch of 70,000 rows on two CPU cores.
 
@@ -246,7 +246,7 @@ def _report_refit(did: str, record: dict[str, Any], quiet: bool = False) -> None
     if not quiet:
         scores = ", ".join(f"{label} {before[k]:{f}} -> {chosen[k]:{f}}" for k, label, f in _REFIT_SCORES if k in chosen)
         click.echo(f"{did} {model} (epoch {chosen['epoch'] + 1} of {len(record['history'])}); validation {scores}")
-        click.echo(f"the model it replaced is kept as {record['replaced']}")
+        click.echo(f"the model from before the first such refit is kept as {record['replaced']}")
     if chosen["valid_consistency_ratio"] >= CONSISTENT_RATIO:
         click.echo(
             f"warning: no epoch brought median |latent - f^-1(preset)| / median |latent| under {CONSISTENT_RATIO}: "
@@ -295,3 +295,29 @@ def train_surrogate(
         f"surrogate {run / SURROGATE_FILE}: validation log-mel MSE {summary['best_valid_log_mel_mse']:.3f} "
         f"at epoch {summary['best_epoch'] + 1} of {epochs}"
     )
+
+
+@click.command()
+@click.option("--model", type=click.Path(path_type=Path), required=True, help="A model.pt (or run folder); the index is saved next to it.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), default=None, help="The model's training dataset (default: the one its training recorded)."
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
+def index(model: Path, data: Path | None, seed: int) -> None:
+    """Index a model's training sounds (PCA-reduced log-mels and their presets) for resynthesis search.
+
+    Writes index.npz next to the model (replacing one there); `synthgen resynth` then starts its
+    search from the training sounds nearest to the input as well as from the model's answer. Other
+    sounds of the synth may be indexed too (a larger set): it says so.
+
+    Example: synthgen index --model runs/a --data data/builtin
+    """
+    from synthgen.model import load_model
+    from synthgen.uses.index import index_model
+
+    done = index_model(load_model(model), data, seed, progress=progress_wanted(0))
+    for note in done.notes:
+        click.echo(f"note: {note}")
+    replaced = "" if done.replaced_bytes is None else f" (replacing the index of {done.replaced_bytes / 1e6:.1f} MB there)"
+    size_mb = done.path.stat().st_size / 1e6
+    click.echo(f"wrote {done.path}{replaced}: {len(done.index)} sounds, {done.index.metadata['n_components']} components, {size_mb:.1f} MB")

@@ -15,16 +15,17 @@ def presets() -> None:
 @presets.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def list_presets(paths: tuple[Path, ...]) -> None:
-    """Print the presets in preset files or folders: bank, index, name (default: amsynth's installed banks).
+    """Print the presets in preset files or folders: bank, index in its file, synth, name (default: amsynth's installed banks).
 
     Example: synthgen presets list /usr/share/amsynth/banks
     """
     from synthgen.presets.human import read_preset_files
 
     found = read_preset_files(paths)
-    width = max(len(p.bank) for p in found) if found else 0
+    width = max((len(p.bank) for p in found), default=0)
+    synth_width = max((len(p.synth) for p in found), default=0)
     for preset in found:
-        click.echo(f"{preset.bank:<{width}}  {preset.index:>3}  {preset.name}")
+        click.echo(f"{preset.bank:<{width}}  {preset.index:>3}  {preset.synth:<{synth_width}}  {preset.name}")
     n_banks = len({p.bank for p in found})
     click.echo(f"{len(found)} preset{'s' * (len(found) != 1)} in {n_banks} bank{'s' * (n_banks != 1)}", err=True)
 

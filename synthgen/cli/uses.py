@@ -1,6 +1,6 @@
-"""Commands that use trained models: ``resynth``, ``evaluate`` and ``index``."""
+"""Commands that use trained models: ``resynth``, ``evaluate`` and ``play``."""
 
-__all__ = ["evaluate", "index", "resynth"]
+__all__ = ["evaluate", "play", "resynth"]
 
 from collections import Counter
 from pathlib import Path
@@ -120,10 +120,10 @@ def resynth(
         raise SynthgenError("--split plays each note at its own pitch and length: give it without --note and --held")
     if plot or page:
         import synthgen.plots  # noqa: F401  (without matplotlib: its one-line hint now, before any search)
-    sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
     for folder in (path for path in audio if path.is_dir()):
         if inner := sorted(p.name for p in folder.iterdir() if p.is_dir()):
             click.echo(f"note: the folders in {folder} are not searched ({', '.join(inner)}): give them as inputs too")
+    sounds = [file for path in audio for file in (audio_files_in(path) if path.is_dir() else [path])]
     if clash := next((stem for stem, n in Counter(s.stem for s in sounds).items() if n > 1), None):
         raise SynthgenError(f"two inputs are named '{clash}': their results would overwrite each other in --out; resynthesize them apart")
     loaded = load_model(model_path, resolve_config(synth_name, plugin)[0] if synth_name else None)
@@ -243,41 +243,6 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
         click.echo(f"wrote {kind:<12} {phrase.files[kind]}")
     if each := len(phrase.files) - len(shown):
         click.echo(f"wrote {each} files of the notes beside them ({phrase.source.stem}_note01_preset.json, ...)")
-
-
-@click.command()
-@click.option("--model", type=click.Path(path_type=Path), required=True, help="A model.pt (or run folder); the index is saved next to it.")
-@click.option(
-    "--data", type=click.Path(path_type=Path), default=None, help="The model's training dataset (default: the one its training recorded)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows the PCA basis is fitted on.")
-def index(model: Path, data: Path | None, seed: int) -> None:
-    """Index a model's training sounds (PCA-reduced log-mels and their presets) for resynthesis search.
-
-    Writes index.npz next to the model (replacing one there); `synthgen resynth` then starts its
-    search from the training sounds nearest to the input as well as from the model's answer. Other
-    sounds of the synth may be indexed too (a larger set): it says so.
-
-    Example: synthgen index --model runs/a --data data/builtin
-    """
-    from synthgen.model import load_model
-    from synthgen.uses.index import build_index, index_path
-
-    loaded = load_model(model)
-    trained_on = loaded.summary.get("data")
-    if data is None:
-        if trained_on is None or not Path(trained_on).exists():
-            raise SynthgenError(f"{loaded.path} does not say where its training data is, or it is not here ({trained_on}): give --data")
-        data = Path(trained_on).parent
-    path = index_path(loaded)
-    replaced = f" (replacing the index of {path.stat().st_size / 1e6:.1f} MB there)" if path.exists() else ""
-    built = build_index(data, loaded.config, seed=seed, progress=progress_wanted(0))
-    if loaded.summary.get("data_fingerprint") not in (None, built.metadata["data_fingerprint"]):
-        click.echo(f"note: {data} is not the dataset {loaded.path} was trained on ({trained_on}): the search starts from its sounds")
-    built.save(path)
-    click.echo(
-        f"wrote {path}{replaced}: {len(built)} sounds, {built.metadata['n_components']} components, {path.stat().st_size / 1e6:.1f} MB"
-    )
 
 
 @click.command()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synthgen.dataset.reading import read_header
+from synthgen.dataset.reading import is_merged, read_header
 from synthgen.dataset.storage import DATASET_FILE, FINALIZE_KEYS, FORMAT_VERSION, MANIFEST_FILE, SHARD_DIR, discard_shard, write_text_atomic
 from synthgen.errors import SynthgenError
 
@@ -58,6 +58,8 @@ def _settings_from_dataset(root: Path) -> dict[str, Any] | None:
         metadata, _, _ = read_header(root / DATASET_FILE)
     except SynthgenError:
         return None
+    if is_merged(metadata):
+        raise SynthgenError(f"{root} holds a merged dataset (synthgen dataset merge): render into its sources, then merge them again")
     if metadata["format_version"] != FORMAT_VERSION:
         return None
     return {k: v for k, v in metadata.items() if k not in FINALIZE_KEYS}

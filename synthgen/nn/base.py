@@ -2,7 +2,7 @@
 
 __all__ = ["CONV_DEFAULTS", "PITCH_CENTER", "SynthModel", "pitch_feature"]
 
-import math
+import reprlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -24,6 +24,8 @@ CONV_DEFAULTS: dict[str, int | float] = {
 
 # Settings that may be 0; every other setting must be positive.
 _ZERO_ALLOWED = frozenset({"dropout", "latent_dim", "iaf_steps", "mmd_weight", "param_margin", "pitch_conditioning", "consistency_weight"})
+# The largest value a setting takes: a larger one is a typo (and NaN and infinities are no value).
+_LARGEST_SETTING = 1e12
 
 #: the MIDI pitch a model assumes when none is given, and the pitch feature's zero
 PITCH_CENTER = 60
@@ -81,8 +83,9 @@ class SynthModel(nn.Module, ABC):
 
     @classmethod
     def checked_settings(cls, settings: dict[str, object]) -> dict[str, int | float]:
-        """``settings`` cast to their defaults' types, each checked to be a finite number of that type
-        (0 only where :data:`_ZERO_ALLOWED`; no booleans; an int setting takes whole numbers only).
+        """``settings`` cast to their defaults' types, each checked to be a number of that type up to
+        :data:`_LARGEST_SETTING` (0 only where :data:`_ZERO_ALLOWED`; no booleans; an int setting takes
+        whole numbers only).
 
         Raises:
             SynthgenError: one line naming the first unknown setting, or the first given a value of the wrong kind.
@@ -94,11 +97,11 @@ class SynthModel(nn.Module, ABC):
         checked = {}
         for key, value in settings.items():
             kind = type(defaults[key])
-            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            number = isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= _LARGEST_SETTING
             if not number or (kind is int and not float(value).is_integer()) or value < 0 or (value == 0 and key not in _ZERO_ALLOWED):
                 what = "a whole number (int)" if kind is int else "a finite number (float)"
                 least = "0 or more" if key in _ZERO_ALLOWED else "above 0"
-                raise SynthgenError(f"setting {key!r} of model {cls.NAME!r} must be {what} {least}, got {value!r}")
+                raise SynthgenError(f"setting {key!r} of model {cls.NAME!r} must be {what} {least}, got {reprlib.repr(value)}")
             checked[key] = kind(value)
         return checked
 

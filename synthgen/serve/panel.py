@@ -13,9 +13,8 @@ import numpy as np
 
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
-from synthgen.presets.json_preset import read_document
 from synthgen.serve.knobs import Knob
-from synthgen.uses.walk import latent_point
+from synthgen.uses.walk import latent_point, preset_document
 
 
 @dataclass(frozen=True)
@@ -186,9 +185,8 @@ class Panel:
         """
         z, unit = latent_point(self.model, path)
         source = f"preset {name or Path(path).name}"
-        if Path(path).suffix.lower() != ".json":
+        if (stored := preset_document(path)) is None:
             return self.jump(z, unit, source)
-        stored = read_document(path)
         note = self.model.config.render.note(**{k: v for k, v in stored.note.items() if k in ("midi_pitch", "velocity")})
         return self.jump(z, unit, source, (note.midi_pitch, note.velocity), stored.output_gain_db)
 

@@ -39,7 +39,7 @@ def refit_encoder(
     and pick classes worse). ``model.pt`` is replaced by the best epoch (by
     :func:`~synthgen.train.refit.epoch_key`: among those whose median |latent - f^-1(preset)| /
     median |latent| on validation rows is below 0.5, the lowest parameter MSE; if none is, the
-    lowest ratio) and re-exported to ONNX; the replaced one is kept as ``model.before-refit-encoder.pt``,
+    lowest ratio) and re-exported to ONNX; the model from before the first encoder refit is kept as ``model.before-refit-encoder.pt``,
     and ``encoder_refit.json`` records the settings, the scores before the refit and every epoch's.
     Every argument is checked before any work, and nothing is written unless the refit completes.
 

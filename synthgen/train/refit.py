@@ -186,7 +186,7 @@ def refit_flow(
     learns presets that sound like the row, not only parameters near its own (several presets can
     make one sound, and their average rarely does). ``model.pt`` is replaced by the best epoch among
     those whose consistency ratio is below 0.5 (else the one with the lowest ratio), and re-exported
-    to ONNX; the replaced one is kept as ``model.before-refit-flow.pt``, and ``refit.json`` records the
+    to ONNX; the model from before the first flow refit is kept as ``model.before-refit-flow.pt``, and ``refit.json`` records the
     settings, the scores before the refit and per epoch. Every argument is checked before any work, and
     nothing is written unless the refit completes. The best epoch has the lowest
     validation parameter MSE, or with ``sound_rows``, the lowest log-mel MSE between validation sounds
@@ -263,7 +263,7 @@ def _epoch_scores(
 
 def save_refit(run: Path, payload: dict[str, Any], model: SynthModel, name: str, record: dict[str, Any]) -> dict[str, Any]:
     """Replace ``RUN/model.pt`` by ``model`` (its summary keeping ``record["chosen"]`` under ``name``) and
-    its ONNX export, keep the replaced one as :func:`~synthgen.train.run.replaced_model`, and write
+    its ONNX export, keep the model from before the first refit of this kind as :func:`~synthgen.train.run.replaced_model`, and write
     ``record`` to ``RUN/<name>.json``; returns ``record``.
 
     The new checkpoint and its export are written to a folder of their own first and moved in only
@@ -278,7 +278,8 @@ def save_refit(run: Path, payload: dict[str, Any], model: SynthModel, name: str,
         save_checkpoint(new, staging / BEST)
         exported = export_onnx(staging / BEST)
         backup = replaced_model(run, name)
-        shutil.copyfile(run / BEST, backup)
+        if not backup.exists():  # a refit run again keeps the model from before the first
+            shutil.copyfile(run / BEST, backup)
         for file in reversed(exported):  # the sidecar first: it names the new checkpoint, so the old one runs on torch meanwhile
             os.replace(file, run / file.name)
         os.replace(staging / BEST, run / BEST)

@@ -80,15 +80,14 @@ class RunFolder:
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise SynthgenError(f"--out {out} is a file; give a folder for the run")
+        if refits := [command for name, command in REFIT_COMMANDS.items() if (out / f"{name}.json").exists()]:
+            raise SynthgenError(
+                f"{out / BEST} was refitted ({refits[0]}): training it again would discard the refit; train into a new --out"
+            )
         if (out / LAST).exists() and not resume:
             raise SynthgenError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
         if resume and not (out / LAST).exists():
             raise SynthgenError(f"nothing to resume in {out}: no {LAST}")
-        refits = [command for name, command in REFIT_COMMANDS.items() if (out / f"{name}.json").exists()]
-        if resume and refits:
-            raise SynthgenError(
-                f"{out / BEST} was refitted ({refits[0]}); resuming training would discard the refit: train into a new --out"
-            )
         out.mkdir(parents=True, exist_ok=True)
         return cls(out)
 

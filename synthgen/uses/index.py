@@ -4,7 +4,17 @@ Saved next to the model as ``index.npz``; resynthesis search starts from the tra
 to the input.
 """
 
-__all__ = ["INDEX_FILE", "INDEX_FORMAT", "SoundIndex", "build_index", "index_path", "load_index", "model_index"]
+__all__ = [
+    "INDEX_FILE",
+    "INDEX_FORMAT",
+    "ModelIndexing",
+    "SoundIndex",
+    "build_index",
+    "index_model",
+    "index_path",
+    "load_index",
+    "model_index",
+]
 
 import dataclasses
 import json
@@ -193,3 +203,41 @@ def model_index(model: LoadedModel) -> SoundIndex | None:
     """The index saved next to a model, or None when there is none."""
     path = index_path(model)
     return load_index(path, model.config) if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class ModelIndexing:
+    """What :func:`index_model` did: the index, where it went, what it replaced and what to tell the user.
+
+    Arguments:
+        index: the index built.
+        path: where it was saved.
+        replaced_bytes: the size of the index it replaced there (``None``: there was none).
+        notes: remarks for the user (the dataset is not the one the model was trained on).
+    """
+
+    index: SoundIndex
+    path: Path
+    replaced_bytes: int | None
+    notes: list[str]
+
+
+def index_model(model: LoadedModel, data: str | Path | None = None, seed: int = 0, progress: bool = False) -> ModelIndexing:
+    """Index ``model``'s training sounds and save the index next to it (see :func:`build_index`).
+
+    ``data`` defaults to the dataset the model's training recorded; another dataset of the synth may be
+    indexed too (a larger set), with a note that it is not the training set.
+    """
+    trained_on = model.summary.get("data")
+    if data is None:
+        if trained_on is None or not Path(trained_on).exists():
+            raise SynthgenError(f"{model.path} does not say where its training data is, or it is not here ({trained_on}): give --data")
+        data = Path(trained_on).parent
+    path = index_path(model)
+    replaced = path.stat().st_size if path.exists() else None
+    built = build_index(data, model.config, seed=seed, progress=progress)
+    notes = []
+    if model.summary.get("data_fingerprint") not in (None, built.metadata["data_fingerprint"]):
+        notes.append(f"{data} is not the dataset {model.path} was trained on ({trained_on}): the search starts from its sounds")
+    built.save(path)
+    return ModelIndexing(built, path, replaced, notes)

@@ -126,7 +126,7 @@ def write_interpolation(result: Interpolation, model: LoadedModel, out: str | Pa
         **provenance(INTERPOLATION_FORMAT, config.name, None),
         "model": str(model.path),
         "sources": [str(a), str(b)],
-        "midi_pitch": config.render.midi_pitch if result.latent.midi_pitch is None else result.latent.midi_pitch,
+        "midi_pitch": result.latent.midi_pitch,
         "smoothness": result.smoothness,
         "presets_unit": {name: walk.unit.tolist() for name, walk in result.walks.items()},
         "parameter_names": config.space.names,

@@ -119,7 +119,7 @@ def walk_dimensions(
     walks = []
     for k, dim in enumerate(dims):
         rows = slice(k * steps, (k + 1) * steps)
-        walk = Walk(rendered.unit[rows], rendered.audio[rows], rendered.mel[rows], z[k], midi_pitch)
+        walk = Walk(rendered.unit[rows], rendered.audio[rows], rendered.mel[rows], z[k], rendered.midi_pitch)
         walks.append(MacroWalk(dim, z[k, :, dim], walk, {name: v[rows] for name, v in descriptors.items()}))
     return walks
 
@@ -171,11 +171,10 @@ def write_macro(walks: list[MacroWalk], model: LoadedModel, out: str | Path, sco
     out = prepare_folder(out)
     config = model.config
     files = {}
-    played = walks[0].walk.midi_pitch if walks else None
     summary: dict = {
         **provenance(MACRO_FORMAT, config.name, None),
         "model": str(model.path),
-        "midi_pitch": config.render.midi_pitch if played is None else played,
+        "midi_pitch": walks[0].walk.midi_pitch if walks else None,
         "walks": [],
     }
     for walk in walks:

@@ -21,7 +21,7 @@ from synthgen.features import magnitude_spectrogram, mfcc
 from synthgen.uses.level import QUIETER_AT_MOST_DB, db_to_gain, fit_gain
 
 _RAW_METRICS = ("spectral_convergence", "log_spectral_distance_db", "log_mel_mse", "mfcc_distance")
-#: suffix of a metric computed after fitting the estimate's gain (:func:`level_gain_db`)
+#: suffix of a metric computed at the estimate's least-squares gain (:func:`~synthgen.uses.level.fit_gain`, no floor)
 LEVEL_MATCHED = "_level_matched"
 AUDIO_METRICS = _RAW_METRICS + tuple(name + LEVEL_MATCHED for name in _RAW_METRICS)
 _EPS = 1e-7
@@ -65,7 +65,8 @@ def audio_metrics(
         ``log_spectral_distance_db``: RMS over frequency of the dB power difference, averaged over frames;
         ``log_mel_mse``: MSE of the log-mels; ``mfcc_distance``: mean Euclidean distance of 13 MFCCs per frame;
         and each of them again with :data:`LEVEL_MATCHED` appended, after scaling the estimate by
-        its :func:`level_gain_db` (how far the sound is when its level is set right). Each ``(B,)``.
+        its least-squares gain (how far the sound is at its best level; :func:`level_gain_db`, the
+        gain a resynthesis plays at, may be raised above it for a poor match). Each ``(B,)``.
     """
     s, s_hat = magnitude_spectrogram(target), magnitude_spectrogram(estimate)
     gain_db = fit_gain(s, s_hat)

@@ -6,6 +6,7 @@ __all__ = [
     "latent_origin",
     "latent_point",
     "open_model",
+    "preset_document",
     "render_walk",
     "source_gain_db",
     "source_note",
@@ -23,7 +24,7 @@ from synthgen.audio_io import write_wav
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel, load_model
-from synthgen.presets.json_preset import read_document, read_preset
+from synthgen.presets.json_preset import JsonPreset, read_document, read_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit, silence_broken
 from synthgen.synths.resolve import resolve_config
@@ -41,7 +42,7 @@ class Walk:
         audio: their renderings ``(S, n_samples)``.
         mel: log-mels of the renderings ``(S, n_mels, n_frames)``.
         z: the latent points ``(S, D)``, when the path runs through the latent space.
-        midi_pitch: the note they play (``None``: the config's).
+        midi_pitch: the note they play (``None``: not said).
     """
 
     unit: np.ndarray
@@ -86,11 +87,14 @@ def latent_point(model: LoadedModel, source: str | Path) -> tuple[np.ndarray, np
     return model.latent_from_params(unit[None])[0], unit
 
 
+def preset_document(source: str | Path | None) -> JsonPreset | None:
+    """The synthgen JSON preset ``source`` is (by its ``.json`` name), or ``None`` for a sound file or no source."""
+    return None if source is None or Path(source).suffix.lower() != ".json" else read_document(source)
+
+
 def source_note(source: str | Path | None) -> int | None:
     """The note a walk from ``source`` plays by default: a JSON preset's own, else ``None`` (the model's)."""
-    if source is None or Path(source).suffix.lower() != ".json":
-        return None
-    return read_document(source).note.get("midi_pitch")
+    return None if (preset := preset_document(source)) is None else preset.note.get("midi_pitch")
 
 
 def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.ndarray:
@@ -103,8 +107,8 @@ def latent_origin(model: LoadedModel, source: str | Path | None = None) -> np.nd
 def source_gain_db(model: LoadedModel, synth: Synth, source: str | Path, unit: np.ndarray) -> float:
     """The output gain (dB) a walk plays at near ``source``: a JSON preset's own ``output_gain_db``, or
     the gain that plays ``unit`` ``(P,)``, the preset inferred from a sound, at that sound's level."""
-    if Path(source).suffix.lower() == ".json":
-        return read_document(source).output_gain_db
+    if (preset := preset_document(source)) is not None:
+        return preset.output_gain_db
     loaded = read_sound(model, source)[0]
     return float(level_gain_db(loaded.audio[None], silence_broken(render_unit(synth, model.config, unit[None])))[0])
 
@@ -127,7 +131,8 @@ def render_walk(
     config = model.config
     notes = None if midi_pitch is None else [(midi_pitch, config.render.velocity)]
     audio = apply_gain_db(silence_broken(render_unit(synth, config, unit, notes, note_duration_s=note_duration_s)), gain_db)
-    return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z, midi_pitch)
+    played = config.render.midi_pitch if midi_pitch is None else midi_pitch
+    return Walk(unit, audio, log_mel(audio, config.render.sample_rate, config.features), z, played)
 
 
 def step_distances(mel: np.ndarray) -> np.ndarray:
