@@ -199,14 +199,15 @@ def _check_render(render: RenderSettings, source: str) -> RenderSettings:
     return _first_failure(render, checks, "render", source)
 
 
-def _check_features(features: FeatureSettings, source: str) -> FeatureSettings:
-    """Refuse log-mel settings that cannot make a spectrogram."""
+def _check_features(features: FeatureSettings, sample_rate: int, source: str) -> FeatureSettings:
+    """Refuse log-mel settings that cannot make a spectrogram of sounds at ``sample_rate``."""
     checks = [
         (features.n_fft >= 16, "n_fft", "must be at least 16 samples"),
         (features.hop_length >= 1, "hop_length", "must be at least 1 sample"),
         (features.n_mels >= 1, "n_mels", "must be at least 1"),
         (features.n_frames >= 1, "n_frames", "must be at least 1"),
         (0 <= features.fmin < features.fmax, "fmin", "must be 0 or more and below fmax"),
+        (features.fmax <= sample_rate / 2, "fmax", f"must be at most half the render's sample rate ({sample_rate / 2:g} Hz)"),
         (features.log_offset > 0, "log_offset", "must be above 0"),
     ]
     return _first_failure(features, checks, "features", source)
@@ -356,8 +357,8 @@ def parse_config(data: Any, source: str = "<config>") -> SynthConfig:
         name=str(data["name"]),
         backend=backend,
         space=ParameterSpace(specs, fixed),
-        render=_check_render(_section(data, "render", RenderSettings, source), source),
-        features=_check_features(_section(data, "features", FeatureSettings, source), source),
+        render=(render := _check_render(_section(data, "render", RenderSettings, source), source)),
+        features=_check_features(_section(data, "features", FeatureSettings, source), render.sample_rate, source),
         plugin_file=plugin.get("file"),
         search_paths=tuple(str(p) for p in plugin.get("search_paths", ())),
         dsp=dsp,

@@ -81,6 +81,7 @@ def test_good_config_parses_kinds(tmp_path: Path) -> None:
         (GOOD.replace("range: [0.1, 1]}", "range: [0.1, 1], scal: log}"), r"learned\[0\] \(filter_cutoff\): unknown key .scal. .*scale"),
         (GOOD.replace("search_paths:", "search_path:"), "unknown key 'plugin.search_path'"),
         (GOOD + "volume: {parameter: master_vol, exponnt: 2}\n", "unknown key 'volume.exponnt'"),
+        (GOOD + "features: {fmax: 20000}\n", r"'features.fmax' must be at most half the render's sample rate \(11025 Hz\), got 20000"),
     ],
 )
 def test_bad_config_one_line_error(tmp_path: Path, text: str, message: str) -> None:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from synthgen.cli import main
 from synthgen.config import load_config
 from synthgen.synths.loading import load_synth
-from synthgen.synths.probe import probe_parameters
+from synthgen.synths.probe import ParameterEffect, probe_parameters, probe_verdict
 
 # a sine whose pitch is learned, and a slider the sound never reads (attach keeps it in the UI)
 _DSP = """import("stdfaust.lib");
@@ -82,3 +82,11 @@ def test_dataset_of_sounds_that_are_all_the_same_says_so(tmp_path: Path) -> None
         main, ["render", "--synth", str(_config(tmp_path, ("tone", "unused"))), "--n", "6", "--out", str(tmp_path / "varied"), "-q"]
     )
     assert varied.exit_code == 0 and "warning" not in varied.output
+
+
+def test_a_probe_where_nothing_changes_asks_whether_the_plugin_is_an_instrument() -> None:
+    silent = {"mix": ParameterEffect(0.0, 0.0), "time": ParameterEffect(0.0, 0.05)}
+    verdict = probe_verdict(silent, seed=0)
+    assert verdict.endswith("none of the 2 changed anything audible: is the plugin an instrument (one that plays MIDI notes)?")
+    one = {**silent, "tone": ParameterEffect(3.0, 20.0)}
+    assert "2 of 3 changed nothing audible (mix, time)" in probe_verdict(one, seed=0)

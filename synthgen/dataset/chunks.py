@@ -228,7 +228,8 @@ def render_chunk_audio(
         else:
             raise SynthgenError(
                 f"synth '{job.config.name}' rendered silence or garbage (or crashed) {MAX_ATTEMPTS + 1} times in a row "
-                "for the same row: check the config's fixed values and ranges"
+                "for the same row: check the config's fixed values and ranges, and that the plugin is an instrument "
+                "(one that plays MIDI notes; an effect renders silence)"
             )
     result.row_id = np.array(kept_rows, dtype=np.int64)
     result.unit = np.array(kept_unit, dtype=np.float64).reshape(len(kept_rows), job.config.space.size)

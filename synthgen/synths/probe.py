@@ -70,12 +70,15 @@ def probe_parameters(
 def probe_verdict(effects: dict[str, ParameterEffect], seed: int, n_presets: int = PROBE_PRESETS) -> str:
     """One line on a probe: how it was done, and which parameters changed nothing audible."""
     inert = [name for name, effect in effects.items() if effect.inert]
-    verdict = (
-        f"{len(inert)} of {len(effects)} changed nothing audible ({', '.join(inert)}): "
-        "fix them in the config (or check that the synth lets a host automate them)"
-        if inert
-        else "every one changes the sound"
-    )
+    if inert and len(inert) == len(effects):
+        verdict = f"none of the {len(effects)} changed anything audible: is the plugin an instrument (one that plays MIDI notes)?"
+    elif inert:
+        verdict = (
+            f"{len(inert)} of {len(effects)} changed nothing audible ({', '.join(inert)}): "
+            "fix them in the config (or check that the synth lets a host automate them)"
+        )
+    else:
+        verdict = "every one changes the sound"
     return f"probe: each learned parameter swept end to end from {n_presets} random presets (seed {seed}); {verdict}"
 
 
