@@ -61,6 +61,16 @@ def test_ctrl_c_says_how_to_go_on_only_where_a_command_can(
     assert (note in lines[0]) if note else lines[0] == "interrupted"
 
 
+def test_ctrl_c_in_a_refit_says_the_model_is_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("synthgen.train.refit.refit_flow", interrupt)
+    result = CliRunner().invoke(main, ["refit-flow", "run", "--data", "data"])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted: the run's model.pt is as it was (nothing is replaced until the command ends)"
+
+
 @requires_amsynth
 def test_info_lists_plugin_parameters() -> None:
     code, out = run("info", "--synth", "amsynth")

@@ -13,10 +13,14 @@ _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots", "fastapi": 
 # Failures of the file system that a user can fix (permissions, full or read-only disk, missing folder).
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
 
-# What Ctrl-C leaves behind, for the commands that can go on from there.
+# What Ctrl-C leaves behind, for the commands that can go on from there or that leave things as they were.
+_UNCHANGED = ": the run's model.pt is as it was (nothing is replaced until the command ends)"
 _RESUME = {
     "render": ": finished shards are saved; run the same command again to resume",
     "train": ": finished epochs are saved; run the same command with --resume to continue",
+    "refit-flow": _UNCHANGED,
+    "refit-encoder": _UNCHANGED,
+    "train-surrogate": ": nothing is written until the command ends; run it again",
 }
 
 
