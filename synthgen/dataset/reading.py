@@ -45,9 +45,22 @@ def dataset_file(path: str | Path) -> Path:
     file = path / DATASET_FILE if path.is_dir() else path
     if not file.exists():
         if (path / MANIFEST_FILE).exists():
-            raise SynthgenError(f"{path}: the dataset is incomplete; run the same `synthgen render` command again to finish it")
+            raise SynthgenError(
+                f"{path}: the dataset is incomplete{_progress(path)}; run the same `synthgen render` command again to finish it"
+            )
         raise SynthgenError(f"no dataset at {path}: make one with `synthgen render --out {path}`")
     return file
+
+
+def _progress(root: Path) -> str:
+    """How far an unfinished render in ``root`` got, as `` (K of N shards rendered)``; empty if its manifest is unreadable."""
+    try:
+        settings = json.loads((root / MANIFEST_FILE).read_text())["settings"]
+        n_chunks = -(-int(settings["n_rows_planned"]) // int(settings["chunk_size"]))
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return ""
+    done = sum(1 for _ in (root / SHARD_DIR).glob("chunk-*.h5")) if (root / SHARD_DIR).is_dir() else 0
+    return f" ({min(done, n_chunks)} of {n_chunks} shards rendered)"
 
 
 def _upgrade_metadata(meta: dict[str, Any]) -> dict[str, Any]:
