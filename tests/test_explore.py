@@ -196,6 +196,17 @@ def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch_for_as_long(tiny_pat
     assert "--split" not in output
 
 
+def test_sketch_plays_at_the_note_and_for_the_hold_asked(tiny_path: Path, tmp_path: Path) -> None:
+    saw = _sawtooth(tmp_path / "saw220.wav", 220.0, duration_s=1.2)
+    code, output = _run("sketch", saw, "--model", tiny_path, "--note", "C5", "--held", "0.5", "--out", tmp_path / "out")
+    assert code == 0, output
+    assert "note 72 (C5) as asked" in output and "key held 0.5 s as asked" in output
+    note = json.loads((tmp_path / "out" / "saw220_preset.json").read_text())["note"]
+    assert 72 - 24 <= note["midi_pitch"] <= 72 + 24 and note["note_duration_s"] == pytest.approx(0.5)
+    code, output = _run("sketch", saw, "--model", tiny_path, "--held", "31", "--out", tmp_path / "long")
+    assert code != 0 and "cannot be held 31 s" in output and "Traceback" not in output
+
+
 def test_a_sketched_melody_is_told_that_resynth_split_plays_its_notes(tiny_path: Path, tmp_path: Path) -> None:
     t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
     frequency = np.where(t < 1.0, 220.0, 294.0)  # A3 then D4: five semitones

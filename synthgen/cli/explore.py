@@ -30,6 +30,9 @@ def _model_options(out: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+_HELD_HELP = "Seconds the key is held, at most 30 (default: until the sketch falls 25 dB below its peak)."
+
+
 def _note_option(default: str) -> Callable[[Callable], Callable]:
     """``--note``: the note every sound plays at (``default`` says what it is when not given)."""
     text = f"Note to play at, a MIDI number or a name: 48 or C3 (default: {default})."
@@ -169,9 +172,19 @@ def interpolate(
 
 @click.command()
 @click.argument("sound", type=_PATH)
+@_note_option("the sketch's tracked pitch, or the model's note when it has none")
+@click.option("--held", "held_s", type=click.FloatRange(min=0, min_open=True), default=None, help=_HELD_HELP)
 @_model_options("sketch")
 @draws_figures
-def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path | None, out: Path) -> None:
+def sketch(
+    sound: Path,
+    midi_pitch: int | None,
+    held_s: float | None,
+    model_path: Path,
+    synth_name: str | None,
+    plugin: Path | None,
+    out: Path,
+) -> None:
     """Vocal sketching: hum, sing or play a sound; get the preset that imitates it, played at its pitch.
 
     The pitch is tracked (YIN) and its median taken as the note; the timbre and envelope are
@@ -180,10 +193,13 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
     long, up to 30 s).
 
     The preset is the model's answer alone, rendered up to three times to set its pitch: a sketch is a
-    gesture to start from. To match a sound closely, with the synth in the loop and options for the
-    note, hold and search budget, use `synthgen resynth`.
+    gesture to start from. To match a sound closely, with the synth in the loop (a search budget), use
+    `synthgen resynth`.
 
-    Example: synthgen sketch voice.wav --out out/sketch
+    \b
+    Examples:
+      synthgen sketch voice.wav --out out/sketch
+      synthgen sketch voice.wav --note C2 --held 1.5 --out out/sketch
     """
     from synthgen.audio_io import clipping_note
     from synthgen.synths.loading import load_synth
@@ -192,7 +208,7 @@ def sketch(sound: Path, model_path: Path, synth_name: str | None, plugin: Path |
 
     model = open_model(model_path, None, synth_name, plugin)
     synth = load_synth(model.config, plugin)
-    result = sketch_sound(model, synth, sound)
+    result = sketch_sound(model, synth, sound, midi_pitch, held_s)
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(result.note_message)

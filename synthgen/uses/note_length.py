@@ -9,6 +9,7 @@ import numpy as np
 
 from synthgen.audio_io import LEVEL_BLOCK, WHOLE_SOUND_S, LoadedAudio, block_levels_db
 from synthgen.config import Note, RenderSettings
+from synthgen.errors import SynthgenError
 
 #: the sound has ended where it stays this far below its loudest block
 ENDED_BELOW_PEAK_DB = 25.0
@@ -65,6 +66,8 @@ def hold_for(loaded: LoadedAudio, render: RenderSettings, held_s: float | None =
     Returns:
         The hold, and the hold within the render (seconds): shorter when the sound outlasts it.
     """
+    if held_s is not None and not 0 < held_s <= WHOLE_SOUND_S:
+        raise SynthgenError(f"the key cannot be held {held_s:g} s: a resynthesis lasts at most {WHOLE_SOUND_S:g} s")
     held = held_time(loaded.whole, loaded.sample_rate, WHOLE_SOUND_S, held_s, "the longest resynthesis")
     if held.seconds > render.render_duration_s:
         return held, render.render_duration_s

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.audio_io import WHOLE_SOUND_S, LoadedAudio, prepare_folder, read_audio, write_wav
+from synthgen.audio_io import LoadedAudio, prepare_folder, read_audio, write_wav
 from synthgen.config import Note
-from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
@@ -118,8 +117,6 @@ def resynthesize(
         plot: also write ``<name>_compare.png`` (input and output log-mels; needs matplotlib) to ``out``.
     """
     config = model.config
-    if held_s is not None and held_s > WHOLE_SOUND_S:
-        raise SynthgenError(f"the key cannot be held {held_s:g} s: a resynthesis lasts at most {WHOLE_SOUND_S:g} s")
     loaded = read_audio(audio_path, config.render.sample_rate, config.render.render_duration_s, fade_s)
     synth = synth or load_synth(config, plugin)
     return resynthesize_audio(model, loaded, Path(audio_path), synth, out, midi_pitch, budget, index, seed, held_s, progress, plot)

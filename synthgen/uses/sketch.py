@@ -58,21 +58,26 @@ class Sketch(Resynthesis):
     rendered_pitch: PitchEstimate | None = None
 
 
-def sketch_sound(model: LoadedModel, synth: Synth, audio_path: str | Path) -> Sketch:
+def sketch_sound(
+    model: LoadedModel, synth: Synth, audio_path: str | Path, midi_pitch: int | None = None, held_s: float | None = None
+) -> Sketch:
     """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
-    The model only ever heard one note, so the preset is inferred from the sketch as it is and then
-    played at the tracked note (without a clear pitch, at the model's note), the key held as long as
-    the sketch sounds (see :func:`~synthgen.uses.note_length.hold_for`: a sketch that outlasts the
-    model's sounds is played as long, up to 30 s).
+    The model only ever heard one note, so the preset is inferred from the sketch as it is (at its
+    tracked note) and then played at that note (without a clear pitch, at the model's note; or at
+    ``midi_pitch``), the key held as long as the sketch sounds (see
+    :func:`~synthgen.uses.note_length.hold_for`: a sketch that outlasts the model's sounds is played as
+    long, up to 30 s; or ``held_s``).
     """
     config = model.config
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
-    choice = choose_note(loaded.audio, loaded.sample_rate, config.features.hop_length, config.render.midi_pitch)
-    held, heard_s = hold_for(loaded, config.render)
-    pitch = choice.pitch
-    unit = model.infer(mel[None], choice.midi_pitch)
-    pitched = pitch.midi_pitch is not None
+    hop, own_note = config.features.hop_length, config.render.midi_pitch
+    tracked = choose_note(loaded.audio, loaded.sample_rate, hop, own_note)
+    choice = tracked if midi_pitch is None else choose_note(loaded.audio, loaded.sample_rate, hop, own_note, midi_pitch)
+    held, heard_s = hold_for(loaded, config.render, held_s)
+    pitch = tracked.pitch
+    unit = model.infer(mel[None], tracked.midi_pitch)
+    pitched = midi_pitch is not None or pitch.midi_pitch is not None
     rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitched, heard_s)
     message = f"{choice.message}; {heard}; {held.message}"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
