@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.config import Note, SynthConfig
+from synthgen.config import Note, RenderSettings, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.presets.amsynth_bank import AMSYNTH_PARAMETERS, AmsynthPreset, values_to_bank, write_bank
 from synthgen.presets.volume import at_output_gain
@@ -63,6 +63,11 @@ class JsonPreset:
     def values(self) -> dict[str, float]:
         """Every value the preset sets: its fixed values, then its learned ones."""
         return {**self.fixed, **self.parameters}
+
+    def note_on(self, render: RenderSettings) -> Note:
+        """The note the preset is meant to be heard at, on ``render``'s settings: the pitch, velocity and hold it
+        records, the settings' own for what it leaves out, and their render length (the synth's release)."""
+        return render.note(**{k: v for k, v in self.note.items() if k in ("midi_pitch", "velocity", "note_duration_s")})
 
 
 def is_amsynth(backend: str, names: Iterable[str]) -> bool:

@@ -187,7 +187,7 @@ class Panel:
         source = f"preset {name or Path(path).name}"
         if (stored := preset_document(path)) is None:
             return self.jump(z, unit, source)
-        note = self.model.config.render.note(**{k: v for k, v in stored.note.items() if k in ("midi_pitch", "velocity")})
+        note = stored.note_on(self.model.config.render)
         return self.jump(z, unit, source, (note.midi_pitch, note.velocity), stored.output_gain_db)
 
     def undo(self) -> PanelState:

@@ -241,8 +241,7 @@ def train_model(
         **settings.model_settings,
     ).to(device)
     run = RunFolder.open(out, resume)
-    state = run.resume_state(settings, data, device) if resume else {}
-    settings = settings.resolved(TrainSettings(**state["settings"]).resolved() if resume else None)
+    state, settings = run.resume_state(settings, data, device) if resume else ({}, settings.resolved())
     split = run.split(data, settings.seed, resume)
     stats = mel_stats(data, split["train"], seed=settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)

@@ -91,15 +91,17 @@ class RunFolder:
         out.mkdir(parents=True, exist_ok=True)
         return cls(out)
 
-    def resume_state(self, settings: Any, data: DatasetFile, device: Any) -> dict[str, Any]:
-        """The last epoch's state, after checking it was trained with ``settings`` (``epochs`` and ``device`` may differ) on ``data``."""
+    def resume_state(self, settings: Any, data: DatasetFile, device: Any) -> tuple[dict[str, Any], Any]:
+        """The last epoch's state, after checking it was trained with ``settings`` (``epochs`` and ``device`` may differ) on
+        ``data``, and ``settings`` with the automatic values the run resolved when it started (see ``TrainSettings.resolved``)."""
         state = load_checkpoint(self.out / LAST, device)
         recorded = type(settings)(**state["settings"]).resolved()
-        difference = settings.resolved(recorded).difference_from(recorded)
+        settings = settings.resolved(recorded)
+        difference = settings.difference_from(recorded)
         if difference is not None:
             raise SynthgenError(f"{self.out} was trained with other settings ({difference}): resume it with the same options")
         self._check_same_data(state["summary"], data)
-        return state
+        return state, settings
 
     def _check_same_data(self, recorded: dict[str, Any], data: DatasetFile) -> None:
         """Refuse to resume a run on another dataset than the one it started on, or on one changed since."""

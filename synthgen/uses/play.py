@@ -48,8 +48,7 @@ def play_preset(
     """
     preset = read_document(path)
     unit = read_preset(path, config)[None]
-    stored = {k: v for k, v in preset.note.items() if k in ("midi_pitch", "velocity", "note_duration_s")}
-    own = config.render.note(**stored)
+    own = preset.note_on(config.render)
     held = own.note_duration_s if held_s is None else float(held_s)
     pitches = list(midi_pitches) or [own.midi_pitch]
     note = longer_note(own, config.render, held)
