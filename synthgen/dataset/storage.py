@@ -29,11 +29,9 @@ import errno
 import hashlib
 import json
 import os
-import platform
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ import h5py
 import numpy as np
 
 from synthgen.errors import SynthgenError
+from synthgen.versions import package_versions
 
 DATASET_FILE = "dataset.h5"
 MANIFEST_FILE = "manifest.json"
@@ -183,14 +182,8 @@ def chunks_to_render(root: Path, n_chunks: int) -> list[int]:
     return todo
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy"):
-        try:
-            out[pkg] = importlib_metadata.version(pkg)
-        except importlib_metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
+#: the packages whose versions a dataset records (with Python's)
+_RECORDED_PACKAGES = ("synthgen", "dawdreamer", "numpy", "librosa", "h5py", "scipy")
 
 
 def _fill_value(dtype: np.dtype) -> Any:
@@ -239,7 +232,8 @@ def join_shards(root: Path, shards: list[Path], settings: dict[str, Any], column
     total = sum(r.rows for r in records)
     if total == 0:
         raise SynthgenError(f"{root}: every render was rejected as silent or broken; nothing to store")
-    metadata = {"format_version": FORMAT_VERSION, **settings, "versions": _versions(), "n_rows": total, "counts": counts}
+    versions = package_versions(*_RECORDED_PACKAGES)
+    metadata = {"format_version": FORMAT_VERSION, **settings, "versions": versions, "n_rows": total, "counts": counts}
     tmp = root / (DATASET_FILE + ".tmp")
     with h5py.File(tmp, "w") as f:
         for name, (shape, dtype) in shapes.items():
