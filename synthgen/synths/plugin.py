@@ -16,6 +16,7 @@ from synthgen.errors import SynthgenError
 from synthgen.synths.base import ParameterInfo, Synth
 from synthgen.synths.host import import_dawdreamer
 from synthgen.synths.plugin_process import PluginProcess
+from synthgen.synths.static_data import static_data_of
 
 daw = import_dawdreamer()
 
@@ -54,6 +55,9 @@ class PluginSynth(Synth):
     (:meth:`copies`, for searches) are :class:`~synthgen.synths.plugin_process.PluginProcess`
     instances, each in a process of its own.
 
+    Each sound starts from the plugin library's static data as it was when the plugin loaded (see
+    :mod:`synthgen.synths.static_data`): a preset with noise renders the same audio every time.
+
     A render that comes out not finite (NaN or infinite) can leave the plugin's inner state broken
     for good (amsynth's filters then play NaN for every later preset), so the instance is replaced
     by a fresh one, with the same native state, before the next sound.
@@ -86,6 +90,7 @@ class PluginSynth(Synth):
         if self._proc.get_num_output_channels() == 0:
             raise SynthgenError(f"{self.path} has no audio output: it is not a synthesizer")
         self._engine.load_graph([(self._proc, [])])
+        self._static = static_data_of(self.path)
         if self._state is not None:
             self.load_state(self._state)
 
@@ -126,6 +131,8 @@ class PluginSynth(Synth):
             self._engine.render(_FLUSH_S)
             self._proc.clear_midi()
             self.set_parameters(values)
+            if self._static is not None:
+                self._static.restore()
             self._proc.add_midi_note(note.midi_pitch, note.velocity, 0.0, note.note_duration_s)
             self._engine.render(note.render_duration_s)
             audio = self._engine.get_audio().mean(axis=0)
