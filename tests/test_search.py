@@ -118,7 +118,7 @@ def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, ta
     index = build_index(builtin_dataset, config)
     units, labels = start_candidates(shipped, mel, index, seed=0, midi_pitch=48)
     assert labels[0] == "model answer" and sum(label.startswith("nearest") for label in labels) == N_NEAREST
-    distance = SpectralDistance(audio, config.features)
+    distance = SpectralDistance(audio, SAMPLE_RATE, config.features)
     candidates = distance(render_unit(synth, config, units, [(48, 127)]))[0]
     found = search_preset(shipped, synth, audio, mel, 48, budget=len(units) + 24, index=index, seed=0)
     assert found.n_renders <= len(units) + 24
@@ -310,7 +310,7 @@ def test_the_search_keeps_the_best_class_switch_of_its_start(shipped, builtin, t
     audio, mel = target
     switches = model.config.space.class_alternatives(model.infer(mel[None], 48)[0])
     assert len(switches) == 24  # every other interval of -12..+12
-    scores = SpectralDistance(audio, config.features)(render_unit(synth, config, switches, [(48, 127)]))[0]
+    scores = SpectralDistance(audio, SAMPLE_RATE, config.features)(render_unit(synth, config, switches, [(48, 127)]))[0]
     found = search_preset(model, synth, audio, mel, 48, budget=1 + len(switches) + CMA_POPSIZE, seed=0)
     assert scores.min() < found.model_distance  # a switch helps this sound: it is the one kept, then refined
     assert found.n_renders == 1 + len(switches) + CMA_POPSIZE and found.origin.startswith("model answer + class switch")
