@@ -9,7 +9,7 @@ import pytest
 from synthgen.synths.static_data import StaticData, static_data_of
 from tests.conftest import requires_amsynth
 
-#: osc 1 on amsynth's noise waveform and alone in the mix; no LFO (whose phase is not noise)
+#: osc 1 on amsynth's noise waveform and alone in the mix, with no LFO modulation
 _NOISE = {"osc1_waveform": 0.75, "osc_mix": 0.0, "freq_mod_amount": 0.0, "filter_mod_amount": 0.0}
 
 

@@ -15,6 +15,7 @@ in a writable mapping, nothing is restored.
 __all__ = ["StaticData", "static_data_of"]
 
 import ctypes
+import mmap
 from functools import cache
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def static_data_of(plugin: Path) -> StaticData | None:
             if section is None or not section["sh_size"] or not loads:
                 return None
             first = min(m[0] for m in mapped if m[3] == 0)
-            bias = first - (min(loads) & ~0xFFF)
+            bias = first - (min(loads) // mmap.PAGESIZE * mmap.PAGESIZE)
             address, size = bias + section["sh_addr"], section["sh_size"]
     except (OSError, ELFError, ValueError):
         return None
