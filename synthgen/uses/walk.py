@@ -41,15 +41,15 @@ class Walk:
         unit: presets ``(S, P)`` in unit space.
         audio: their renderings ``(S, n_samples)``.
         mel: log-mels of the renderings ``(S, n_mels, n_frames)``.
-        z: the latent points ``(S, D)``, when the path runs through the latent space.
-        midi_pitch: the note they play (``None``: not said).
+        z: the latent points ``(S, D)``, or ``None`` where the path does not run through the latent space.
+        midi_pitch: the note they play.
     """
 
     unit: np.ndarray
     audio: np.ndarray
     mel: np.ndarray
-    z: np.ndarray | None = None
-    midi_pitch: int | None = None
+    z: np.ndarray | None
+    midi_pitch: int
 
 
 def open_model(path: str | Path, latent_for: str | None = None, synth: str | None = None, plugin: str | Path | None = None) -> LoadedModel:
