@@ -1,6 +1,6 @@
-"""The one exception type for user mistakes: the CLI prints its message as a single line."""
+"""The exception type for user mistakes and the warning type for what a user should know: the CLI prints either as one line."""
 
-__all__ = ["SynthgenError"]
+__all__ = ["SynthgenError", "SynthgenWarning"]
 
 
 class SynthgenError(Exception):
@@ -8,3 +8,7 @@ class SynthgenError(Exception):
 
     The message is one line that says what was wrong and what would be right.
     """
+
+
+class SynthgenWarning(UserWarning):
+    """Something the user should know about a result that is still written (the CLI prints ``note: <message>``)."""

@@ -12,6 +12,7 @@ LAYERS = {
     "errors": 0,
     "versions": 0,
     "denormals": 0,
+    "progress": 0,
     "params": 1,
     "config": 2,
     "features": 3,

@@ -24,13 +24,17 @@ def _train(data: Path, out: Path, *options: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("layers=3.5", "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got 3.5"),
-        ("layers=true", "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got True"),
-        ("dropout=NaN", "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got nan"),
-        ("dropout=Infinity", "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got inf"),
-        ('dropout="0.1"', "setting 'dropout' of model 'mlp' must be a finite number (float) 0 or more, got '0.1'"),
+        ("layers=3.5", "setting 'layers' of model 'mlp' must be a whole number (int) above 0 and at most 1e+12, got 3.5"),
+        ("layers=true", "setting 'layers' of model 'mlp' must be a whole number (int) above 0 and at most 1e+12, got True"),
+        ("dropout=NaN", "setting 'dropout' of model 'mlp' must be a number (float) from 0 to 1e+12, got nan"),
+        ("dropout=Infinity", "setting 'dropout' of model 'mlp' must be a number (float) from 0 to 1e+12, got inf"),
+        ('dropout="0.1"', "setting 'dropout' of model 'mlp' must be a number (float) from 0 to 1e+12, got '0.1'"),
+        ("dropout=1e20", "setting 'dropout' of model 'mlp' must be a number (float) from 0 to 1e+12, got 1e+20"),
         ("hidden=64", "hidden is given twice (32, then 64): give each setting once"),
-        ("layers=1" + "0" * 400, "setting 'layers' of model 'mlp' must be a whole number (int) above 0, got 100000000000000000..."),
+        (
+            "layers=1" + "0" * 400,
+            "setting 'layers' of model 'mlp' must be a whole number (int) above 0 and at most 1e+12, got 100000000000000000...",
+        ),
     ],
 )
 def test_a_nonsense_model_setting_is_refused_before_the_run_folder_is_made(
@@ -39,6 +43,18 @@ def test_a_nonsense_model_setting_is_refused_before_the_run_folder_is_made(
     code, _, stderr = _train(builtin_dataset, tmp_path / "run", "--set", setting)
     assert code not in (0, None) and len(stderr.strip().splitlines()) == 1 and message in stderr, stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_train_help_lists_every_models_settings_with_their_defaults() -> None:
+    from synthgen.nn.models import MODEL_NAMES, setting_defaults
+
+    result = CliRunner().invoke(main, ["train", "--help"])
+    assert result.exit_code == 0
+    listing = " ".join(result.output.split("Model settings (--set KEY=VALUE) and their defaults:")[1].split())
+    for name in MODEL_NAMES:
+        assert f" {name} pitch_conditioning=1," in f" {listing}"
+    assert "mmd_weight=100" in listing and setting_defaults("wae")["mmd_weight"] == 100
+    assert "consistency_weight=4" in listing and setting_defaults("vae_flow_post")["consistency_weight"] == 4
 
 
 def _interrupt_at_pass(monkeypatch: pytest.MonkeyPatch, n: int) -> None:

@@ -22,6 +22,7 @@ from synthgen.uses.interpolate import interpolate_sounds
 from synthgen.uses.macro import rank_dimensions, ranking_table, walk_dimensions
 from synthgen.uses.pitch import detect_pitch
 from synthgen.uses.resynth import read_sound
+from synthgen.uses.sketch import sketch_sound
 from synthgen.uses.walk import latent_origin, open_model, render_walk
 
 from .synth_helpers import BrokenSounds
@@ -194,6 +195,19 @@ def test_sketch_plays_the_preset_at_the_pitch_of_the_sketch_for_as_long(tiny_pat
     assert preset["note"]["note_duration_s"] == pytest.approx(1.2, abs=0.05) and "key held 1.2" in output
     assert (tmp_path / "out" / "saw220_sketch.wav").is_file() and (tmp_path / "out" / "saw220_sketch.png").is_file()
     assert "--split" not in output
+
+
+def test_a_sketch_with_a_budget_is_refined_by_a_seeded_search(tiny: LoadedModel, synth: Synth, tmp_path: Path) -> None:
+    saw = _sawtooth(tmp_path / "saw220.wav", 220.0, duration_s=1.2)
+    alone = sketch_sound(tiny, synth, saw)
+    found = [sketch_sound(tiny, synth, saw, budget=24, seed=3) for _ in range(2)]
+    assert alone.search is None and "search:" not in alone.note_message
+    search = found[0].search
+    assert search is not None and search.seed == 3 and 0 < search.n_renders <= 24
+    assert search.distance <= search.model_distance  # never worse than the model's own answer
+    assert f"search: {search.n_renders} renders" in found[0].note_message
+    assert np.array_equal(found[0].unit, found[1].unit)  # the same seed, the same preset
+    assert found[0].midi_pitch == alone.midi_pitch or "rendered at" in found[0].note_message
 
 
 def test_sketch_plays_at_the_note_and_for_the_hold_asked(tiny_path: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 
 from synthgen.cli import main
 from synthgen.config import Note, load_config
-from synthgen.errors import SynthgenError
+from synthgen.errors import SynthgenError, SynthgenWarning
 from synthgen.features import log_mel
 from synthgen.presets.amsynth_bank import SHIPPED_BANK_DIR, control_value, read_bank, values_to_bank
 from synthgen.presets.human import load_human_presets
@@ -208,6 +209,23 @@ def test_export_carries_a_json_presets_gain_into_the_bank(amsynth_synths, amsynt
     native = write_native_preset(amsynth_synths[0], amsynth_config, unit, tmp_path / "native", output_gain_db=-9.0)
     assert by_name["quiet"] == pytest.approx(read_bank(native[2])[0].values["master_vol"], abs=2e-3)
     assert by_name["quiet"] < by_name["plain"]
+
+
+@requires_amsynth
+def test_a_gain_beyond_the_synths_volume_range_is_told_in_one_note(amsynth_synths, amsynth_config, tmp_path: Path) -> None:
+    unit = _unit(amsynth_config, 3, **_FREE_RUNNING, **_TONAL_WAVEFORMS)
+    loud = write_preset(tmp_path / "loud.json", amsynth_config, unit, output_gain_db=30.0)
+    code, output = _run("presets", "export", str(loud), "--out", str(tmp_path / "mine.bank"))
+    assert code == 0, output
+    (note,) = [line for line in output.splitlines() if line.startswith("note: ")]
+    assert "note: loud: the synth's 'master_vol' changes its level by" in note and "not by the fitted output gain's +30.0 dB" in note
+    assert read_bank(tmp_path / "mine.bank")[0].values["master_vol"] == values_to_bank({"master_vol": 1.0})["master_vol"]
+    with pytest.warns(SynthgenWarning, match="native: the synth's 'master_vol' changes its level by"):
+        write_native_preset(amsynth_synths[0], amsynth_config, unit, tmp_path / "native", output_gain_db=30.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SynthgenWarning)  # a gain within reach is not worth a note
+        tonal = _unit(amsynth_config, 2, **_FREE_RUNNING, **_TONAL_WAVEFORMS)
+        write_native_preset(amsynth_synths[0], amsynth_config, tonal, tmp_path / "quiet", output_gain_db=-12.0)
 
 
 def test_export_errors_are_one_line(amsynth_config, tmp_path: Path) -> None:

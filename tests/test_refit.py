@@ -36,7 +36,10 @@ def _invoke(*args: object) -> tuple[int, str, str]:
     ("options", "message"),
     [
         (["--consistency-weight", "-10"], "-10.0 is not in the range x>=0"),
-        (["--consistency-weight", "nan"], "setting 'consistency_weight' of model 'vae_flow_post' must be a finite number"),
+        (
+            ["--consistency-weight", "nan"],
+            "setting 'consistency_weight' of model 'vae_flow_post' must be a number (float) from 0 to 1e+12, got nan",
+        ),
         (["--epochs", "0"], "0 is not in the range x>=1"),
         (["--lr", "-1"], "-1.0 is not in the range 0<x<=1"),
         (["--lr", "nan"], "--lr must be a number above 0"),

@@ -289,7 +289,7 @@ def test_cli_numbers_epochs_from_one_and_obeys_quiet_and_verbose(builtin_dataset
     verbose = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "v"), "-v"])
     assert verbose.exit_code == 0, verbose.output
     assert "epoch 1/2: train loss" in verbose.stdout and "epoch 2/2: train loss" in verbose.stdout
-    assert "\r" not in verbose.output  # not a terminal: no progress bars
+    assert "\r" not in verbose.output  # not a terminal: lines, no bar redrawn
     quiet = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "q"), "-q"])
     assert quiet.exit_code == 0 and "epoch 1/2:" not in quiet.output
     assert [line.split(",")[0] for line in (tmp_path / "q" / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]

@@ -3,10 +3,12 @@
 __all__ = ["main"]
 
 import errno
+import warnings
+from collections.abc import Callable
 
 import click
 
-from synthgen.errors import SynthgenError
+from synthgen.errors import SynthgenError, SynthgenWarning
 
 # Optional packages and the extra that installs each.
 _EXTRAS = {"torch": "train", "onnx": "train", "matplotlib": "plots", "fastapi": "serve", "uvicorn": "serve", "pythonosc": "serve"}
@@ -30,7 +32,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", SynthgenWarning)
+                warnings.showwarning = _notes_as_lines(warnings.showwarning)
+                return super().invoke(ctx)
         except SynthgenError as e:
             raise click.ClickException(str(e)) from None
         except ModuleNotFoundError as e:
@@ -51,6 +56,19 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted{_RESUME.get(ctx.invoked_subcommand or '', '')}", err=True)
             ctx.exit(130)
+
+
+def _notes_as_lines(show: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints a :class:`~synthgen.errors.SynthgenWarning` as ``note: <message>`` on
+    stderr, and passes any other warning to ``show``."""
+
+    def note(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        if issubclass(category, SynthgenWarning):
+            click.echo(f"note: {message}", err=True)
+        else:
+            show(message, category, *args, **kwargs)
+
+    return note
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

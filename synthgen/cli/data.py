@@ -153,7 +153,7 @@ def render(
         address=address,
         collect=collect,
         render_timeout_s=render_timeout_s,
-        progress=progress_wanted(verbosity),
+        progress=progress_wanted(verbosity, logged=True),
     )
     click.echo(describe_dataset(path))
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import MIDI_NOTE, draws_figures, latent_range_option, model_option, model_synth_options
+from synthgen.cli.options import MIDI_NOTE, draws_figures, latent_range_option, model_option, model_synth_options, progress_wanted
+from synthgen.uses.search import MAX_BUDGET
 
 if TYPE_CHECKING:
     import numpy as np
@@ -174,12 +175,23 @@ def interpolate(
 @click.argument("sound", type=_PATH)
 @_note_option("the sketch's tracked pitch, or the model's note when it has none")
 @click.option("--held", "held_s", type=click.FloatRange(min=0, min_open=True), default=None, help=_HELD_HELP)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=0, max=MAX_BUDGET),
+    default=0,
+    show_default=True,
+    help="Renders a search may spend refining the model's answer, as in resynth (whose default, the synth config's "
+    "search_budget, takes about 1.5 s); 0: the model alone.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @_model_options("sketch")
 @draws_figures
 def sketch(
     sound: Path,
     midi_pitch: int | None,
     held_s: float | None,
+    budget: int,
+    seed: int,
     model_path: Path,
     synth_name: str | None,
     plugin: Path | None,
@@ -193,13 +205,14 @@ def sketch(
     long, up to 30 s).
 
     The preset is the model's answer alone, rendered up to three times to set its pitch: a sketch is a
-    gesture to start from. To match a sound closely, with the synth in the loop (a search budget), use
-    `synthgen resynth`.
+    gesture to start from. With --budget, a search with the synth in the loop refines it first, as
+    `synthgen resynth` does, at the sketch's own note.
 
     \b
     Examples:
       synthgen sketch voice.wav --out out/sketch
       synthgen sketch voice.wav --note C2 --held 1.5 --out out/sketch
+      synthgen sketch voice.wav --budget 330 --out out/sketch
     """
     from synthgen.audio_io import clipping_note
     from synthgen.synths.loading import load_synth
@@ -208,7 +221,7 @@ def sketch(
 
     model = open_model(model_path, None, synth_name, plugin)
     synth = load_synth(model.config, plugin)
-    result = sketch_sound(model, synth, sound, midi_pitch, held_s)
+    result = sketch_sound(model, synth, sound, midi_pitch, held_s, budget, seed, progress_wanted(0))
     for change in result.changes:
         click.echo(f"input: {change}")
     click.echo(result.note_message)

@@ -36,7 +36,22 @@ def _settings(pairs: tuple[str, ...]) -> dict[str, object]:
 _LEARNING_RATE = click.FloatRange(min=0, min_open=True, max=1)
 
 
-@click.command()
+class _TrainCommand(click.Command):
+    """``train``, whose help ends with every model's settings and their defaults (where torch is installed)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The epilog, then one row per model: the settings ``--set`` takes, with their defaults."""
+        super().format_epilog(ctx, formatter)
+        try:
+            from synthgen.nn.models import setting_defaults
+        except ImportError:  # the light install: no torch, no training
+            return
+        rows = [(name, ", ".join(f"{k}={v:g}" for k, v in setting_defaults(name).items())) for name in MODEL_CHOICES]
+        with formatter.section("Model settings (--set KEY=VALUE) and their defaults"):
+            formatter.write_dl(rows)
+
+
+@click.command(cls=_TrainCommand)
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Dataset folder made by `synthgen render`.")
 @click.option("--model", type=click.Choice(MODEL_CHOICES), default="vae_flow_post", show_default=True, help="Model family.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder: model.pt, checkpoints, metrics, curves.")
@@ -48,7 +63,13 @@ _LEARNING_RATE = click.FloatRange(min=0, min_open=True, max=1)
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the split, the initialization and the batch order."
 )
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, or auto (a GPU when there is one).")
-@click.option("--set", "model_settings", multiple=True, metavar="KEY=VALUE", help="Model setting, e.g. --set channels=64 (repeatable).")
+@click.option(
+    "--set",
+    "model_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Model setting, e.g. --set channels=64 (repeatable; every model's are listed below).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch (same --data and options; --epochs may grow).")
 @verbosity_options("Also print one line per epoch: losses, validation error, learning rate, time.")
 def train(
@@ -88,7 +109,7 @@ def train(
     )
     try:
         summary = train_model(
-            data, out, settings, resume=resume, progress=progress_wanted(verbosity), log=click.echo if verbosity > 0 else None
+            data, out, settings, resume=resume, progress=progress_wanted(verbosity, logged=True), log=click.echo if verbosity > 0 else None
         )
     except KeyboardInterrupt:
         if (out / LAST).exists():
@@ -223,7 +244,7 @@ def refit_encoder(
     """
     from synthgen.train.encoder_refit import refit_encoder as refit
 
-    record = refit(run, data, consistency_weight, epochs, batch_size, learning_rate, seed, progress=progress_wanted(verbosity))
+    record = refit(run, data, consistency_weight, epochs, batch_size, learning_rate, seed, progress=progress_wanted(verbosity, logged=True))
     _report_refit("refit the encoder of", record, quiet=verbosity < 0)
 
 
@@ -288,7 +309,7 @@ def train_surrogate(
         hidden=hidden,
         seed=seed,
         device=device,
-        progress=progress_wanted(verbosity),
+        progress=progress_wanted(verbosity, logged=True),
         log=click.echo if verbosity > 0 else None,
     )
     click.echo(
@@ -315,7 +336,7 @@ def index(model: Path, data: Path | None, seed: int) -> None:
     from synthgen.model import load_model
     from synthgen.uses.index import index_model
 
-    done = index_model(load_model(model), data, seed, progress=progress_wanted(0))
+    done = index_model(load_model(model), data, seed, progress=progress_wanted(0, logged=True))
     for note in done.notes:
         click.echo(f"note: {note}")
     replaced = "" if done.replaced_bytes is None else f" (replacing the index of {done.replaced_bytes / 1e6:.1f} MB there)"

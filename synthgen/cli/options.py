@@ -108,12 +108,18 @@ def verbosity_options(verbose_help: str | None = None) -> Callable[[Callable], C
         if verbose_help is not None:
             f = click.option("-v", "--verbose", "verbosity", flag_value=1, help=verbose_help)(f)
         return click.option(
-            "-q", "--quiet", "verbosity", flag_value=-1, default=0, help="No progress bars: print only the result and errors."
+            "-q",
+            "--quiet",
+            "verbosity",
+            flag_value=-1,
+            default=0,
+            help="No progress (bars, log lines): only the result and errors.",
         )(f)
 
     return decorate
 
 
-def progress_wanted(verbosity: int) -> bool:
-    """Progress bars are drawn unless ``--quiet``, and only on a terminal (not into a log file or pipe)."""
-    return verbosity >= 0 and sys.stdout.isatty() and sys.stderr.isatty()
+def progress_wanted(verbosity: int, logged: bool = False) -> bool:
+    """Progress is shown unless ``--quiet``: as bars on a terminal; into a log file or pipe only where ``logged``
+    (long work: a line every :data:`~synthgen.progress.LOG_INTERVAL_S` seconds, see :func:`~synthgen.progress.progress_bar`)."""
+    return verbosity >= 0 and (logged or (sys.stdout.isatty() and sys.stderr.isatty()))

@@ -333,7 +333,7 @@ def evaluate(
         targets = targets_from_dataset(data, config, instance, max_rows, seed)
     else:
         targets = targets_from_audio_dir(audio_dir, config)
-    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity), budget=budget)
+    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity, logged=True), budget=budget)
     files = write_report(result, targets, config, out)
     click.echo(result.markdown())
     for warning in (note for note in result.notes if note.startswith("warning:")):

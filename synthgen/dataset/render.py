@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from synthgen.config import SynthConfig
 from synthgen.dataset.chunks import RenderedChunk, RenderJob, gather_failures, write_chunk
@@ -22,6 +22,7 @@ from synthgen.dataset.sampling import PresetSource, UniformPresets
 from synthgen.dataset.storage import chunks_to_render, finalize_dataset, write_text_atomic
 from synthgen.dataset.workers import WorkerPool
 from synthgen.errors import SynthgenError
+from synthgen.progress import progress_bar
 from synthgen.synths.rendering import usable_cpus
 
 #: the presets that crashed or hung the synth and were skipped, and the human presets dropped for a
@@ -151,7 +152,7 @@ def _render_on_ray(job: RenderJob, jobs: int | None, address: str | None, collec
 def _progress(job: RenderJob, todo: Iterable[int], progress: bool) -> tuple[tqdm, dict[str, int]]:
     """The render's progress bar, started at the rows already done, and its counts."""
     done_rows = job.n_rows - sum(job.chunk_rows(k) for k in todo)
-    bar = tqdm(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
+    bar = progress_bar(total=job.n_rows, initial=done_rows, unit="sound", desc=f"render {job.config.name}", disable=not progress)
     return bar, {"silent": 0, "broken": 0, "failed": 0}
 
 

@@ -79,7 +79,12 @@ class SynthModel(nn.Module, ABC):
             "n_mels": self.n_mels,
             "n_frames": self.n_frames,
         }
-        self.config.update(self.checked_settings({"pitch_conditioning": 1, **self.DEFAULTS, **settings}))
+        self.config.update(self.checked_settings({**self.setting_defaults(), **settings}))
+
+    @classmethod
+    def setting_defaults(cls) -> dict[str, int | float]:
+        """Every setting the model takes, with its default (``DEFAULTS`` and pitch conditioning, on by default)."""
+        return {"pitch_conditioning": 1, **cls.DEFAULTS}
 
     @classmethod
     def checked_settings(cls, settings: dict[str, object]) -> dict[str, int | float]:
@@ -90,7 +95,7 @@ class SynthModel(nn.Module, ABC):
         Raises:
             SynthgenError: one line naming the first unknown setting, or the first given a value of the wrong kind.
         """
-        defaults: dict[str, int | float] = {"pitch_conditioning": 1, **cls.DEFAULTS}
+        defaults = cls.setting_defaults()
         unknown = sorted(set(settings) - set(defaults))
         if unknown:
             raise SynthgenError(f"model {cls.NAME!r} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(cls.DEFAULTS))}")
@@ -99,9 +104,9 @@ class SynthModel(nn.Module, ABC):
             kind = type(defaults[key])
             number = isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= _LARGEST_SETTING
             if not number or (kind is int and not float(value).is_integer()) or value < 0 or (value == 0 and key not in _ZERO_ALLOWED):
-                what = "a whole number (int)" if kind is int else "a finite number (float)"
-                least = "0 or more" if key in _ZERO_ALLOWED else "above 0"
-                raise SynthgenError(f"setting {key!r} of model {cls.NAME!r} must be {what} {least}, got {reprlib.repr(value)}")
+                what = "a whole number (int)" if kind is int else "a number (float)"
+                span = f"from 0 to {_LARGEST_SETTING:g}" if key in _ZERO_ALLOWED else f"above 0 and at most {_LARGEST_SETTING:g}"
+                raise SynthgenError(f"setting {key!r} of model {cls.NAME!r} must be {what} {span}, got {reprlib.repr(value)}")
             checked[key] = kind(value)
         return checked
 

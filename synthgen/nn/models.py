@@ -1,6 +1,6 @@
 """Model registry: build any synthgen model by name from its JSON-ready settings."""
 
-__all__ = ["MODEL_NAMES", "build_model"]
+__all__ = ["MODEL_NAMES", "build_model", "setting_defaults"]
 
 from synthgen.errors import SynthgenError
 from synthgen.nn.autoencoders import VAE, WAE, VAEFlow, VAEFlowPost
@@ -30,3 +30,8 @@ def build_model(name: str, **config: object) -> SynthModel:
     if missing:
         raise SynthgenError(f"model {name!r} needs the setting {missing[0]!r}")
     return _MODELS[name](**config)
+
+
+def setting_defaults(name: str) -> dict[str, int | float]:
+    """The settings model ``name`` takes (``synthgen train --set KEY=VALUE``), each with its default."""
+    return _MODELS[name].setting_defaults()

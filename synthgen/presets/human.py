@@ -276,7 +276,7 @@ def _at_its_level(preset: FilePreset, amsynth: Callable[[], Synth | None] | None
     if synth is None:
         return preset.values
     values = {p.name: p.default for p in synth.parameters()} | preset.values
-    return at_output_gain(synth, config, values, preset.output_gain_db, preset.note or config.render.note())
+    return at_output_gain(synth, config, values, preset.output_gain_db, preset.note or config.render.note(), preset.name)
 
 
 def export_amsynth_bank(

@@ -263,7 +263,9 @@ def write_native_preset(
     """
     path_stem = Path(path_stem)
     paths = [write_preset(path_stem.with_name(path_stem.name + ".json"), config, unit_row, extra, synth, note, output_gain_db, seed)]
-    values = at_output_gain(synth, config, config.space.synth_values(unit_row), output_gain_db, note or config.render.note())
+    values = at_output_gain(
+        synth, config, config.space.synth_values(unit_row), output_gain_db, note or config.render.note(), path_stem.name
+    )
     if not _set_on_plugin(synth, values):
         return paths
     paths.append(synth.save_state(path_stem.with_name(path_stem.name + synth.state_suffix)))

@@ -2,29 +2,36 @@
 
 __all__ = ["at_output_gain"]
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 from synthgen.config import Note, SynthConfig
+from synthgen.errors import SynthgenWarning
 from synthgen.synths.base import Synth
 
 #: renders spent looking for the volume value
 MAX_RENDERS = 5
 #: how near the target gain (dB) is near enough
 TOLERANCE_DB = 0.25
+#: a level this far (dB) from the target gain is told to the user
+OFF_WARNING_DB = 1.0
 
 
 def _rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
-def at_output_gain(synth: Synth, config: SynthConfig, values: Mapping[str, float], gain_db: float, note: Note) -> dict[str, float]:
+def at_output_gain(
+    synth: Synth, config: SynthConfig, values: Mapping[str, float], gain_db: float, note: Note, preset: str = "the preset"
+) -> dict[str, float]:
     """A preset's values with ``gain_db`` moved into the config's volume parameter, where it names one.
 
     The volume law (``value ** exponent``) gives the first guess; renders correct it, since a synth
     may saturate or limit after its volume stage (amsynth's output limiter does). The level comes as
-    near ``gain_db`` as the parameter's range (at most 1) allows.
+    near ``gain_db`` as the parameter's range (at most 1) allows; a level more than
+    :data:`OFF_WARNING_DB` from it is told by a :class:`~synthgen.errors.SynthgenWarning` naming ``preset``.
 
     Arguments:
         synth: the config's synth.
@@ -36,22 +43,30 @@ def at_output_gain(synth: Synth, config: SynthConfig, values: Mapping[str, float
     values = dict(values)
     if config.volume is None or gain_db == 0.0:
         return values
-    control, name = config.volume, config.volume.parameter
+    control, parameter = config.volume, config.volume.parameter
     reference = _rms(synth.render([values], note))
-    if reference == 0.0 or values[name] <= 0.0:
+    if reference == 0.0 or values[parameter] <= 0.0:
         return values
     # Secant steps on (volume in dB, gain reached), from the volume law's guess.
-    points = [(20 * np.log10(values[name]), 0.0)]
+    points = [(20 * np.log10(values[parameter]), 0.0)]
     step_db = gain_db / control.exponent
     for _ in range(MAX_RENDERS):
         volume_db = min(points[-1][0] + step_db, 0.0)  # the value stays at most 1
         if volume_db == points[-1][0]:
             break  # at the end of the range
-        reached = 20 * np.log10(max(_rms(synth.render([{**values, name: 10 ** (volume_db / 20)}], note)), 1e-12) / reference)
+        reached = 20 * np.log10(max(_rms(synth.render([{**values, parameter: 10 ** (volume_db / 20)}], note)), 1e-12) / reference)
         points.append((volume_db, reached))
         if abs(reached - gain_db) <= TOLERANCE_DB:
             break
         (x0, f0), (x1, f1) = points[-2:]
         step_db = (gain_db - f1) * ((x1 - x0) / (f1 - f0) if abs(f1 - f0) > 1e-3 else 1 / control.exponent)
-    volume_db = min(points[1:] or points, key=lambda p: abs(p[1] - gain_db))[0]
-    return {**values, name: float(10 ** (volume_db / 20))}
+    volume_db, reached_db = min(points[1:] or points, key=lambda p: abs(p[1] - gain_db))
+    if abs(gain_db - reached_db) > OFF_WARNING_DB:
+        warnings.warn(
+            f"{preset}: the synth's {parameter!r} changes its level by {reached_db:+.1f} dB, not by the fitted output gain's "
+            f"{gain_db:+.1f} dB (its range or the synth's limiter allows no closer); the JSON preset's output_gain_db plays it "
+            "at that level",
+            SynthgenWarning,
+            stacklevel=2,
+        )
+    return {**values, parameter: float(10 ** (volume_db / 20))}

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from synthgen.config import SynthConfig
 from synthgen.features import AUDIBLE_DB, DB_PER_NEPER, log_mel
+from synthgen.progress import progress_bar
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit, silence_broken
 
@@ -57,7 +57,7 @@ def probe_parameters(
     bases = space.sample(n_presets, np.random.default_rng(seed))
     columns = np.arange(space.size)
     change = []
-    for base in tqdm(bases, desc="probe", unit="preset", disable=not progress):
+    for base in progress_bar(bases, desc="probe", unit="preset", disable=not progress):
         ends = np.repeat(base[None], 2 * space.size, axis=0)
         ends[columns, columns] = 0.0
         ends[space.size + columns, columns] = 1.0

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from synthgen.dataset import open_dataset
 from synthgen.model import MelStats
+from synthgen.progress import progress_bar
 from synthgen.train.data import MelBatches
 from synthgen.train.loop import check_fit_options
 from synthgen.train.refit import BestEpoch, encoder_rows, flow_scores, load_invertible_run, save_refit
@@ -71,7 +71,7 @@ def refit_encoder(
             model.train()  # the classifier's batch-norm statistics follow the new latents; its weights stay
             train.epoch = epoch
             losses = []
-            for mel, unit, pitch in tqdm(train, desc=f"refit encoder, epoch {epoch + 1}/{epochs}", disable=not progress):
+            for mel, unit, pitch in progress_bar(train, desc=f"refit encoder, epoch {epoch + 1}/{epochs}", disable=not progress):
                 loss = model.loss(mel, unit, model(mel, pitch))["total"]
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from synthgen.dataset import DatasetFile, open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats
 from synthgen.nn import MODEL_NAMES, SynthModel, build_model
+from synthgen.progress import progress_bar
 from synthgen.train.data import MelBatches, mel_stats
 from synthgen.train.export import export_onnx
 from synthgen.train.run import BEST, RunFolder
@@ -161,7 +162,7 @@ def _run_epoch(
     sums: dict[str, float] = {}
     n = 0
     with torch.set_grad_enabled(optimizer is not None):
-        for i, (mel, params, pitch) in enumerate(tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress)):
+        for i, (mel, params, pitch) in enumerate(progress_bar(batches, desc=desc, unit="batch", leave=False, disable=not progress)):
             mel, params, pitch = mel.to(device), params.to(device), pitch.to(device)
             outputs = model(mel, pitch)
             losses = model.loss(mel, params, outputs, beta, gamma)
@@ -278,7 +279,7 @@ def train_model(
         data.close()
         export_onnx(run.out / BEST)  # in case the finished run was stopped while exporting
         return {**summary, "stopped": stopped or f"all {start} epochs done", "resumed_finished_run": True}
-    epochs = tqdm(
+    epochs = progress_bar(
         range(start, settings.epochs),
         desc=f"train {settings.model}",
         unit="epoch",

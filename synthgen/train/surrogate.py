@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from synthgen.dataset import open_dataset
 from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.model import MelStats, load_checkpoint
 from synthgen.nn.surrogate import SURROGATE_DEFAULTS, SoundSurrogate
+from synthgen.progress import progress_bar
 from synthgen.train.checkpoint import save_checkpoint
 from synthgen.train.data import MelBatches
 from synthgen.train.loop import resolve_device
@@ -84,7 +84,7 @@ def train_surrogate(
         optimizer = torch.optim.Adam(surrogate.parameters(), lr=learning_rate)
         history: list[dict[str, float]] = []
         best, best_epoch, best_state = float("inf"), -1, None
-        for epoch in tqdm(range(epochs), desc="train surrogate", unit="epoch", disable=not progress):
+        for epoch in progress_bar(range(epochs), desc="train surrogate", unit="epoch", disable=not progress):
             surrogate.train()
             train_batches.epoch, start = epoch, time.perf_counter()
             for mel, unit, pitch in train_batches:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from synthgen.audio_io import audio_files_in, prepare_folder, read_audio
 from synthgen.config import SynthConfig
@@ -27,6 +26,7 @@ from synthgen.dataset.summary import data_fingerprint
 from synthgen.errors import SynthgenError
 from synthgen.features import log_mel
 from synthgen.model import LoadedModel
+from synthgen.progress import progress_bar
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_at_pitches
 from synthgen.uses.index import model_index
@@ -195,7 +195,7 @@ def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, s
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, held, strict=True)
     return [
         search_preset(model, synth, audio, mel, int(pitch), budget, index, seed, note_duration_s=seconds)
-        for audio, mel, pitch, seconds in tqdm(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
+        for audio, mel, pitch, seconds in progress_bar(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
     ]
 
 
@@ -283,7 +283,7 @@ def evaluate(
     result.estimates["random preset"] = config.space.sample(len(targets.mel), np.random.default_rng(seed))
     if targets.unit is not None:
         result.estimates[TRUE_PRESET] = targets.unit
-    for method, unit in tqdm(result.estimates.items(), desc="re-render", disable=not progress):
+    for method, unit in progress_bar(result.estimates.items(), desc="re-render", disable=not progress):
         audio = played[method] if method in played else render_at_pitches(synth, config, unit, targets.midi_pitch, targets.held_s)
         mel = result.mels[method] = log_mel(audio, config.render.sample_rate, config.features)
         result.examples[method] = audio[result.example_rows]

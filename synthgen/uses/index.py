@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
 from synthgen.config import SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.model import LoadedModel
+from synthgen.progress import progress_bar
 from synthgen.versions import provenance
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def build_index(
         chosen = np.zeros(len(dataset), dtype=bool)
         chosen[np.random.default_rng(seed).permutation(len(dataset))[:PCA_ROWS]] = True
         starts = range(0, len(dataset), _CHUNK)
-        with tqdm(total=2 * len(dataset), desc="index", unit="sound", unit_scale=True, disable=not progress) as bar:
+        with progress_bar(total=2 * len(dataset), desc="index", unit="sound", unit_scale=True, disable=not progress) as bar:
 
             def read(start: int) -> np.ndarray:
                 # slices, not a list of rows: HDF5 reads a scattered selection row by row

@@ -25,12 +25,12 @@ from types import ModuleType
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from synthgen.config import FeatureSettings, Note, SynthConfig
 from synthgen.errors import SynthgenError
 from synthgen.features import mel_from_power, stft_magnitude
 from synthgen.model import LoadedModel
+from synthgen.progress import progress_bar
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_unit, split_among, usable_cpus
 from synthgen.uses.index import SoundIndex
@@ -309,7 +309,7 @@ def search_preset(
         if _kept_best(state, switches, audio, scores):
             origin += " + class switch"
         history.append(state["distance"])
-    bar = tqdm(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
+    bar = progress_bar(total=max(budget, 1), initial=n_renders, desc="search", unit="render", disable=not progress)
     bar.set_postfix(distance=f"{state['distance']:.3f}")
     if budget - n_renders >= CMA_POPSIZE:
         refined = origin

@@ -22,11 +22,13 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_note
+from synthgen.uses.index import model_index
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.note_length import hold_for, longer_note
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
 from synthgen.uses.resynth import Resynthesis, gliding_note, read_sound
+from synthgen.uses.search import search_preset
 from synthgen.uses.walk import Walk, render_walk
 
 #: a recording longer than the model's sounds is cut with this fade-out
@@ -59,7 +61,14 @@ class Sketch(Resynthesis):
 
 
 def sketch_sound(
-    model: LoadedModel, synth: Synth, audio_path: str | Path, midi_pitch: int | None = None, held_s: float | None = None
+    model: LoadedModel,
+    synth: Synth,
+    audio_path: str | Path,
+    midi_pitch: int | None = None,
+    held_s: float | None = None,
+    budget: int = 0,
+    seed: int = 0,
+    progress: bool = False,
 ) -> Sketch:
     """Infer the preset that imitates a sketch's timbre and envelope, and render it at the sketch's pitch and level.
 
@@ -67,7 +76,8 @@ def sketch_sound(
     tracked note) and then played at that note (without a clear pitch, at the model's note; or at
     ``midi_pitch``), the key held as long as the sketch sounds (see
     :func:`~synthgen.uses.note_length.hold_for`: a sketch that outlasts the model's sounds is played as
-    long, up to 30 s; or ``held_s``).
+    long, up to 30 s; or ``held_s``). With a ``budget``, the model's answer is refined by a search of
+    that many renders (:func:`~synthgen.uses.search.search_preset`, seeded by ``seed``) at the tracked note.
     """
     config = model.config
     loaded, mel = read_sound(model, audio_path, SKETCH_FADE_S)
@@ -76,10 +86,19 @@ def sketch_sound(
     choice = tracked if midi_pitch is None else choose_note(loaded.audio, loaded.sample_rate, hop, own_note, midi_pitch)
     held, heard_s = hold_for(loaded, config.render, held_s)
     pitch = tracked.pitch
-    unit = model.infer(mel[None], tracked.midi_pitch)
+    search = None
+    if budget > 0:
+        search = search_preset(
+            model, synth, loaded.audio, mel, tracked.midi_pitch, budget, model_index(model), seed, progress, note_duration_s=heard_s
+        )
+        unit = search.unit[None]
+    else:
+        unit = model.infer(mel[None], tracked.midi_pitch)
     pitched = midi_pitch is not None or pitch.midi_pitch is not None
     rendered, midi_pitch, rendered_pitch, heard = render_at_pitch(model, synth, unit, choice.midi_pitch, pitched, heard_s)
     message = f"{choice.message}; {heard}; {held.message}"
+    if search is not None:
+        message += f"; search: {search.n_renders} renders, distance {search.distance:.3f} (from {search.origin})"
     gain_db = float(level_gain_db(loaded.audio[None], rendered.audio)[0])
     played = config.render.note(midi_pitch, note_duration_s=heard_s)
     if longer := held.seconds > heard_s:  # a sketch that outlasts the model's sounds: played as long
@@ -101,6 +120,7 @@ def sketch_sound(
         rendered_pitch=rendered_pitch,
         held=held,
         played=played,
+        search=search,
         notes=[] if (gliding := gliding_note(pitch)) is None else [f"{gliding}: `synthgen resynth --split` plays each of its notes"],
     )
 
@@ -158,7 +178,8 @@ def write_sketch(result: Sketch, model: LoadedModel, synth: Synth, out: str | Pa
     stem = result.source.stem
     files = {"audio": write_wav(out / f"{stem}_sketch.wav", result.output_audio, result.sample_rate)}
     extra = {"sketch": str(result.source), "pitch": result.note_message}
-    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db)
+    seed = None if result.search is None else result.search.seed
+    presets = write_native_preset(synth, config, result.unit, out / f"{stem}_preset", extra, result.played, result.gain_db, seed)
     files.update({f"preset{path.suffix}": path for path in presets})
     files["figure"] = plot_sketch(
         result.input_mel,
