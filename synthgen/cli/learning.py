@@ -266,12 +266,12 @@ def _report_refit(did: str, record: dict[str, Any], quiet: bool = False) -> None
     model = Path(record["replaced"]).with_name("model.pt")
     if not quiet:
         scores = ", ".join(f"{label} {before[k]:{f}} -> {chosen[k]:{f}}" for k, label, f in _REFIT_SCORES if k in chosen)
-        click.echo(f"{did} {model} (epoch {chosen['epoch'] + 1} of {len(record['history'])}); validation {scores}")
+        click.echo(f"{did} {model} (epoch {chosen['epoch']} of {len(record['history'])}); validation {scores}")
         click.echo(f"the model from before the first such refit is kept as {record['replaced']}")
     if chosen["valid_consistency_ratio"] >= CONSISTENT_RATIO:
         click.echo(
             f"warning: no epoch brought median |latent - f^-1(preset)| / median |latent| under {CONSISTENT_RATIO}: "
-            f"kept epoch {chosen['epoch'] + 1}, the one with the lowest ({chosen['valid_consistency_ratio']:.2f})",
+            f"kept epoch {chosen['epoch']}, the one with the lowest ({chosen['valid_consistency_ratio']:.2f})",
             err=True,
         )
 
@@ -314,7 +314,7 @@ def train_surrogate(
     )
     click.echo(
         f"surrogate {run / SURROGATE_FILE}: validation log-mel MSE {summary['best_valid_log_mel_mse']:.3f} "
-        f"at epoch {summary['best_epoch'] + 1} of {epochs}"
+        f"at epoch {summary['best_epoch']} of {epochs}"
     )
 
 

@@ -79,7 +79,7 @@ def refit_encoder(
                 optimizer.step()
                 losses.append(float(loss.detach()))
             model.eval()
-            row = {"epoch": epoch, "train_loss": float(np.mean(losses)), **flow_scores(model, encoder_rows(model, valid, False))}
+            row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), **flow_scores(model, encoder_rows(model, valid, False))}
             history.append(row)
             kept.offer(model, row)
     record = {"consistency_weight": consistency_weight, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}

@@ -238,7 +238,7 @@ def refit_flow(
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(heads, 10.0)
             optimizer.step()
-        row = {"epoch": epoch, **_epoch_scores(model, valid, surrogate, stats.std, sound_check)}
+        row = {"epoch": epoch + 1, **_epoch_scores(model, valid, surrogate, stats.std, sound_check)}
         history.append(row)
         kept.offer(model, row)
     chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **kept.restore(model)}

@@ -93,11 +93,11 @@ def train_surrogate(
                 loss.backward()
                 optimizer.step()
             error = _valid_error(surrogate, valid_batches, device_) * stats.std**2
-            history.append({"epoch": epoch, "valid_log_mel_mse": error, "seconds": time.perf_counter() - start})
+            history.append({"epoch": epoch + 1, "valid_log_mel_mse": error, "seconds": time.perf_counter() - start})
             if log is not None:
                 log(f"epoch {epoch + 1}/{epochs}: validation log-mel MSE {error:.3f} ({history[-1]['seconds']:.0f} s)")
             if error < best:
-                best, best_epoch, best_state = error, epoch, {k: v.detach().cpu().clone() for k, v in surrogate.state_dict().items()}
+                best, best_epoch, best_state = error, epoch + 1, {k: v.detach().cpu().clone() for k, v in surrogate.state_dict().items()}
     if best_state is None:
         raise SynthgenError(f"the surrogate's validation error was not finite in any epoch: try a lower --lr (now {learning_rate})")
     summary |= {"best_epoch": best_epoch, "best_valid_log_mel_mse": best, "history": history}
