@@ -60,7 +60,7 @@ def test_a_refused_refit_flow_is_one_line_and_leaves_the_run_as_it_was(
 def test_refits_called_from_python_check_their_arguments_first(run: Path, builtin_dataset: Path) -> None:
     digest = _digest(run / "model.pt")
     refusals = [
-        (lambda: refit_flow(run, builtin_dataset, consistency_weight=-10.0, epochs=1), "'consistency_weight'.* from 0 to 1e\\+12, got -10.0"),
+        (lambda: refit_flow(run, builtin_dataset, consistency_weight=-10.0, epochs=1), "'consistency_weight'.* from 0 to .*, got -10.0"),
         (lambda: refit_flow(run, builtin_dataset, epochs=0), "--epochs must be at least 1, got 0"),
         (lambda: refit_flow(run, builtin_dataset, epochs=1, flow_size=(2, 2.5)), "'regression_hidden'.* whole number .*got 2.5"),
         (lambda: refit_flow(run, builtin_dataset, epochs=1, spectral_weight=float("inf")), "--spectral-weight"),
