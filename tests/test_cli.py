@@ -18,11 +18,14 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_help_lists_every_command() -> None:
+def test_help_lists_every_command_in_the_order_work_flows_and_its_examples_name_real_commands() -> None:
     code, out = run("--help")
     assert code == 0
-    for command in ("render", "info", "dataset", "train", "resynth", "evaluate", "presets"):
-        assert command in out
+    listed = [line.split()[0] for line in out.split("Commands:")[1].strip().splitlines()]
+    assert sorted(listed) == sorted(main.commands) and listed != sorted(listed)
+    assert listed.index("render") < listed.index("train") < listed.index("index") < listed.index("resynth")
+    examples = [line.split()[1] for line in out.splitlines() if line.strip().startswith("synthgen ")]
+    assert len(examples) >= 5 and set(examples) <= set(main.commands)
 
 
 @pytest.mark.parametrize("group", ["dataset", "presets"])

@@ -201,7 +201,8 @@ def test_a_sketch_with_a_budget_is_refined_by_a_seeded_search(tiny: LoadedModel,
     saw = _sawtooth(tmp_path / "saw220.wav", 220.0, duration_s=1.2)
     alone = sketch_sound(tiny, synth, saw)
     found = [sketch_sound(tiny, synth, saw, budget=24, seed=3) for _ in range(2)]
-    assert alone.search is None and "search:" not in alone.note_message
+    assert alone.search is None and "search:" not in alone.note_message and not alone.notes
+    assert any(note.startswith("no index of training sounds next to") for note in found[0].notes)  # tiny has none
     search = found[0].search
     assert search is not None and search.seed == 3 and 0 < search.n_renders <= 24
     assert search.distance <= search.model_distance  # never worse than the model's own answer

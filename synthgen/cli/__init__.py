@@ -30,6 +30,10 @@ class _Group(click.Group):
     """Turns user mistakes and missing optional packages into one line on stderr, and Ctrl-C into a
     note on how to resume."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order work flows through them (render, train, ... use), not alphabetically."""
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             with warnings.catch_warnings():
@@ -75,7 +79,18 @@ def _notes_as_lines(show: Callable[..., None]) -> Callable[..., None]:
 @click.version_option(package_name="synthgen")
 def main() -> None:
     """Universal synthesizer control: render datasets of a synth's presets, learn a latent sound
-    space with an invertible map to its parameters, and use it to find presets for sounds."""
+    space with an invertible map to its parameters, and use it to find presets for sounds.
+
+    \b
+    A sound to a preset with the shipped model of the built-in synth:
+      synthgen resynth input.wav
+    Your own synth, from nothing (each command's --help says more):
+      synthgen info --synth mysynth.vst3 --write-config mysynth.yaml
+      synthgen render --synth mysynth.yaml --n 20000 --out data/mine --jobs 2
+      synthgen train --data data/mine --out runs/mine
+      synthgen index --model runs/mine --data data/mine
+      synthgen resynth input.wav --model runs/mine --synth mysynth.yaml
+    """
 
 
 def _register() -> None:

@@ -61,6 +61,14 @@ class Resynthesis:
     files: dict[str, Path] = field(default_factory=dict)
 
 
+def index_for_search(model: LoadedModel, budget: int, index: SoundIndex | None = None) -> tuple[SoundIndex | None, list[str]]:
+    """The index of training sounds a search of ``budget`` renders starts from (``index``, else the one next to the
+    model), and a remark for the user when there is none."""
+    if budget == 0 or index is not None or (index := model_index(model)) is not None:
+        return index, []
+    return None, [f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)"]
+
+
 def gliding_note(pitch: PitchEstimate | None) -> str | None:
     """A remark when the tracked pitch moves over more than :data:`GLIDING_SEMITONES` (one held note cannot follow it)."""
     if pitch is None or (moves := pitch_range_semitones(pitch)) <= GLIDING_SEMITONES:
@@ -152,11 +160,8 @@ def resynthesize_audio(
         gliding = gliding_note(note.pitch)
     held, heard_s = hold_for(loaded, config.render, held_s)
     budget = config.search_budget if budget is None else budget
-    notes = [] if gliding is None else [f"{gliding}: resynthesize each of its notes with --split"]
-    if budget > 0 and index is None:
-        index = model_index(model)
-        if index is None:
-            notes.append(f"no index of training sounds next to {model.path}: the search starts from the model alone (see synthgen index)")
+    index, remarks = index_for_search(model, budget, index)
+    notes = ([] if gliding is None else [f"{gliding}: resynthesize each of its notes with --split"]) + remarks
     found = search_preset(model, synth, loaded.audio, mel_in, note.midi_pitch, budget, index, seed, progress, note_duration_s=heard_s)
     played, output = found.note, found.audio
     if held.seconds > heard_s:

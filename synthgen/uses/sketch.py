@@ -22,12 +22,11 @@ from synthgen.features import log_mel
 from synthgen.model import LoadedModel
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_note
-from synthgen.uses.index import model_index
 from synthgen.uses.level import apply_gain_db
 from synthgen.uses.metrics import level_gain_db
 from synthgen.uses.note_length import hold_for, longer_note
 from synthgen.uses.pitch import PitchEstimate, choose_note, detect_pitch, note_name
-from synthgen.uses.resynth import Resynthesis, gliding_note, read_sound
+from synthgen.uses.resynth import Resynthesis, gliding_note, index_for_search, read_sound
 from synthgen.uses.search import search_preset
 from synthgen.uses.walk import Walk, render_walk
 
@@ -86,11 +85,9 @@ def sketch_sound(
     choice = tracked if midi_pitch is None else choose_note(loaded.audio, loaded.sample_rate, hop, own_note, midi_pitch)
     held, heard_s = hold_for(loaded, config.render, held_s)
     pitch = tracked.pitch
-    search = None
+    search, (index, remarks) = None, index_for_search(model, budget)
     if budget > 0:
-        search = search_preset(
-            model, synth, loaded.audio, mel, tracked.midi_pitch, budget, model_index(model), seed, progress, note_duration_s=heard_s
-        )
+        search = search_preset(model, synth, loaded.audio, mel, tracked.midi_pitch, budget, index, seed, progress, note_duration_s=heard_s)
         unit = search.unit[None]
     else:
         unit = model.infer(mel[None], tracked.midi_pitch)
@@ -121,7 +118,8 @@ def sketch_sound(
         held=held,
         played=played,
         search=search,
-        notes=[] if (gliding := gliding_note(pitch)) is None else [f"{gliding}: `synthgen resynth --split` plays each of its notes"],
+        notes=([] if (gliding := gliding_note(pitch)) is None else [f"{gliding}: `synthgen resynth --split` plays each of its notes"])
+        + remarks,
     )
 
 
