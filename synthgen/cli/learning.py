@@ -174,6 +174,7 @@ def export_onnx(model: Path) -> None:
     show_default=True,
     help="Weight of the distance between each sound and the RUN/surrogate.pt proxy's log-mel of the flow's preset (0: none).",
 )
+@verbosity_options()
 def refit_flow(
     run: Path,
     data: Path,
@@ -184,6 +185,7 @@ def refit_flow(
     new_flow: tuple[int, int] | None,
     sound_rows: int,
     spectral_weight: float,
+    verbosity: int,
 ) -> None:
     """Refit the latent <-> parameter flow of a trained vae_flow_post RUN on its frozen encoder.
 
@@ -211,8 +213,9 @@ def refit_flow(
         flow_size=new_flow,
         sound_rows=sound_rows,
         spectral_weight=spectral_weight,
+        progress=progress_wanted(verbosity, logged=True),
     )
-    _report_refit("refit", record)
+    _report_refit("refit", record, quiet=verbosity < 0)
 
 
 @click.command("refit-encoder")

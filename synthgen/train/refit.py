@@ -27,6 +27,7 @@ from synthgen.features import log_mel
 from synthgen.model import MelStats, load_trained_module
 from synthgen.nn import SynthModel
 from synthgen.nn.surrogate import SoundSurrogate
+from synthgen.progress import progress_bar
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_at_pitches
 from synthgen.train.checkpoint import save_checkpoint
@@ -172,6 +173,7 @@ def refit_flow(
     flow_size: tuple[int, int] | None = None,
     sound_rows: int = 0,
     spectral_weight: float = 0.0,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Retrain the latent -> parameter flow (and class heads) of a trained ``vae_flow_post`` run.
 
@@ -201,6 +203,7 @@ def refit_flow(
         sound_rows: validation rows (spread over the split) re-rendered with the dataset's synth
             after every epoch to choose the epoch kept; 0: choose by parameter MSE.
         spectral_weight: weight of the proxy's spectral term; 0: none (no proxy needed).
+        progress: show a progress bar over the epochs (their consistency ratio and parameter MSE).
 
     Returns:
         The record written to ``refit.json``.
@@ -228,6 +231,7 @@ def refit_flow(
     optimizer = torch.optim.Adam(heads, lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
     history, kept = [], BestEpoch()
+    bar = progress_bar(total=epochs, desc="refit flow", unit="epoch", disable=not progress)
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(train["z"]), generator=generator)
@@ -241,6 +245,9 @@ def refit_flow(
         row = {"epoch": epoch + 1, **_epoch_scores(model, valid, surrogate, stats.std, sound_check)}
         history.append(row)
         kept.offer(model, row)
+        bar.set_postfix(consistency=f"{row['valid_consistency_ratio']:.2f}", param_mse=f"{row['valid_param_mse']:.4f}", refresh=False)
+        bar.update()
+    bar.close()
     chosen = {"consistency_weight": consistency_weight, "spectral_weight": spectral_weight, **kept.restore(model)}
     if surrogate_record is not None:
         chosen["surrogate"] = surrogate_record
