@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import MIDI_NOTE, draws_figures, latent_range_option, model_option, model_synth_options, progress_wanted
-from synthgen.uses.search import MAX_BUDGET
+from synthgen.cli.options import (
+    MIDI_NOTE,
+    budget_option,
+    draws_figures,
+    latent_range_option,
+    model_option,
+    model_synth_options,
+    progress_wanted,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -175,13 +182,9 @@ def interpolate(
 @click.argument("sound", type=_PATH)
 @_note_option("the sketch's tracked pitch, or the model's note when it has none")
 @click.option("--held", "held_s", type=click.FloatRange(min=0, min_open=True), default=None, help=_HELD_HELP)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=0, max=MAX_BUDGET),
-    default=0,
-    show_default=True,
-    help="Renders a search may spend refining the model's answer, as in resynth (whose default, the synth config's "
-    "search_budget, takes about 1.5 s); 0: the model alone.",
+@budget_option(
+    "Renders a search may spend refining the model's answer, as in resynth (whose default, the synth config's "
+    "search_budget, takes about 1.5 s); 0: the model alone."
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the search.")
 @_model_options("sketch")

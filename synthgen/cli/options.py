@@ -2,6 +2,7 @@
 
 __all__ = [
     "MIDI_NOTE",
+    "budget_option",
     "draws_figures",
     "latent_range_option",
     "model_option",
@@ -19,6 +20,7 @@ from pathlib import Path
 import click
 
 from synthgen.model import DEFAULT_MODEL
+from synthgen.uses.search import MAX_BUDGET
 
 _PATH = click.Path(path_type=Path)
 
@@ -94,6 +96,12 @@ def model_synth_options(f: Callable) -> Callable:
         default=None,
         help="Your config for the model's synth (name or .yaml): where its plugin is found (default: the shipped config of that name).",
     )(f)
+
+
+def budget_option(help: str, default: int | None = 0) -> Callable[[Callable], Callable]:
+    """``--budget``: renders a synth-in-the-loop search may spend (0 to :data:`~synthgen.uses.search.MAX_BUDGET`)."""
+    kind = click.IntRange(min=0, max=MAX_BUDGET)
+    return click.option("--budget", type=kind, default=default, show_default=default is not None, help=help)
 
 
 def latent_range_option(help: str) -> Callable[[Callable], Callable]:

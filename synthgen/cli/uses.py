@@ -8,9 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from synthgen.cli.options import MIDI_NOTE, draws_figures, model_option, model_synth_options, progress_wanted, verbosity_options
+from synthgen.cli.options import (
+    MIDI_NOTE,
+    budget_option,
+    draws_figures,
+    model_option,
+    model_synth_options,
+    progress_wanted,
+    verbosity_options,
+)
 from synthgen.errors import SynthgenError
-from synthgen.uses.search import MAX_BUDGET
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,13 +34,11 @@ if TYPE_CHECKING:
 @model_option("A model.pt (or run folder) from `synthgen train`.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("resynth"), show_default=True, help="Output folder.")
 @model_synth_options
-@click.option(
-    "--budget",
-    type=click.IntRange(min=0, max=MAX_BUDGET),
-    default=None,
-    help="Renders the search may spend refining the model's answer; 0: the model alone. "
+@budget_option(
+    "Renders the search may spend refining the model's answer; 0: the model alone. "
     "Default: the synth config's search_budget (built-in synth: 330 renders, amsynth: 170; "
     "either search takes about 1.5 s a sound in all on two cores).",
+    default=None,
 )
 @click.option(
     "--note",
@@ -278,13 +283,8 @@ def _report_phrase(phrase: "PhraseResynthesis", loaded: "LoadedModel") -> None:
     show_default=True,
     help="Seeds the choice of rows, the random baseline and the searches.",
 )
-@click.option(
-    "--budget",
-    type=click.IntRange(min=0, max=MAX_BUDGET),
-    default=0,
-    show_default=True,
-    help="Also score each model with a search of this many renders per sound "
-    "(as resynth, whose default is the synth config's search_budget).",
+@budget_option(
+    "Also score each model with a search of this many renders per sound (as resynth, whose default is the synth config's search_budget)."
 )
 @verbosity_options()
 @draws_figures
