@@ -1,6 +1,7 @@
 """Every figure synthgen draws, in one place (matplotlib, written to PNG)."""
 
 __all__ = [
+    "plot_dataset_overview",
     "plot_examples",
     "plot_latent_walk",
     "plot_loss_curves",
@@ -239,3 +240,60 @@ def plot_sketch(
 def save_mel_thumbnail(mel: np.ndarray, file: BinaryIO, vmin: float, vmax: float) -> None:
     """Write a log-mel ``(n_mels, n_frames)`` as a bare PNG image, one pixel per bin (low bands at the bottom)."""
     plt.imsave(file, mel, origin="lower", cmap="magma", vmin=vmin, vmax=vmax, format="png")
+
+
+#: histogram panels per row in :func:`plot_dataset_overview`
+_HISTOGRAMS_PER_ROW = 6
+
+
+def plot_dataset_overview(
+    examples: np.ndarray,
+    labels: Sequence[str],
+    unit: np.ndarray,
+    names: Sequence[str],
+    peak_db: np.ndarray,
+    midi_pitch: np.ndarray,
+    title: str,
+    path: Path,
+    config: SynthConfig,
+) -> Path:
+    """A dataset at a glance: example log-mels ``(E, n_mels, n_frames)`` (one colour scale), a histogram of each
+    learned parameter's unit values ``unit`` ``(S, P)``, the rows' peak levels (dB) and how many play each note."""
+    n_examples, n_params = len(examples), unit.shape[1]
+    example_rows = -(-n_examples // 4)
+    histogram_rows = -(-n_params // _HISTOGRAMS_PER_ROW)
+    fig = plt.figure(figsize=(14, 2.6 * example_rows + 1.6 * histogram_rows + 2.8), layout="constrained")
+    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[2.6 * example_rows, 1.6 * histogram_rows, 2.8])
+    vmin, vmax = float(examples.min()), float(examples.max())
+    for k, ax in enumerate(top.subplots(example_rows, 4, squeeze=False).flat):
+        if k >= n_examples:
+            ax.axis("off")
+            continue
+        show_mel(ax, examples[k], config, labels[k][:40], vmin, vmax)
+        ax.tick_params(labelsize=6)
+        ax.xaxis.label.set_size(7)
+        ax.yaxis.label.set_size(7)
+        ax.title.set_size(8)
+    top.suptitle(title, fontsize=10)
+    for k, ax in enumerate(middle.subplots(histogram_rows, _HISTOGRAMS_PER_ROW, squeeze=False).flat):
+        if k >= n_params:
+            ax.axis("off")
+            continue
+        ax.hist(unit[:, k], bins=20, range=(0.0, 1.0), color="tab:blue")
+        ax.set_title(names[k], fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.set_yticks([])
+    middle.suptitle(f"learned parameters over {len(unit)} rows (unit values, 0 to 1)", fontsize=9)
+    level, notes = bottom.subplots(1, 2)
+    level.hist(peak_db - peak_db.max(), bins=40, color="tab:orange")
+    level.set_xlabel("peak log-mel level (dB below the loudest row)", fontsize=8)
+    level.set_ylabel("rows", fontsize=8)
+    pitches, counts = np.unique(midi_pitch, return_counts=True)
+    notes.bar([str(p) for p in pitches], counts, color="tab:green")
+    notes.set_xlabel("MIDI note", fontsize=8)
+    notes.set_ylabel("rows", fontsize=8)
+    for ax in (level, notes):
+        ax.tick_params(labelsize=7)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -40,6 +41,20 @@ def test_render_then_dataset_info(tmp_path: Path) -> None:
     assert "rows        20" in out
     code, out = run("dataset", "info", str(tmp_path / "d"))
     assert code == 0 and "synth       builtin" in out and "cutoff" in out
+
+
+def test_dataset_info_draws_the_dataset_at_a_glance(builtin_dataset: Path, tmp_path: Path) -> None:
+    from synthgen.dataset.summary import dataset_overview
+
+    seen = [dataset_overview(builtin_dataset, sample_rows=50, n_examples=6, seed=s) for s in (1, 1, 2)]
+    assert seen[0].unit.shape == (50, len(seen[0].config.space.names)) and seen[0].examples.shape[0] == 6
+    assert seen[0].labels == seen[1].labels != seen[2].labels  # seeded rows
+    assert np.all((seen[0].unit >= 0) & (seen[0].unit <= 1)) and set(seen[0].midi_pitch) == {60}
+    code, out = run("dataset", "info", str(builtin_dataset), "--plot", str(tmp_path / "figs" / "glance.png"))
+    assert code == 0 and out.endswith(f"wrote {tmp_path / 'figs' / 'glance.png'}\n"), out
+    assert (tmp_path / "figs" / "glance.png").read_bytes().startswith(b"\x89PNG")
+    code, out = run("dataset", "info", str(builtin_dataset), "--plot", str(tmp_path / "glance.pdf"))
+    assert code != 0 and "must end in .png" in out and len(out.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,7 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
     for written in (
         "data/builtin/dataset.h5",
+        "builtin.png",
         "runs/vfp/model.pt",
         "out",
         "cello_c3_preset_played.wav",

@@ -212,11 +212,35 @@ def dataset_merge(sources: tuple[Path, ...], out: Path) -> None:
 
 @dataset.command("info")
 @click.argument("path", type=click.Path(path_type=Path))
-def dataset_info(path: Path) -> None:
-    """Print what a dataset holds: synth, rows, parameters, features, provenance."""
-    from synthgen.dataset.summary import describe_dataset
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also draw the dataset at a glance into this .png (needs matplotlib): example spectrograms, a histogram of each "
+    "learned parameter, the rows' levels and notes, from 2,000 random rows.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the rows --plot draws.")
+def dataset_info(path: Path, plot: Path | None, seed: int) -> None:
+    """Print what a dataset holds: synth, rows, parameters, features, provenance.
 
+    Example: synthgen dataset info data/builtin --plot builtin.png
+    """
+    from synthgen.dataset.summary import dataset_overview, describe_dataset
+
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise click.BadParameter(f"{plot}: the figure's file name must end in .png", param_hint="--plot")
     click.echo(describe_dataset(path))
+    if plot is None:
+        return
+    from synthgen.audio_io import prepare_folder
+    from synthgen.plots import plot_dataset_overview
+
+    seen = dataset_overview(path, seed=seed)
+    title = f"{path}: {seen.n_rows} rows of {seen.config.name}; {len(seen.labels)} random rows (seed {seed})"
+    prepare_folder(plot.parent)
+    names = seen.config.space.names
+    drawn = plot_dataset_overview(seen.examples, seen.labels, seen.unit, names, seen.peak_db, seen.midi_pitch, title, plot, seen.config)
+    click.echo(f"wrote {drawn}")
 
 
 @dataset.command("verify")

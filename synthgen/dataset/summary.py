@@ -1,13 +1,15 @@
 """A readable summary of a rendered dataset, and a short fingerprint that tells one dataset from another."""
 
-__all__ = ["data_fingerprint", "describe_dataset"]
+__all__ = ["DatasetOverview", "data_fingerprint", "dataset_overview", "describe_dataset"]
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from synthgen.config import SynthConfig
 from synthgen.dataset.reading import DatasetFile, is_merged, open_dataset
 from synthgen.features import AUDIBLE_DB, DB_PER_NEPER
 
@@ -55,3 +57,44 @@ def describe_dataset(path: str | Path, sample_rows: int = 256) -> str:
             "(`synthgen info --probe`, with the --synth it was rendered with, sweeps each one)"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DatasetOverview:
+    """A dataset at a glance, from seeded random rows: what ``synthgen dataset info --plot`` draws.
+
+    Arguments:
+        config: the synth config it was rendered with.
+        n_rows: the dataset's rows.
+        examples: log-mels ``(E, n_mels, n_frames)`` of a few rows, and ``labels`` for them (row, bank/preset).
+        unit: the learned parameters ``(S, P)`` of the sampled rows, in unit space.
+        peak_db: each sampled row's loudest log-mel bin (dB) ``(S,)``.
+        midi_pitch: each sampled row's note ``(S,)``.
+    """
+
+    config: SynthConfig
+    n_rows: int
+    examples: np.ndarray
+    labels: list[str]
+    unit: np.ndarray
+    peak_db: np.ndarray
+    midi_pitch: np.ndarray
+
+
+def dataset_overview(path: str | Path, sample_rows: int = 2000, n_examples: int = 8, seed: int = 0) -> DatasetOverview:
+    """Read ``sample_rows`` random rows of a dataset (seeded) and ``n_examples`` log-mels among them."""
+    with open_dataset(path) as data:
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(len(data), min(len(data), sample_rows), replace=False))
+        shown = np.sort(rng.choice(rows, min(len(rows), n_examples), replace=False))
+        banks, presets = data.read("source_bank", shown), data.read("source_preset", shown)
+        labels = [f"row {r}" + (f": {bank}/{preset}" if preset else "") for r, bank, preset in zip(shown, banks, presets, strict=True)]
+        return DatasetOverview(
+            config=data.config,
+            n_rows=len(data),
+            examples=data.read("mel", shown),
+            labels=labels,
+            unit=data.read("params_unit", rows),
+            peak_db=data.read("mel", rows).max(axis=(1, 2)) * DB_PER_NEPER,
+            midi_pitch=data.read("midi_pitch", rows),
+        )
