@@ -227,13 +227,14 @@ def dataset_info(path: Path, plot: Path | None, seed: int) -> None:
     """
     from synthgen.dataset.summary import dataset_overview, describe_dataset
 
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise click.BadParameter(f"{plot}: the figure's file name must end in .png", param_hint="--plot")
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            raise click.BadParameter(f"{plot}: the figure's file name must end in .png", param_hint="--plot")
+        from synthgen.plots import plot_dataset_overview  # without matplotlib: one line, before any output
     click.echo(describe_dataset(path))
     if plot is None:
         return
     from synthgen.audio_io import prepare_folder
-    from synthgen.plots import plot_dataset_overview
 
     seen = dataset_overview(path, seed=seed)
     title = f"{path}: {seen.n_rows} rows of {seen.config.name}; {len(seen.labels)} random rows (seed {seed})"
