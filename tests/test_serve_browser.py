@@ -58,3 +58,43 @@ def test_dragging_a_knob_plays_a_new_sound_and_updates_the_readout(make_instrume
         assert (tmp_path / "serve_page.png").stat().st_size > 10_000
     finally:
         stop()
+
+
+def test_a_midi_controller_turns_the_knobs_and_plays_notes(make_instrument) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    instrument = make_instrument()
+    url, stop = start_server(instrument)
+
+    def midi_then_new_state(page, data: str) -> None:
+        version = int(page.evaluate("document.body.dataset.stateVersion"))
+        page.evaluate(f"synthgenMidi({data})")
+        page.wait_for_function(f"Number(document.body.dataset.stateVersion) > {version}", timeout=BROWSER_WAIT_MS)
+
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(url)
+            page.wait_for_function("Number(document.body.dataset.sounds) >= 1", timeout=BROWSER_WAIT_MS)
+            dims, reach = page.evaluate("[panel.knobs.map((knob) => knob.dim), panel.hello.latent_range]")
+            # CC 21 at its top turns the first knob to the end of its range
+            midi_then_new_state(page, "[0xB0, 21, 127]")
+            assert instrument.panel.state.z[dims[0]] == pytest.approx(reach, abs=1e-3) and instrument.panel.state.source == "knob"
+            assert float(page.locator(".knob .value").first.inner_text()) == pytest.approx(reach)
+            # a note-on renders the sound at its note and velocity
+            midi_then_new_state(page, "[0x90, 64, 90]")
+            assert (instrument.panel.state.midi_pitch, instrument.panel.state.velocity) == (64, 90)
+            assert page.locator("#pitch").input_value() == "64"
+            # MIDI learn: the next controller moves the knob touched last, and the binding is kept
+            page.locator(".knob").nth(1).focus()
+            page.locator("#midi-learn").click()
+            midi_then_new_state(page, "[0xB0, 30, 0]")
+            assert instrument.panel.state.z[dims[1]] == pytest.approx(-reach, abs=1e-3)
+            assert page.evaluate("JSON.parse(localStorage.getItem('synthgen-midi-bindings'))") == {"30": dims[1]}
+            assert f"knob z{dims[1]} now follows MIDI CC 30" in page.locator("#log").inner_text()
+            browser.close()
+        assert not errors, errors
+    finally:
+        stop()

@@ -55,7 +55,9 @@ def serve(
 
     The knobs are the latent dimensions that change the sound most and most evenly (the ranking of
     `synthgen macro`). Every move renders the note again and plays it in the page; drop a WAV on the
-    page to resynthesize it and steer from there; save and load presets; undo.
+    page to resynthesize it and steer from there; save and load presets; undo. A MIDI controller
+    plugged into the computer running the browser turns the knobs (knob k: CC 21 + k, or "MIDI
+    learn") and plays notes.
 
     OSC in (with --osc-in): /synthgen/latent/<i> <float>, /synthgen/xy <x 0..1> <y 0..1>,
     /synthgen/preset <path>. OSC out (with --osc-out): one bundle of

@@ -68,7 +68,9 @@ function buildKnobs() {
     box.append(el);
     const view = { el, dim: knob.dim, value: 0 };
     let startY = 0, startValue = 0;
+    el.addEventListener("focus", () => { panel.lastKnob = view; });
     el.addEventListener("pointerdown", (event) => {
+      panel.lastKnob = view;
       el.setPointerCapture(event.pointerId);
       panel.dragging.add(knob.dim);
       startY = event.clientY;
@@ -294,6 +296,75 @@ function setupNote() {
   $("undo").addEventListener("click", () => send({ type: "undo" }));
 }
 
+// ---- MIDI controllers (Web MIDI) ----
+// A control change turns the knob bound to its controller number: knob k follows CC 21 + k (the knobs of many
+// controllers) until "MIDI learn" binds another (the next CC received goes to the knob touched last). A note-on
+// renders the sound at its note and velocity. Bindings are kept in the browser (localStorage).
+const MIDI_FIRST_CC = 21;
+const MIDI_STORE = "synthgen-midi-bindings";
+const midi = { bindings: {}, learning: false };
+
+function loadMidiBindings() {
+  try { midi.bindings = JSON.parse(localStorage.getItem(MIDI_STORE) || "{}"); } catch { midi.bindings = {}; }
+}
+
+function knobForController(controller) {
+  if (controller in midi.bindings) return panel.knobs.find((view) => view.dim === midi.bindings[controller]);
+  const view = panel.knobs[controller - MIDI_FIRST_CC];
+  return view && !Object.values(midi.bindings).includes(view.dim) ? view : undefined;
+}
+
+function learnController(controller) {
+  const view = panel.lastKnob || panel.knobs[0];
+  for (const [bound, dim] of Object.entries(midi.bindings)) if (dim === view.dim) delete midi.bindings[bound];
+  midi.bindings[controller] = view.dim;
+  localStorage.setItem(MIDI_STORE, JSON.stringify(midi.bindings));
+  midi.learning = false;
+  $("midi-learn").classList.remove("active");
+  log(`knob z${view.dim} now follows MIDI CC ${controller}`);
+}
+
+// Raw MIDI bytes in (also callable from the console or other scripts: window.synthgenMidi([0xB0, 21, 64])).
+function handleMidi(data) {
+  if (!panel.hello || data.length < 3) return;
+  const [status, first, second] = data, kind = status & 0xf0;
+  if (kind === 0xb0) {
+    if (midi.learning) learnController(first);
+    const view = knobForController(first);
+    if (!view) return;
+    const range = panel.hello.latent_range;
+    setKnob(view, -range + (2 * range * second) / 127);
+    moveLatent(view.dim, view.value);
+  } else if (kind === 0x90 && second > 0) {
+    $("pitch").value = first;
+    $("velocity").value = second;
+    send({ type: "note", midi_pitch: first, velocity: second });
+  }
+}
+window.synthgenMidi = handleMidi;
+
+async function setupMidi() {
+  loadMidiBindings();
+  $("midi-learn").addEventListener("click", () => {
+    midi.learning = !midi.learning;
+    $("midi-learn").classList.toggle("active", midi.learning);
+    if (midi.learning) log(`MIDI learn: turn a controller knob for z${(panel.lastKnob || panel.knobs[0]).dim} (touch another knob here first to choose it)`);
+  });
+  if (!navigator.requestMIDIAccess) { $("midi-status").textContent = "this browser has no Web MIDI"; return; }
+  try {
+    const access = await navigator.requestMIDIAccess();
+    const attach = () => {
+      const inputs = [...access.inputs.values()];
+      for (const input of inputs) input.onmidimessage = (event) => handleMidi(event.data);
+      $("midi-status").textContent = inputs.length ? inputs.map((input) => input.name).join(", ") : "no controller connected";
+    };
+    access.onstatechange = attach;
+    attach();
+  } catch (error) {
+    $("midi-status").textContent = `not allowed (${error.name})`;
+  }
+}
+
 function connect() {
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
   socket.binaryType = "arraybuffer";
@@ -320,4 +391,5 @@ function connect() {
 setupXY();
 setupFiles();
 setupNote();
+setupMidi();
 connect();
