@@ -105,6 +105,10 @@ def test_plugin_without_config_gets_a_starter_config(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     config = load_config(out_file)
     assert config.backend == "plugin" and config.space.size >= 3
+    # the budget is timed here: the line printed says what was written
+    (timed,) = [line for line in done.stdout.splitlines() if line.startswith("search_budget ")]
+    assert timed.startswith(f"search_budget {config.search_budget}: ") and " renders a second here" in timed
+    assert 40 <= config.search_budget <= 2000 and config.search_budget % 10 == 0
     assert not any(name.startswith("MIDI CC") for name in config.space.names)
     done = run_apart("info", "--synth", str(out_file), "--probe")
     assert done.returncode == 0, done.stderr

@@ -24,7 +24,15 @@ from synthgen.uses.index import build_index, load_index
 from synthgen.uses.level import QUIETER_AT_MOST_DB, apply_gain_db, fit_gain
 from synthgen.uses.metrics import audio_metrics, level_gain_db, magnitude_spectrogram
 from synthgen.uses.pitch import choose_note
-from synthgen.uses.search import CMA_POPSIZE, N_NEAREST, SpectralDistance, posterior_samples, search_preset, start_candidates
+from synthgen.uses.search import (
+    CMA_POPSIZE,
+    N_NEAREST,
+    SpectralDistance,
+    posterior_samples,
+    search_preset,
+    start_candidates,
+    timed_search_budget,
+)
 
 from .synth_helpers import BrokenSounds
 
@@ -132,6 +140,18 @@ def test_search_never_returns_worse_than_its_best_candidate(shipped, builtin, ta
 
 
 @needs_shipped_model
+def test_a_timed_budget_follows_how_fast_the_synth_renders() -> None:
+    config = load_config("builtin")
+    budgets = {}
+    for seconds in (1.0, 12.0):  # the same voice, renders 12 times as long
+        longer = dataclasses.replace(
+            config, render=dataclasses.replace(config.render, render_duration_s=seconds, note_duration_s=seconds / 2)
+        )
+        budgets[seconds], rate = timed_search_budget(load_synth(longer), longer)
+        assert rate > 0 and 40 <= budgets[seconds] <= 2000 and budgets[seconds] % 10 == 0
+    assert budgets[12.0] < budgets[1.0] / 2
+
+
 def test_the_default_budget_is_the_synth_configs(shipped, builtin, target) -> None:
     # a model takes the budget of the user's (here: the shipped) config of its synth, not the one it stored
     assert shipped.config.search_budget == load_config("builtin").search_budget > 0

@@ -2,6 +2,7 @@
 
 __all__ = ["dataset", "info", "render"]
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -160,13 +161,18 @@ def render(
 
 @click.command()
 @synth_options
-@click.option("--write-config", type=click.Path(path_type=Path), default=None, help="Write a starter config (.yaml) for this synth.")
+@click.option(
+    "--write-config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a starter config (.yaml) for this synth, with a search_budget timed on this machine.",
+)
 @click.option(
     "--probe",
     is_flag=True,
     help="Also render each learned parameter at both ends of its range, from a few random presets, and say how much it changes the sound.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --probe's random presets.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random presets --probe and the timing render.")
 def info(synth: str, plugin: str | None, write_config: Path | None, probe: bool, seed: int) -> None:
     """List a synth's parameters and what its config learns or fixes.
 
@@ -175,12 +181,18 @@ def info(synth: str, plugin: str | None, write_config: Path | None, probe: bool,
       synthgen info --synth amsynth --probe
       synthgen info --synth /usr/lib/vst/MySynth.so --write-config mysynth.yaml
     """
-    from synthgen.synths.resolve import describe_synth, write_config_file
+    from synthgen.synths.loading import load_synth
+    from synthgen.synths.resolve import check_config_path, describe_synth, write_config_file
+    from synthgen.uses.search import timed_search_budget
 
+    if write_config is not None:
+        check_config_path(write_config)
     text, config = describe_synth(synth, plugin, probe, seed, progress_wanted(0))
     click.echo(text)
     if write_config is not None:
-        write_config_file(config, write_config)
+        budget, rate = timed_search_budget(load_synth(config, plugin), config, seed)
+        click.echo(f"search_budget {budget}: {rate:.0f} renders a second here, each scored as a search does (about 1.5 s a resynth)")
+        write_config_file(dataclasses.replace(config, search_budget=budget), write_config)
         click.echo(f"wrote {write_config}")
 
 

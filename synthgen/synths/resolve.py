@@ -2,6 +2,7 @@
 
 __all__ = [
     "PLUGIN_SUFFIXES",
+    "check_config_path",
     "describe_synth",
     "model_synth_config",
     "resolve_config",
@@ -146,10 +147,17 @@ def describe_synth(
     return "\n".join(lines), config
 
 
-def write_config_file(config: SynthConfig, path: Path) -> None:
-    """Write a config as YAML that :func:`synthgen.config.load_config` reads back (never over an existing file)."""
+def check_config_path(path: Path) -> None:
+    """Refuse a ``--write-config`` path that is not a new ``.yaml`` file, in one line."""
     if path.suffix not in (".yaml", ".yml"):
         raise SynthgenError(f"--write-config {path}: the file name must end in .yaml")
+    if path.exists():
+        raise SynthgenError(f"--write-config {path} exists: give a new file name (a starter config never replaces yours)")
+
+
+def write_config_file(config: SynthConfig, path: Path) -> None:
+    """Write a config as YAML that :func:`synthgen.config.load_config` reads back (never over an existing file)."""
+    check_config_path(path)
     try:
         with path.open("x") as file:
             yaml.safe_dump(config.to_dict(), file, sort_keys=False)

@@ -59,6 +59,12 @@ CMA_DIAGONAL = True
 LOG_MEL_WEIGHT = 0.02
 #: most synth instances rendering a search's candidates at once, one thread each
 MAX_THREADS = 4
+#: seconds of the timing's renders (each scored) a timed default budget holds: set so that the shipped configs'
+#: budgets come out (330 for the built-in synth, 170 for amsynth on two cores), with which a search takes about
+#: 1.5 s (its first candidates render in one large batch, faster than the timing's batches)
+TIMED_SEARCH_S = 1.8
+#: presets rendered to time a synth for its default budget
+TIMED_RENDERS = 48
 
 
 class SpectralDistance:
@@ -243,6 +249,28 @@ def _kept_best(state: dict, units: np.ndarray, audio: np.ndarray, scores: np.nda
         return False
     state.update(unit=units[k], audio=audio[k], distance=float(scores[k]))
     return True
+
+
+@threadpool_limits.wrap(limits=1, user_api="blas")
+def timed_search_budget(synth: Synth, config: SynthConfig, seed: int = 0) -> tuple[int, float]:
+    """A ``search_budget`` for ``config``'s synth on this machine: batches of :data:`CMA_POPSIZE` seeded random
+    presets are rendered and scored as a search does (:data:`TIMED_RENDERS` of them, after one batch to warm up),
+    and the budget is the renders :data:`TIMED_SEARCH_S` holds, in tens, from 40 to 2,000.
+
+    Returns:
+        The budget, and the renders (each scored) per second.
+    """
+    threads = min(usable_cpus(), MAX_THREADS)
+    synth.copies(threads)
+    note = config.render.note()
+    unit = config.space.sample(TIMED_RENDERS + CMA_POPSIZE, np.random.default_rng(seed))
+    distance = SpectralDistance(render_unit(synth, config, unit[:1])[0], config.render.sample_rate, config.features)
+    _render_scored(synth, config, unit[:CMA_POPSIZE], note, distance, threads)
+    start = time.perf_counter()
+    for batch in np.array_split(unit[CMA_POPSIZE:], TIMED_RENDERS // CMA_POPSIZE):
+        _render_scored(synth, config, batch, note, distance, threads)
+    rate = TIMED_RENDERS / (time.perf_counter() - start)
+    return int(np.clip(round(TIMED_SEARCH_S * rate, -1), 40, 2000)), rate
 
 
 # One BLAS thread: BLAS threads spin on after the distance's product, taking the CPUs the renders need.
