@@ -263,8 +263,10 @@ def timed_search_budget(synth: Synth, config: SynthConfig, seed: int = 0) -> tup
     threads = min(usable_cpus(), MAX_THREADS)
     synth.copies(threads)
     note = config.render.note()
-    unit = config.space.sample(TIMED_RENDERS + CMA_POPSIZE, np.random.default_rng(seed))
-    distance = SpectralDistance(render_unit(synth, config, unit[:1])[0], config.render.sample_rate, config.features)
+    rng = np.random.default_rng(seed)
+    unit = config.space.sample(TIMED_RENDERS + CMA_POPSIZE, rng)
+    noise = rng.standard_normal(Synth.n_samples(note, config.render.sample_rate)).astype(np.float32)  # scoring costs the same for any sound
+    distance = SpectralDistance(0.1 * noise, config.render.sample_rate, config.features)
     _render_scored(synth, config, unit[:CMA_POPSIZE], note, distance, threads)
     start = time.perf_counter()
     for batch in np.array_split(unit[CMA_POPSIZE:], TIMED_RENDERS // CMA_POPSIZE):
