@@ -124,11 +124,11 @@ def bank_targets(config, synth, n_per_bank: int | None, banks: tuple[str, ...] =
     return Targets("amsynth held-out banks", mel, audio, unit, names, np.full(len(unit), config.render.midi_pitch))
 
 
-def score(models: list, targets, synth, budget: int, seed: int, train_data: Path | None) -> tuple[list[dict], list[str]]:
-    """Rows of the table for one set: every method's mean metrics."""
+def score(models: list, targets, synth, budget: int, seed: int, train_data: Path | None, store=None) -> tuple[list[dict], list[str]]:
+    """Rows of the table for one set: every method's mean metrics (searches kept in ``store`` as they finish)."""
     from synthgen.uses.evaluate import evaluate
 
-    result = evaluate(models, targets, synth, train_data, seed=seed, progress=False, budget=budget)
+    result = evaluate(models, targets, synth, train_data, seed=seed, progress=False, budget=budget, store=store)
     rows = []
     for method, values in result.summary().items():
         row = {"set": targets.name.rsplit("/", 1)[-1], "method": method, "n": len(targets.mel)}
@@ -198,6 +198,7 @@ def main() -> None:
     from synthgen.model import DEFAULT_MODEL, load_model
     from synthgen.synths.loading import load_synth
     from synthgen.uses.evaluate import targets_from_audio_dir
+    from synthgen.uses.search_store import SearchStore
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append", help="A built-in synth model (repeat; default: the shipped one).")
@@ -225,6 +226,7 @@ def main() -> None:
     if args.amsynth_model:
         groups["amsynth"] = [load_model(m) for m in args.amsynth_model]
     rows, notes, budgets = [], [], {}
+    store = SearchStore(args.out.with_suffix(".searches"))  # an interrupted run, run again, goes on from its searches
     if "amsynth" not in groups:
         notes.append("no --amsynth-model: the held-out amsynth banks are skipped")
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,7 +247,7 @@ def main() -> None:
             for targets in sets:
                 print(f"{synth_name}: {targets.name.rsplit('/', 1)[-1]} ({len(targets.mel)} sounds)", flush=True)
                 train_data = args.train_data if synth_name == "builtin" else args.amsynth_train_data
-                set_rows, set_notes = score(models, targets, synth, budgets[synth_name], args.seed, train_data)
+                set_rows, set_notes = score(models, targets, synth, budgets[synth_name], args.seed, train_data, store)
                 rows += [{"synth": synth_name, **r} for r in set_rows]
                 notes += [f"{synth_name} {targets.name.rsplit('/', 1)[-1]}: {n}" for n in set_notes]
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -255,6 +257,7 @@ def main() -> None:
     saved = json.loads(args.out.read_text())
     saved.update({"budget": budgets, "quick": args.quick, "test_seed": TEST_SEED, "seed": args.seed, "verdicts": lines})
     args.out.write_text(json.dumps(saved, indent=1))
+    store.clear()
 
 
 if __name__ == "__main__":

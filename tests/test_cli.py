@@ -8,10 +8,12 @@ from click.testing import CliRunner
 
 from synthgen.cli import main
 from synthgen.config import load_config
+from synthgen.model import DEFAULT_MODEL
 
 from .conftest import requires_amsynth, run_apart
 
 KARS = Path("/usr/lib/vst/Kars-vst.so")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -63,6 +65,11 @@ def test_dataset_info_draws_the_dataset_at_a_glance(builtin_dataset: Path, tmp_p
         (["render", "--n", "4"], "synthgen.dataset.render_dataset", "run the same command again to resume"),
         (["train", "--data", "data"], "synthgen.train.train_model", "no epoch finished: run the same command again, without --resume"),
         (["macro"], "synthgen.uses.walk.open_model", None),
+        (
+            ["evaluate", "--model", str(DEFAULT_MODEL), "--audio-dir", str(EXAMPLES), "--budget", "8"],
+            "synthgen.uses.evaluate.evaluate",
+            "the searches that finished are kept in --out; run the same command again to go on from there",
+        ),
     ],
 )
 def test_ctrl_c_says_how_to_go_on_only_where_a_command_can(

@@ -20,6 +20,7 @@ from synthgen.presets.json_preset import read_document, write_preset
 from synthgen.synths.base import Synth
 from synthgen.synths.loading import load_synth
 from synthgen.synths.rendering import render_unit
+from synthgen.uses.evaluate import targets_from_dataset
 from synthgen.uses.index import build_index, load_index
 from synthgen.uses.level import QUIETER_AT_MOST_DB, apply_gain_db, fit_gain
 from synthgen.uses.metrics import audio_metrics, level_gain_db, magnitude_spectrogram
@@ -27,6 +28,7 @@ from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import (
     CMA_POPSIZE,
     N_NEAREST,
+    SearchResult,
     SpectralDistance,
     posterior_samples,
     search_preset,
@@ -284,6 +286,65 @@ def test_evaluate_scores_the_search_next_to_the_model(shipped, builtin, builtin_
     assert (searched["spectral_convergence_level_matched"] <= alone["spectral_convergence_level_matched"] + 0.05).all()
     assert result.seconds["vae_flow_post + search (13 renders)"] > result.seconds["vae_flow_post"]
     assert "seconds_per_sound" in result.markdown() and "log_mel_mse_level_matched" in result.markdown()
+
+
+def test_a_kept_search_reads_back_whole_and_a_damaged_one_not_at_all(tmp_path: Path) -> None:
+    from synthgen.config import Note
+    from synthgen.uses.search_store import SearchStore
+
+    rng = np.random.default_rng(0)
+    found = SearchResult(
+        unit=rng.random(5, dtype=np.float32), gain_db=np.float32(-3.5), audio=rng.standard_normal(100).astype(np.float32),
+        note=Note(50, 100, 1.5, 2.5), distance=0.4, model_distance=0.9, origin="nearest training sound 2 + CMA-ES",
+        n_renders=np.int64(96), seed=3, seconds=1.25, history=[0.9, 0.5, 0.4], failed_renders=1,
+    )  # fmt: skip
+    store = SearchStore(tmp_path / "kept")
+    key = SearchStore.key("model", found.audio, 330, 3)
+    assert store.get(key) is None and key != SearchStore.key("model", found.audio, 330, 4)
+    store.put(key, found)
+    back = store.get(key)
+    assert back is not None and back.note == found.note and back.history == found.history and back.n_renders == 96
+    assert (back.origin, back.seed, back.failed_renders) == (found.origin, 3, 1) and back.gain_db == pytest.approx(-3.5)
+    np.testing.assert_array_equal(back.audio, found.audio)  # stored bytes, not a computation
+    np.testing.assert_array_equal(back.unit, found.unit)
+    (store.folder / f"{key}.npz").write_bytes(b"cut short")
+    assert store.get(key) is None  # searched again rather than read wrong
+
+
+@needs_shipped_model
+def test_an_interrupted_evaluation_goes_on_with_the_searches_that_finished(
+    shipped, builtin, builtin_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import synthgen.uses.evaluate as evaluation
+    from synthgen.uses.search_store import SearchStore
+
+    _, synth = builtin
+    targets = targets_from_dataset(builtin_dataset, shipped.config, synth, max_rows=3, seed=5)
+    store, real, calls = SearchStore(tmp_path / "kept"), evaluation.search_preset, []
+
+    def counted(*args: object, **kwargs: object) -> SearchResult:
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "search_preset", counted)
+    stop_at = 3  # Ctrl-C during the third search
+    with pytest.raises(KeyboardInterrupt):
+        evaluation.evaluate([shipped], targets, synth, progress=False, budget=13, store=store)
+    assert len(list(store.folder.glob("*.npz"))) == 2  # the two that finished, whole
+    calls.clear()
+    stop_at = 0
+    again = evaluation.evaluate([shipped], targets, synth, progress=False, budget=13, store=store)
+    method = "vae_flow_post + search (13 renders)"
+    assert len(calls) == 1 and any(note.startswith(f"{method}: 2 of 3 searches were kept") for note in again.notes)
+    fresh = evaluation.evaluate([shipped], targets, synth, progress=False, budget=13)  # no store: all three searched again
+    np.testing.assert_allclose(again.estimates[method], fresh.estimates[method], atol=1e-6)
+    np.testing.assert_allclose(again.gains_db[method], fresh.gains_db[method], atol=1e-4)
+    other_seed = evaluation.evaluate([shipped], targets, synth, seed=1, progress=False, budget=13, store=store)
+    assert not any("were kept" in note for note in other_seed.notes)  # another seed is another search
+    store.clear()
+    assert not store.folder.exists()
 
 
 @needs_shipped_model

@@ -23,6 +23,7 @@ _RESUME = {
     "refit-flow": _UNCHANGED,
     "refit-encoder": _UNCHANGED,
     "train-surrogate": ": nothing is written until the command ends; run it again",
+    "evaluate": ": the searches that finished are kept in --out; run the same command again to go on from there",
 }
 
 

@@ -319,8 +319,9 @@ def evaluate(
     from synthgen.model import load_model
     from synthgen.synths.loading import load_synth
     from synthgen.synths.resolve import resolve_config
+    from synthgen.uses.evaluate import SEARCHES_KEPT, targets_from_audio_dir, targets_from_dataset, write_report
     from synthgen.uses.evaluate import evaluate as run_evaluation
-    from synthgen.uses.evaluate import targets_from_audio_dir, targets_from_dataset, write_report
+    from synthgen.uses.search_store import SearchStore
 
     if (data is None) == (audio_dir is None):
         raise click.UsageError("give exactly one of --data and --audio-dir")
@@ -333,8 +334,10 @@ def evaluate(
         targets = targets_from_dataset(data, config, instance, max_rows, seed)
     else:
         targets = targets_from_audio_dir(audio_dir, config)
-    result = run_evaluation(loaded, targets, instance, train_data, seed, progress=progress_wanted(verbosity, logged=True), budget=budget)
+    store = SearchStore(out / SEARCHES_KEPT)
+    result = run_evaluation(loaded, targets, instance, train_data, seed, progress_wanted(verbosity, logged=True), budget, store)
     files = write_report(result, targets, config, out)
+    store.clear()
     click.echo(result.markdown())
     for warning in (note for note in result.notes if note.startswith("warning:")):
         click.echo(warning, err=True)  # also where stdout goes to a file

@@ -2,6 +2,7 @@
 
 __all__ = [
     "EVALUATION_FORMAT",
+    "SEARCHES_KEPT",
     "TRUE_PRESET",
     "Evaluation",
     "Targets",
@@ -34,10 +35,13 @@ from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
 from synthgen.uses.search import SearchResult, search_preset
+from synthgen.uses.search_store import SearchStore
 from synthgen.versions import provenance
 
 #: ``format`` of ``results.json``
 EVALUATION_FORMAT = "synthgen-evaluation-1"
+#: the folder in an evaluation's output where its searches are kept until it is written
+SEARCHES_KEPT = ".searches"
 #: targets shown (and played) for each method in ``examples.png`` and ``examples.html``
 EXAMPLES = 4
 
@@ -188,15 +192,26 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
     return path, f"baselines (nearest neighbour, mean preset) from training data {recorded} (recorded in the model)"
 
 
-def _searched(model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool) -> list[SearchResult]:
-    """What a search of ``budget`` renders finds for each target."""
+def _searched(
+    model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool, store: SearchStore | None
+) -> tuple[list[SearchResult], int]:
+    """What a search of ``budget`` renders finds for each target, and how many were found in ``store`` (each search
+    is kept there as it finishes, under a key of the model file, the target, its note, the budget and the seed)."""
     index = model_index(model)
     held = [None] * len(targets.mel) if targets.held_s is None else [float(s) for s in targets.held_s]
+    stat = model.path.stat()
+    found, reused = [], 0
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, held, strict=True)
-    return [
-        search_preset(model, synth, audio, mel, int(pitch), budget, index, seed, note_duration_s=seconds)
-        for audio, mel, pitch, seconds in progress_bar(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress)
-    ]
+    for audio, mel, pitch, seconds in progress_bar(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress):
+        key = SearchStore.key(str(model.path.resolve()), stat.st_size, stat.st_mtime_ns, audio, int(pitch), seconds, budget, seed)
+        if store is not None and (kept := store.get(key)) is not None:
+            found.append(kept)
+            reused += 1
+            continue
+        found.append(search_preset(model, synth, audio, mel, int(pitch), budget, index, seed, note_duration_s=seconds))
+        if store is not None:
+            store.put(key, found[-1])
+    return found, reused
 
 
 def evaluate(
@@ -207,6 +222,7 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
     budget: int = 0,
+    store: SearchStore | None = None,
 ) -> Evaluation:
     """Infer, re-render and score every model and the baselines on the same targets.
 
@@ -226,6 +242,8 @@ def evaluate(
         seed: seeds the random-preset baseline and the searches.
         budget: with more than 0, each model is also scored with a search of that many renders per
             sound (as ``resynth --budget``), starting from its index of training sounds when it has one.
+        store: where each search is kept as it finishes, and found again by an evaluation run again after an
+            interruption (its time per sound is then the time the searches took when they ran).
     """
     if not models:
         raise SynthgenError("give at least one --model")
@@ -236,6 +254,8 @@ def evaluate(
     picks = np.linspace(0, len(targets.mel) - 1, min(EXAMPLES, len(targets.mel))).astype(int)
     result = Evaluation(targets.name, seed=seed, example_rows=picks)
     played: dict[str, np.ndarray] = {}  # a search's renders at its fitted gains, as resynth writes them
+    reused: dict[str, int] = {}  # searches found in the store, per method
+    searches_s: dict[str, float] = {}  # the searches' own mean wall time, per method
 
     def timed(method: str, estimate: Callable[[], np.ndarray]) -> None:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -254,11 +274,18 @@ def evaluate(
             method = f"{label} + search ({budget} renders)"
 
             def searched(m: LoadedModel = m, method: str = method) -> np.ndarray:
-                found = _searched(m, targets, synth, budget, seed, progress)
+                found, reused[method] = _searched(m, targets, synth, budget, seed, progress, store)
                 result.gains_db[method], played[method] = np.array([f.gain_db for f in found]), np.stack([f.audio for f in found])
+                searches_s[method] = float(np.mean([f.seconds for f in found]))
                 return np.stack([f.unit for f in found])
 
             timed(method, searched)
+            if reused[method]:
+                result.seconds[method], result.cpu_seconds[method] = searches_s[method], float("nan")
+                result.notes.append(
+                    f"{method}: {reused[method]} of {len(targets.mel)} searches were kept from an interrupted run; its time per "
+                    "sound is the searches' own (CPU time not known)"
+                )
     train_path, note = _training_rows(models[0], Path(train_data) if train_data else None)
     result.train_data = None if train_path is None else str(train_path)
     index = model_index(models[0]) if train_path is None else None
