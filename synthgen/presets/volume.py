@@ -29,8 +29,8 @@ def _rms(audio: np.ndarray) -> float:
 
 def _next_volume_db(points: list[tuple[float, float]], gain_db: float, exponent: float) -> float:
     """The next volume (dB) to try for ``gain_db``: between the nearest volumes whose levels lie either side of it
-    (by their line, kept off both ends), or else a secant step from the last two (at most :data:`MAX_STEP_DB`; at
-    the volume law's slope where the level barely moved, as it does while a limiter holds it)."""
+    (by their line, kept off both ends), or else a secant step from the last two (at most :data:`MAX_STEP_DB`; twice
+    the last step, at least the volume law's, where the level barely moved, as it does while a limiter holds it)."""
     below, above = [p for p in points if p[1] < gain_db], [p for p in points if p[1] > gain_db]
     if below and above:
         (x0, f0), (x1, f1) = max(below), min(above)
