@@ -171,6 +171,8 @@ BATTERY = [
     # datasets
     (["dataset", "info", "/proc"], "no dataset at /proc"),
     (["dataset", "info", "{a_file}"], "is not a synthgen dataset"),
+    (["dataset", "info", "{data}", "--plot", "{a_file}/glance.png"], "is a file, not a folder"),
+    (["dataset", "info", "{data}", "--plot", "{root}/glance.svg"], "the figure's file name must end in .png"),
     (["dataset", "verify", "/nowhere"], "no dataset at /nowhere"),
     (["dataset", "verify", "{a_file}"], "is not a synthgen dataset"),
     (["render", "--n", "100000000000000000000", "--out", "{root}/d5"], "one dataset may hold"),

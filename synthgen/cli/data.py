@@ -243,14 +243,15 @@ def dataset_info(path: Path, plot: Path | None, seed: int) -> None:
         if plot.suffix.lower() != ".png":
             raise click.BadParameter(f"{plot}: the figure's file name must end in .png", param_hint="--plot")
         from synthgen.plots import plot_dataset_overview  # without matplotlib: one line, before any output
+
+        if plot.parent.exists() and not plot.parent.is_dir():
+            raise click.BadParameter(f"{plot}: {plot.parent} is a file, not a folder", param_hint="--plot")
+        plot.parent.mkdir(parents=True, exist_ok=True)
     click.echo(describe_dataset(path))
     if plot is None:
         return
-    from synthgen.audio_io import prepare_folder
-
     seen = dataset_overview(path, seed=seed)
     title = f"{path}: {seen.n_rows} rows of {seen.config.name}; {len(seen.labels)} random rows (seed {seed})"
-    prepare_folder(plot.parent)
     names = seen.config.space.names
     drawn = plot_dataset_overview(seen.examples, seen.labels, seen.unit, names, seen.peak_db, seen.midi_pitch, title, plot, seen.config)
     click.echo(f"wrote {drawn}")
