@@ -78,6 +78,8 @@ def test_a_midi_controller_turns_the_knobs_and_plays_notes(make_instrument) -> N
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(url)
             page.wait_for_function("Number(document.body.dataset.sounds) >= 1", timeout=BROWSER_WAIT_MS)
+            page.wait_for_function("document.getElementById('midi-status').textContent !== '…'", timeout=BROWSER_WAIT_MS)
+            assert page.locator("#midi-status").inner_text() == "not allowed by the browser"  # headless: refused, said so
             dims, reach = page.evaluate("[panel.knobs.map((knob) => knob.dim), panel.hello.latent_range]")
             # CC 21 at its top turns the first knob to the end of its range
             midi_then_new_state(page, "[0xB0, 21, 127]")

@@ -361,7 +361,7 @@ async function setupMidi() {
     access.onstatechange = attach;
     attach();
   } catch (error) {
-    $("midi-status").textContent = `not allowed (${error.name})`;
+    $("midi-status").textContent = error.name === "NotAllowedError" ? "not allowed by the browser" : `unavailable (${error.message})`;
   }
 }
 
