@@ -196,14 +196,16 @@ def _searched(
     model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool, store: SearchStore | None
 ) -> tuple[list[SearchResult], int]:
     """What a search of ``budget`` renders finds for each target, and how many were found in ``store`` (each search
-    is kept there as it finishes, under a key of the model file, the target, its note, the budget and the seed)."""
+    is kept there as it finishes, under a key of the model file, its synth config as loaded, the target, its note, the
+    budget and the seed)."""
     index = model_index(model)
     held = [None] * len(targets.mel) if targets.held_s is None else [float(s) for s in targets.held_s]
     stat = model.path.stat()
+    made_by = (str(model.path.resolve()), stat.st_size, stat.st_mtime_ns, json.dumps(model.config.to_dict(), sort_keys=True, default=str))
     found, reused = [], 0
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, held, strict=True)
     for audio, mel, pitch, seconds in progress_bar(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress):
-        key = SearchStore.key(str(model.path.resolve()), stat.st_size, stat.st_mtime_ns, audio, int(pitch), seconds, budget, seed)
+        key = SearchStore.key(*made_by, audio, int(pitch), seconds, budget, seed)
         if store is not None and (kept := store.get(key)) is not None:
             found.append(kept)
             reused += 1
