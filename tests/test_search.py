@@ -343,6 +343,12 @@ def test_an_interrupted_evaluation_goes_on_with_the_searches_that_finished(
     np.testing.assert_allclose(again.gains_db[method], fresh.gains_db[method], atol=1e-4)
     other_seed = evaluation.evaluate([shipped], targets, synth, seed=1, progress=False, budget=13, store=store)
     assert not any("were kept" in note for note in other_seed.notes)  # another seed is another search
+    rows = [0, 0]
+    picked = {name: getattr(targets, name)[rows] for name in ("audio", "mel", "midi_pitch", "unit")}
+    twice = dataclasses.replace(targets, **picked, labels=[targets.labels[0]] * 2)
+    calls.clear()
+    again = evaluation.evaluate([shipped], twice, synth, seed=2, progress=False, budget=13, store=store)
+    assert len(calls) == 2 and not any("were kept" in note for note in again.notes)  # one sound twice: searched (and timed) twice
     store.clear()
     assert not store.folder.exists()
 

@@ -195,18 +195,19 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
 def _searched(
     model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool, store: SearchStore | None
 ) -> tuple[list[SearchResult], int]:
-    """What a search of ``budget`` renders finds for each target, and how many were found in ``store`` (each search
-    is kept there as it finishes, under a key of the model file, its synth config as loaded, the target, its note, the
-    budget and the seed)."""
+    """What a search of ``budget`` renders finds for each target, and how many were found in ``store`` from an earlier
+    run (each search is kept there as it finishes, under a key of the model file, its synth config as loaded, the
+    target, its note, the budget and the seed)."""
     index = model_index(model)
     held = [None] * len(targets.mel) if targets.held_s is None else [float(s) for s in targets.held_s]
     stat = model.path.stat()
     made_by = (str(model.path.resolve()), stat.st_size, stat.st_mtime_ns, json.dumps(model.config.to_dict(), sort_keys=True, default=str))
     found, reused = [], 0
+    earlier = set() if store is None else store.keys()  # a sound twice in this run is searched twice, as it is timed
     rows = zip(targets.audio, targets.mel, targets.midi_pitch, held, strict=True)
     for audio, mel, pitch, seconds in progress_bar(rows, total=len(targets.mel), desc=f"search {model.name}", disable=not progress):
         key = SearchStore.key(*made_by, audio, int(pitch), seconds, budget, seed)
-        if store is not None and (kept := store.get(key)) is not None:
+        if store is not None and key in earlier and (kept := store.get(key)) is not None:
             found.append(kept)
             reused += 1
             continue

@@ -33,6 +33,10 @@ class SearchStore:
             digest.update(b"\0")
         return digest.hexdigest()[:32]
 
+    def keys(self) -> set[str]:
+        """The keys of the searches kept now."""
+        return {path.stem for path in self.folder.glob("*.npz") if not path.stem.endswith(".partial")}
+
     def get(self, key: str) -> SearchResult | None:
         """The search stored under ``key``, or None when there is none (or it cannot be read)."""
         path = self.folder / f"{key}.npz"
