@@ -89,12 +89,13 @@ def dataset_overview(path: str | Path, sample_rows: int = 2000, n_examples: int 
         shown = np.sort(rng.choice(rows, min(len(rows), n_examples), replace=False))
         banks, presets = data.read("source_bank", shown), data.read("source_preset", shown)
         labels = [f"row {r}" + (f": {bank}/{preset}" if preset else "") for r, bank, preset in zip(shown, banks, presets, strict=True)]
+        mel = data.read("mel", rows)
         return DatasetOverview(
             config=data.config,
             n_rows=len(data),
-            examples=data.read("mel", shown),
+            examples=mel[np.searchsorted(rows, shown)],  # the shown rows are among those read
             labels=labels,
             unit=data.read("params_unit", rows),
-            peak_db=data.read("mel", rows).max(axis=(1, 2)) * DB_PER_NEPER,
+            peak_db=mel.max(axis=(1, 2)) * DB_PER_NEPER,
             midi_pitch=data.read("midi_pitch", rows),
         )
