@@ -30,7 +30,7 @@ from synthgen.model import LoadedModel
 from synthgen.progress import progress_bar
 from synthgen.synths.base import Synth
 from synthgen.synths.rendering import render_at_pitches
-from synthgen.uses.index import model_index
+from synthgen.uses.index import SoundIndex, model_index
 from synthgen.uses.metrics import AUDIO_METRICS, audio_metrics, param_mse
 from synthgen.uses.note_length import held_time
 from synthgen.uses.pitch import choose_note
@@ -193,12 +193,18 @@ def _training_rows(model: LoadedModel, train_data: Path | None) -> tuple[Path | 
 
 
 def _searched(
-    model: LoadedModel, targets: Targets, synth: Synth, budget: int, seed: int, progress: bool, store: SearchStore | None
+    model: LoadedModel,
+    index: SoundIndex | None,
+    targets: Targets,
+    synth: Synth,
+    budget: int,
+    seed: int,
+    progress: bool,
+    store: SearchStore | None,
 ) -> tuple[list[SearchResult], int]:
-    """What a search of ``budget`` renders finds for each target, and how many were found in ``store`` from an earlier
-    run (each search is kept there as it finishes, under a key of the model file, its synth config as loaded, the
-    target, its note, the budget and the seed)."""
-    index = model_index(model)
+    """What a search of ``budget`` renders finds for each target, starting from ``index`` (the model's, if any), and
+    how many were found in ``store`` from an earlier run (each search is kept there as it finishes, under a key of the
+    model file, its synth config as loaded, the target, its note, the budget and the seed)."""
     held = [None] * len(targets.mel) if targets.held_s is None else [float(s) for s in targets.held_s]
     stat = model.path.stat()
     made_by = (str(model.path.resolve()), stat.st_size, stat.st_mtime_ns, json.dumps(model.config.to_dict(), sort_keys=True, default=str))
@@ -272,12 +278,13 @@ def evaluate(
         if targets.fingerprint is not None and m.summary.get("data_fingerprint") == targets.fingerprint:
             result.notes.append(f"warning: {label} was trained on {targets.name}: its scores are not on held-out sounds")
         if budget > 0:
-            if model_index(m) is None:
+            index = model_index(m)
+            if index is None:
                 result.notes.append(f"{label}: no index.npz next to the model, so its search starts from the model alone")
             method = f"{label} + search ({budget} renders)"
 
-            def searched(m: LoadedModel = m, method: str = method) -> np.ndarray:
-                found, reused[method] = _searched(m, targets, synth, budget, seed, progress, store)
+            def searched(m: LoadedModel = m, method: str = method, index: SoundIndex | None = index) -> np.ndarray:
+                found, reused[method] = _searched(m, index, targets, synth, budget, seed, progress, store)
                 result.gains_db[method], played[method] = np.array([f.gain_db for f in found]), np.stack([f.audio for f in found])
                 searches_s[method] = float(np.mean([f.seconds for f in found]))
                 return np.stack([f.unit for f in found])
