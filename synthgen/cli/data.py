@@ -181,16 +181,15 @@ def info(synth: str, plugin: str | None, write_config: Path | None, probe: bool,
       synthgen info --synth amsynth --probe
       synthgen info --synth /usr/lib/vst/MySynth.so --write-config mysynth.yaml
     """
-    from synthgen.synths.loading import load_synth
     from synthgen.synths.resolve import check_config_path, describe_synth, write_config_file
     from synthgen.uses.search import timed_search_budget
 
     if write_config is not None:
         check_config_path(write_config)
-    text, config = describe_synth(synth, plugin, probe, seed, progress_wanted(0))
+    text, config, instance = describe_synth(synth, plugin, probe, seed, progress_wanted(0))
     click.echo(text)
     if write_config is not None:
-        budget, rate = timed_search_budget(load_synth(config, plugin), config, seed)
+        budget, rate = timed_search_budget(instance, config, seed)
         click.echo(f"search_budget {budget}: {rate:.0f} renders a second here, each scored as a search does (about 1.5 s a resynth)")
         write_config_file(dataclasses.replace(config, search_budget=budget), write_config)
         click.echo(f"wrote {write_config}")

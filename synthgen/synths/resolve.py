@@ -101,8 +101,9 @@ def model_synth_config(model_config: SynthConfig, user_config: SynthConfig | Non
 
 def describe_synth(
     synth: str, plugin: str | Path | None = None, probe: bool = False, seed: int = 0, progress: bool = False
-) -> tuple[str, SynthConfig]:
-    """A table of the synth's parameters (value text, learned kind and range, or fixed value).
+) -> tuple[str, SynthConfig, Synth]:
+    """A table of the synth's parameters (value text, learned kind and range, or fixed value), its config and
+    the synth instance it was read from.
 
     With ``probe``, each learned parameter's effect on the sound as well (:func:`synthgen.synths.probe.probe_parameters`,
     seeded by ``seed``), and a last line that names those that changed nothing audible; the config
@@ -144,7 +145,7 @@ def describe_synth(
             verb = "is" if len(fixed) == 1 else "are"
             lines.append(f"with --write-config, {', '.join(fixed)} {verb} written fixed at the synth's defaults")
         config = probed
-    return "\n".join(lines), config
+    return "\n".join(lines), config, instance
 
 
 def check_config_path(path: Path) -> None:
@@ -152,7 +153,7 @@ def check_config_path(path: Path) -> None:
     if path.suffix not in (".yaml", ".yml"):
         raise SynthgenError(f"--write-config {path}: the file name must end in .yaml")
     if path.exists():
-        raise SynthgenError(f"--write-config {path} exists: give a new file name (a starter config never replaces yours)")
+        raise _config_exists(path)
 
 
 def write_config_file(config: SynthConfig, path: Path) -> None:
@@ -162,4 +163,9 @@ def write_config_file(config: SynthConfig, path: Path) -> None:
         with path.open("x") as file:
             yaml.safe_dump(config.to_dict(), file, sort_keys=False)
     except FileExistsError:
-        raise SynthgenError(f"--write-config {path} exists: give a new file name (a starter config never replaces yours)") from None
+        raise _config_exists(path) from None
+
+
+def _config_exists(path: Path) -> SynthgenError:
+    """The one line for a ``--write-config`` file that is already there."""
+    return SynthgenError(f"--write-config {path} exists: give a new file name (a starter config never replaces yours)")
